@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+#include "common/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/json_intake.h"
+
+typedef int (*parse_fn)(hg_config *cfg, const char *value, char *err,
+                        size_t errsz);
+
+typedef struct option_def {
+    const char *name;
+    const char *fallback; /* default value; NULL means unset */
+    unsigned services;
+    parse_fn parse;
+    const char *help;
+} option_def;
+
+static int parse_long(const char *value, long long lo, long long hi,
+                      long long *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *value, bool *out)
+{
+    if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
+        value[0] == '\0') {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_addr(const char *value, hg_listen_addr *out)
+{
+    const char *colon = strrchr(value, ':');
+    const char *host = value;
+    size_t host_len;
+    long long port;
+
+    if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) != 0)
+        return -1;
+    host_len = (size_t)(colon - value);
+    if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    if (host_len == 0 || host_len >= sizeof(out->host))
+        return -1;
+    memcpy(out->host, host, host_len);
+    out->host[host_len] = '\0';
+    out->port = (int)port;
+    return 0;
+}
+
+#define INT_OPTION(fn, field, lo, hi, what)                                   \
+    static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
+    {                                                                         \
+        long long v;                                                          \
+        if (parse_long(value, lo, hi, &v) != 0) {                             \
+            snprintf(err, errsz, "must be %s from %lld to %lld", what,        \
+                     (long long)(lo), (long long)(hi));                       \
+            return -1;                                                        \
+        }                                                                     \
+        cfg->field = v;                                                       \
+        return 0;                                                             \
+    }
+
+#define BOOL_OPTION(fn, field)                                                \
+    static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
+    {                                                                         \
+        if (parse_bool(value, &cfg->field) != 0) {                            \
+            snprintf(err, errsz, "must be 1 or 0");                           \
+            return -1;                                                        \
+        }                                                                     \
+        return 0;                                                             \
+    }
+
+#define ADDR_OPTION(fn, field)                                                \
+    static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
+    {                                                                         \
+        if (parse_addr(value, &cfg->field) != 0) {                            \
+            snprintf(err, errsz, "must be host:port, as in 127.0.0.1:8080");  \
+            return -1;                                                        \
+        }                                                                     \
+        return 0;                                                             \
+    }
+
+#define STRING_OPTION(fn, field)                                              \
+    static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
+    {                                                                         \
+        if (strlen(value) >= sizeof(cfg->field)) {                            \
+            snprintf(err, errsz, "is longer than %zu bytes",                  \
+                     sizeof(cfg->field) - 1);                                 \
+            return -1;                                                        \
+        }                                                                     \
+        strcpy(cfg->field, value);                                            \
+        return 0;                                                             \
+    }
+
+INT_OPTION(opt_max_payload, max_payload_bytes, 1024, 64LL << 20, "bytes")
+INT_OPTION(opt_threads, threads, 0, 256, "a thread count")
+INT_OPTION(opt_json_depth, json_max_depth, HG_JSON_DEFAULT_MAX_DEPTH, 100000,
+           "a nesting depth")
+INT_OPTION(opt_redis_timeout, redis_timeout_ms, 10, 600000, "milliseconds")
+INT_OPTION(opt_connect_timeout, connect_timeout_ms, 10, 600000, "milliseconds")
+INT_OPTION(opt_delivery_timeout, delivery_timeout_ms, 100, 600000,
+           "milliseconds")
+INT_OPTION(opt_capture, response_capture_bytes, 0, 16LL << 20, "bytes")
+INT_OPTION(opt_visibility, visibility_timeout_ms, 1000, 86400000,
+           "milliseconds")
+INT_OPTION(opt_max_inflight, max_inflight, 1, 100000, "a count")
+INT_OPTION(opt_shards, work_shards, 1, 64, "a count")
+INT_OPTION(opt_retention, event_retention_s, 3600, 365LL * 86400, "seconds")
+INT_OPTION(opt_retry_after_max, retry_after_max_s, 1, 7 * 86400, "seconds")
+INT_OPTION(opt_sched_interval, scheduler_interval_ms, 5, 60000, "milliseconds")
+INT_OPTION(opt_activity, activity_maxlen, 100, 10000000, "a count")
+INT_OPTION(opt_sink_captures, sink_capture_limit, 1, 100000, "a count")
+BOOL_OPTION(opt_allow_private, allow_private_targets)
+BOOL_OPTION(opt_sandbox, sandbox)
+ADDR_OPTION(opt_gateway_addr, gateway_addr)
+ADDR_OPTION(opt_inspector_addr, inspector_addr)
+ADDR_OPTION(opt_retry_addr, retry_addr)
+STRING_OPTION(opt_sandbox_key, sandbox_api_key)
+STRING_OPTION(opt_sandbox_sink, sandbox_sink_url)
+STRING_OPTION(opt_web_dir, web_dir)
+
+static int opt_redis_url(hg_config *cfg, const char *value, char *err,
+                         size_t errsz)
+{
+    return hg_redis_url_parse(value, &cfg->redis, err, errsz);
+}
+
+static int opt_admin_key(hg_config *cfg, const char *value, char *err,
+                         size_t errsz)
+{
+    if (strlen(value) < 16) {
+        snprintf(err, errsz, "must be at least 16 characters long");
+        return -1;
+    }
+    hg_sha256_hex(value, strlen(value), cfg->admin_key_sha256);
+    cfg->admin_key_set = true;
+    return 0;
+}
+
+static int opt_schedule(hg_config *cfg, const char *value, char *err,
+                        size_t errsz)
+{
+    return hg_schedule_parse(value, &cfg->schedule, err, errsz);
+}
+
+static int opt_log_level(hg_config *cfg, const char *value, char *err,
+                         size_t errsz)
+{
+    if (hg_log_level_parse(value, &cfg->log_level) != 0) {
+        snprintf(err, errsz, "must be debug, info, warn or error");
+        return -1;
+    }
+    return 0;
+}
+
+static const option_def options[] = {
+    {"HOOKGATE_REDIS_URL", "redis://127.0.0.1:6379/0", HG_SVC_ALL,
+     opt_redis_url,
+     "Redis to use: redis://[user:password@]host:port/db or unix:///path"},
+    {"HOOKGATE_GATEWAY_ADDR", "127.0.0.1:8080", HG_SVC_GATEWAY,
+     opt_gateway_addr, "address the gateway API listens on (host:port)"},
+    {"HOOKGATE_INSPECTOR_ADDR", "127.0.0.1:8081",
+     HG_SVC_INSPECTOR | HG_SVC_GATEWAY, opt_inspector_addr,
+     "address the inspector listens on (host:port)"},
+    {"HOOKGATE_RETRY_ADDR", "127.0.0.1:8082", HG_SVC_RETRY, opt_retry_addr,
+     "address of the delivery worker's health and metrics (host:port)"},
+    {"HOOKGATE_ADMIN_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_INSPECTOR,
+     opt_admin_key,
+     "admin API key (at least 16 characters); unset: admin routes answer 401"},
+    {"HOOKGATE_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400",
+     HG_SVC_RETRY, opt_schedule,
+     "seconds before each retry, comma-separated; each gets up to 20 % "
+     "jitter"},
+    {"HOOKGATE_ALLOW_PRIVATE_TARGETS", "0", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_allow_private,
+     "1 allows endpoints on loopback and private addresses"},
+    {"HOOKGATE_MAX_PAYLOAD_BYTES", "1048576",
+     HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_max_payload,
+     "largest accepted event body in bytes; larger bodies answer 413 (sinks "
+     "accept twice this)"},
+    {"HOOKGATE_LOG_LEVEL", "info", HG_SVC_ALL, opt_log_level,
+     "debug, info, warn or error"},
+    {"HOOKGATE_SANDBOX", "0", HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_sandbox,
+     "1 creates the sandbox integration and its endpoint at start"},
+    {"HOOKGATE_SANDBOX_API_KEY", "hgk_sandbox_local_development_key",
+     HG_SVC_GATEWAY, opt_sandbox_key,
+     "API key of the sandbox integration (sandbox mode only)"},
+    {"HOOKGATE_SANDBOX_SINK_URL", NULL, HG_SVC_GATEWAY, opt_sandbox_sink,
+     "URL of the sandbox endpoint; unset means the inspector's "
+     "/sink/sandbox"},
+    {"HOOKGATE_THREADS", "0", HG_SVC_GATEWAY, opt_threads,
+     "gateway event loops (threads); 0 means one per CPU core"},
+    {"HOOKGATE_JSON_MAX_DEPTH", "512", HG_SVC_GATEWAY, opt_json_depth,
+     "deepest nesting of objects and arrays accepted in an event body"},
+    {"HOOKGATE_REDIS_TIMEOUT_MS", "5000", HG_SVC_ALL, opt_redis_timeout,
+     "deadline of each Redis command in milliseconds"},
+    {"HOOKGATE_CONNECT_TIMEOUT_MS", "10000", HG_SVC_RETRY, opt_connect_timeout,
+     "connect timeout of a delivery in milliseconds"},
+    {"HOOKGATE_DELIVERY_TIMEOUT_MS", "30000", HG_SVC_RETRY,
+     opt_delivery_timeout, "total timeout of a delivery in milliseconds"},
+    {"HOOKGATE_RESPONSE_CAPTURE_BYTES", "65536", HG_SVC_RETRY, opt_capture,
+     "response body bytes stored per attempt; the rest is not read"},
+    {"HOOKGATE_VISIBILITY_TIMEOUT_MS", "120000", HG_SVC_RETRY, opt_visibility,
+     "idle time after which a crashed worker's deliveries are taken over"},
+    {"HOOKGATE_MAX_INFLIGHT", "512", HG_SVC_RETRY, opt_max_inflight,
+     "deliveries one worker sends at the same time"},
+    {"HOOKGATE_WORK_SHARDS", "1", HG_SVC_ALL, opt_shards,
+     "number of work queue shards; must be equal in every process"},
+    {"HOOKGATE_EVENT_RETENTION_S", "1209600", HG_SVC_ALL, opt_retention,
+     "seconds events, deliveries and attempts are kept"},
+    {"HOOKGATE_RETRY_AFTER_MAX_S", "3600", HG_SVC_RETRY, opt_retry_after_max,
+     "ceiling for a receiver's Retry-After, in seconds"},
+    {"HOOKGATE_SCHEDULER_INTERVAL_MS", "100", HG_SVC_RETRY,
+     opt_sched_interval, "how often due retries are moved to the work queue"},
+    {"HOOKGATE_ACTIVITY_MAXLEN", "100000", HG_SVC_ALL, opt_activity,
+     "approximate length of the live activity stream"},
+    {"HOOKGATE_SINK_CAPTURES", "100", HG_SVC_INSPECTOR, opt_sink_captures,
+     "requests kept per sink"},
+    {"HOOKGATE_WEB_DIR", HOOKGATE_DEFAULT_WEB_DIR, HG_SVC_INSPECTOR,
+     opt_web_dir, "directory of the inspector page"},
+};
+
+static void apply_defaults(hg_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->log_level = HG_LOG_INFO;
+    hg_schedule_default(&cfg->schedule);
+}
+
+int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
+{
+    char why[512];
+
+    apply_defaults(cfg);
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const option_def *o = &options[i];
+        const char *value = getenv(o->name);
+
+        if (value == NULL)
+            value = o->fallback;
+        if (value == NULL)
+            continue;
+        why[0] = '\0';
+        if (o->parse(cfg, value, why, sizeof(why)) != 0) {
+            snprintf(err, errsz, "invalid %s: %s", o->name, why);
+            return -1;
+        }
+    }
+
+    if (service & HG_SVC_RETRY &&
+        cfg->visibility_timeout_ms <= cfg->delivery_timeout_ms + 5000) {
+        snprintf(err, errsz,
+                 "invalid HOOKGATE_VISIBILITY_TIMEOUT_MS: must exceed "
+                 "HOOKGATE_DELIVERY_TIMEOUT_MS by more than 5000 ms, so a "
+                 "delivery still in progress is never taken over");
+        return -1;
+    }
+    if (cfg->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        cfg->threads = n > 0 ? (int)n : 1;
+    }
+    if (cfg->sandbox_sink_url[0] == '\0') {
+        snprintf(cfg->sandbox_sink_url, sizeof(cfg->sandbox_sink_url),
+                 "http://%s:%d/sink/sandbox", cfg->inspector_addr.host,
+                 cfg->inspector_addr.port);
+    }
+    return 0;
+}
+
+void hg_config_print_help(FILE *out, unsigned service)
+{
+    fprintf(out, "Environment variables:\n");
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const option_def *o = &options[i];
+
+        if (!(o->services & service))
+            continue;
+        fprintf(out, "  %s\n      %s (default: %s)\n", o->name, o->help,
+                o->fallback ? o->fallback : "unset");
+    }
+}
+
+int hg_config_handle_args(int argc, char **argv, const char *program,
+                          const char *summary, unsigned service)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", program, HOOKGATE_VERSION);
+            return 1;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("Usage: %s [--help] [--version]\n\n%s\n\n", program,
+                   summary);
+            hg_config_print_help(stdout, service);
+            return 1;
+        }
+        fprintf(stderr, "%s: unknown argument '%s'; try --help\n", program,
+                argv[i]);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Configuration from environment variables. One table lists every variable
+ * with its default, its help text and the services that read it, so the
+ * loader, --help and the README cannot disagree. Values are validated at
+ * start; a bad value stops the process with a message naming the variable.
+ */
+#ifndef HG_CONFIG_H
+#define HG_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/backoff.h"
+#include "common/log.h"
+#include "common/redis_url.h"
+
+enum {
+    HG_SVC_GATEWAY = 1,
+    HG_SVC_RETRY = 2,
+    HG_SVC_INSPECTOR = 4,
+    HG_SVC_ALL = 7
+};
+
+typedef struct hg_listen_addr {
+    char host[256];
+    int port;
+} hg_listen_addr;
+
+typedef struct hg_config {
+    hg_redis_url redis;
+    hg_listen_addr gateway_addr;
+    hg_listen_addr inspector_addr;
+    hg_listen_addr retry_addr;
+    /* SHA-256 hex of HOOKGATE_ADMIN_KEY; the key itself is not kept. */
+    char admin_key_sha256[65];
+    bool admin_key_set;
+    hg_schedule schedule;
+    bool allow_private_targets;
+    long long max_payload_bytes;
+    hg_log_level log_level;
+    bool sandbox;
+    char sandbox_api_key[128];
+    char sandbox_sink_url[512];
+    int threads;
+    int json_max_depth;
+    int redis_timeout_ms;
+    int connect_timeout_ms;
+    int delivery_timeout_ms;
+    long long response_capture_bytes;
+    int visibility_timeout_ms;
+    int max_inflight;
+    int work_shards;
+    long long event_retention_s;
+    int retry_after_max_s;
+    int scheduler_interval_ms;
+    int activity_maxlen;
+    int sink_capture_limit;
+    char web_dir[PATH_MAX];
+} hg_config;
+
+/* Fills *cfg from the environment for the given service. Returns 0, or -1
+ * after writing a sentence that names the variable into err. */
+int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz);
+/* Prints the variables that service reads, with defaults, to out. */
+void hg_config_print_help(FILE *out, unsigned service);
+/* Handles --help and --version; returns 1 when the process should exit 0,
+ * -1 for an unknown argument (after printing usage), 0 to run. */
+int hg_config_handle_args(int argc, char **argv, const char *program,
+                          const char *summary, unsigned service);
+
+#endif

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * HTTP server plumbing shared by the three processes, on libevhtp: a router
+ * with path parameters, a per-request context (hg_req) that survives the
+ * client going away, answers paused across Redis round trips with a
+ * deadline, problem+json errors, the body size limit (413 before the body is
+ * read), and the response writer. libevhtp's own reply writer is not used
+ * because it has no reason phrase for 422 or 429 and adds headers of its
+ * own.
+ *
+ * Threads: with threads > 0, each thread runs its own event loop and gets
+ * its own context from the thread_init callback; an hg_req is only touched
+ * on its own thread.
+ */
+#ifndef HG_HTTP_H
+#define HG_HTTP_H
+
+#include <evhtp.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/errors.h"
+
+#define HG_MAX_PARAMS 4
+#define HG_PARAM_MAX 128
+#define HG_REQUEST_ID_MAX 128
+
+typedef struct hg_http hg_http;
+typedef struct hg_req hg_req;
+
+typedef void (*hg_route_fn)(hg_req *r);
+
+typedef struct hg_route {
+    htp_method method;
+    /* Literal segments and "{name}" parameters, as in
+     * "/api/v1/integrations/{id}/events". A parameter matches one non-empty
+     * segment. */
+    const char *pattern;
+    hg_route_fn handler;
+} hg_route;
+
+typedef struct hg_http_options {
+    const char *service;
+    const hg_route *routes;
+    int route_count;
+    /* Bodies larger than this answer 413 before they are read. */
+    long long max_body_bytes;
+    /* 0: serve on the caller's loop; n: n worker threads, each its loop. */
+    int threads;
+    /* Builds the per-thread context on the new thread's base (threads > 0),
+     * or NULL; its result is what hg_req_thread() returns. */
+    void *(*thread_init)(struct event_base *base, void *arg);
+    void (*thread_exit)(void *thread_ctx, void *arg);
+    void *arg;
+    /* Context when threads == 0. */
+    void *single_thread_ctx;
+} hg_http_options;
+
+struct hg_req {
+    evhtp_request_t *req;     /* NULL once libevhtp freed the request */
+    hg_http *server;
+    struct event_base *base;
+    void *thread;
+    const hg_route *route;
+    char params[HG_MAX_PARAMS][HG_PARAM_MAX];
+    char request_id[HG_REQUEST_ID_MAX + 1];
+    int64_t start_us;
+    struct event *deadline;
+    struct evbuffer *headers_out; /* extra response header lines */
+    int refs;
+    bool paused;
+    bool replied;
+    bool streaming;
+    int status;
+    /* Called once when libevhtp frees the request (reply sent or client
+     * gone), before the request's reference is released. */
+    void (*on_close)(hg_req *r);
+    /* Handler state, freed with the request by data_free. */
+    void *data;
+    void (*data_free)(void *data);
+    /* Set by the process's authentication step. */
+    char auth_integration[64];
+    bool auth_admin;
+    unsigned auth_scopes;
+};
+
+/* Creates the server on base. Returns NULL on failure. */
+hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts);
+/* Binds host:port; returns 0, or -1 with errno set by the bind. */
+int hg_http_listen(hg_http *h, const char *host, int port);
+/* Stops the worker threads and frees the server. Accepts NULL. */
+void hg_http_free(hg_http *h);
+
+/* Request accessors. */
+const char *hg_req_header(const hg_req *r, const char *name);
+/* Returns the raw (still percent-encoded) value of a query parameter. */
+const char *hg_req_query(const hg_req *r, const char *name);
+const char *hg_req_path(const hg_req *r);
+/* Copies the token of "Authorization: Bearer <token>" into out (cap bytes
+ * with the NUL); false when the header is missing, malformed or too long. */
+bool hg_req_bearer(const hg_req *r, char *out, size_t cap);
+/* Returns the whole body as one contiguous buffer (valid while the request
+ * lives) and its length. */
+const char *hg_req_body(hg_req *r, size_t *len);
+/* Writes the client's address as text into buf. */
+char *hg_req_peer(const hg_req *r, char *buf, size_t cap);
+static inline void *hg_req_thread(const hg_req *r)
+{
+    return r->thread;
+}
+
+/* Reference counting: the handler's caller and every pending asynchronous
+ * operation each hold one reference. */
+void hg_req_hold(hg_req *r);
+void hg_req_release(hg_req *r);
+/* Pauses the request until a reply is sent, holds a reference for the
+ * asynchronous work, and arms a deadline after which the client gets 503.
+ * The work must end with hg_req_release(). */
+void hg_req_async(hg_req *r, int timeout_ms);
+/* True when a reply can no longer be sent (already sent, or client gone). */
+bool hg_req_done(const hg_req *r);
+
+/* Adds a response header (both strings are copied). */
+void hg_reply_header(hg_req *r, const char *name, const char *value);
+/* Sends status with body (may be NULL for none) and content type. */
+void hg_reply(hg_req *r, int status, const char *content_type,
+              const void *body, size_t len);
+/* Sends a JSON body; takes ownership of json. */
+void hg_reply_json(hg_req *r, int status, json_t *json);
+/* Sends application/problem+json with the code's status and title, the
+ * detail sentence and the request id. */
+void hg_reply_problem(hg_req *r, hg_error code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends 503 with Retry-After for a Redis failure. */
+void hg_reply_unavailable(hg_req *r, const char *why);
+
+/* Starts a chunked streaming response (server-sent events). The read
+ * timeout is lifted for the connection. */
+void hg_stream_start(hg_req *r, int status, const char *content_type);
+/* Writes one chunk; returns the bytes still waiting to be sent to the
+ * client, or -1 when the client is gone. */
+long hg_stream_write(hg_req *r, const void *data, size_t len);
+/* Ends the chunked response. */
+void hg_stream_end(hg_req *r);
+
+/* Answers /healthz and /readyz for all processes: ready() returns NULL when
+ * ready, or a reason. */
+void hg_reply_health(hg_req *r, bool readiness, const char *reason);
+
+#endif

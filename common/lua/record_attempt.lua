@@ -1,0 +1,70 @@
+-- Records one delivery attempt and its consequence atomically: the attempt,
+-- the new delivery status, the next retry (if any), the acknowledgement of
+-- the work entry and the activity record. A delivery that already succeeded
+-- is never moved back to failed by a late duplicate attempt.
+-- KEYS: 1 delivery hash, 2 attempt list, 3 work stream, 4 retry schedule,
+--       5 activity stream
+-- ARGV: 1 work entry id ("" for none), 2 attempt JSON object without its
+--       "attempt" member, 3 outcome: succeeded | failed | dead,
+--       4 next attempt due (ms), 5 next attempt (RFC 3339), 6 dead reason,
+--       7 now (RFC 3339), 8 "1" for a manual attempt, 9 schedule member,
+--       10 retention (s), 11 activity max length, 12 integration id,
+--       13 consumer group, 14 activity fields (a JSON fragment)
+-- Returns {attempt number, status} or {0, "missing"}
+local function ack()
+  if ARGV[1] ~= '' then
+    redis.call('XACK', KEYS[3], ARGV[13], ARGV[1])
+    redis.call('XDEL', KEYS[3], ARGV[1])
+  end
+end
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  ack()
+  return {0, 'missing'}
+end
+
+local n = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1)
+redis.call('RPUSH', KEYS[2], '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[10]))
+
+local current = redis.call('HGET', KEYS[1], 'status')
+local outcome = ARGV[3]
+local status = current
+local next_at = redis.call('HGET', KEYS[1], 'next_attempt_at') or ''
+
+if outcome == 'succeeded' then
+  status = 'succeeded'
+  next_at = ''
+  redis.call('HSET', KEYS[1], 'status', status, 'reason', '',
+             'next_attempt_at', '')
+  redis.call('ZREM', KEYS[4], ARGV[9])
+elseif ARGV[8] == '1' or current == 'succeeded' or current == 'dead' then
+  -- A failed manual attempt, or a late duplicate, leaves the schedule alone.
+  status = current
+elseif outcome == 'failed' then
+  status = 'failed'
+  next_at = ARGV[5]
+  redis.call('HSET', KEYS[1], 'status', status, 'next_attempt_at', next_at)
+  redis.call('HINCRBY', KEYS[1], 'retry_index', 1)
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[9])
+else
+  status = 'dead'
+  next_at = ''
+  redis.call('HSET', KEYS[1], 'status', status, 'reason', ARGV[6],
+             'next_attempt_at', '')
+  redis.call('ZREM', KEYS[4], ARGV[9])
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[7])
+ack()
+
+local d = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id')
+local record = '{"kind":"attempt","integration_id":' .. cjson.encode(ARGV[12]) ..
+  ',"delivery_id":' .. cjson.encode(d[1]) ..
+  ',"event_id":' .. cjson.encode(d[2]) ..
+  ',"endpoint_id":' .. cjson.encode(d[3]) ..
+  ',"attempt":' .. n .. ',"status":' .. cjson.encode(status) ..
+  ',"next_attempt_at":' .. (next_at ~= '' and cjson.encode(next_at) or 'null') ..
+  ',' .. ARGV[14] .. '}'
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[11], '*', 'i', ARGV[12],
+           'j', record)
+return {n, status}

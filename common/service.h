@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The start and stop steps that all three processes share: arguments,
+ * configuration, logging, scripts, and a loop that runs until SIGTERM or
+ * SIGINT.
+ */
+#ifndef HG_SERVICE_H
+#define HG_SERVICE_H
+
+#include "common/config.h"
+
+struct event_base;
+
+/* Handles --help and --version, loads the configuration into cfg, starts
+ * logging as service and prepares the Redis scripts. Returns -1 when the
+ * process should go on, or the exit code to return from main. */
+int hg_service_init(int argc, char **argv, const char *program,
+                    const char *summary, unsigned service,
+                    const char *log_name, hg_config *cfg);
+/* Runs base until SIGTERM or SIGINT. On the first signal, calls
+ * on_stop(base, arg), which must end the loop when it is done; with a NULL
+ * on_stop the loop ends at once. */
+void hg_service_run(struct event_base *base,
+                    void (*on_stop)(struct event_base *base, void *arg),
+                    void *arg);
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#include "common/text.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/crypto.h"
+
+size_t hg_utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 4;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (i + n > len)
+            return i;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return i;
+        i += n;
+    }
+    return i;
+}
+
+void hg_json_set_body(json_t *o, const char *name, const char *body,
+                      size_t len, bool cut)
+{
+    const unsigned char *b = (const unsigned char *)body;
+    size_t valid = hg_utf8_valid_prefix(b, len);
+    char encoding_name[64];
+    size_t cap;
+    char *encoded;
+
+    if (valid == len || (cut && len - valid < 4 && b[valid] >= 0xc2 &&
+                         b[valid] <= 0xf4)) {
+        json_object_set_new(o, name, json_stringn(body, valid));
+        return;
+    }
+    cap = 4 * ((len + 2) / 3) + 1;
+    encoded = malloc(cap);
+    if (encoded == NULL)
+        return;
+    hg_base64_encode(b, len, encoded, cap);
+    json_object_set_new(o, name, json_string(encoded));
+    snprintf(encoding_name, sizeof(encoding_name), "%s_encoding", name);
+    json_object_set_new(o, encoding_name, json_string("base64"));
+    free(encoded);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Byte-string helpers for storing bodies and headers received from the
+ * network in JSON records, which must be valid UTF-8.
+ */
+#ifndef HG_TEXT_H
+#define HG_TEXT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Returns the length of the longest prefix of s that is valid UTF-8
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
+size_t hg_utf8_valid_prefix(const unsigned char *s, size_t len);
+/* Sets member `name` of o to the body as a string when it is UTF-8, else
+ * to its base64 form plus `name`_encoding = "base64". When cut is true the
+ * body was truncated, and a final UTF-8 sequence cut in half is dropped
+ * instead of forcing base64. */
+void hg_json_set_body(json_t *o, const char *name, const char *body,
+                      size_t len, bool cut);
+
+#endif
