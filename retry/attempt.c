@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * One delivery attempt: the signed Standard Webhooks request headers, the
+ * decision that follows a response (success, retry and when, or dead), and
+ * the JSON record of what was sent and received.
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "common/text.h"
+#include "retry/retry.h"
+
+int attempt_prepare(const job *j, attempt_request *out)
+{
+    uint8_t key[HG_SECRET_MAX_BYTES];
+    const char *why;
+    int keylen = hg_secret_parse(j->secret, key, sizeof(key), &why);
+    long long now_s = hg_time_ms() / 1000;
+    uint8_t span[8];
+    static const char hex[] = "0123456789abcdef";
+
+    if (keylen < 0)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->webhook_id, sizeof(out->webhook_id), "%s", j->event_id);
+    snprintf(out->timestamp, sizeof(out->timestamp), "%lld", now_s);
+    hg_webhook_sign(key, (size_t)keylen, out->webhook_id, now_s, j->payload,
+                    j->payload_len, out->signature);
+    memset(key, 0, sizeof(key));
+
+    /* Same trace as the publish, new span for this attempt. */
+    snprintf(out->traceparent, sizeof(out->traceparent), "%s",
+             j->traceparent);
+    hg_random_bytes(span, sizeof(span));
+    span[0] |= 1;
+    if (strlen(out->traceparent) == 55) {
+        for (int i = 0; i < 8; i++) {
+            out->traceparent[36 + 2 * i] = hex[span[i] >> 4];
+            out->traceparent[37 + 2 * i] = hex[span[i] & 15];
+        }
+    }
+
+    snprintf(out->lines[0], sizeof(out->lines[0]),
+             "Content-Type: application/json");
+    snprintf(out->lines[1], sizeof(out->lines[1]), "webhook-id: %s",
+             out->webhook_id);
+    snprintf(out->lines[2], sizeof(out->lines[2]), "webhook-timestamp: %s",
+             out->timestamp);
+    snprintf(out->lines[3], sizeof(out->lines[3]), "webhook-signature: %s",
+             out->signature);
+    snprintf(out->lines[4], sizeof(out->lines[4]), "traceparent: %s",
+             out->traceparent);
+    for (int i = 0; i < 5; i++)
+        out->line_ptrs[i] = out->lines[i];
+    out->line_ptrs[5] = NULL;
+    return 0;
+}
+
+/* Finds a header in a raw "Name: value\r\n" block; copies its value. */
+static bool find_header(const hg_http_result *res, const char *name,
+                        char *out, size_t cap)
+{
+    const char *p = res->response_headers;
+    const char *end = p + res->response_headers_len;
+    size_t nlen = strlen(name);
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+
+        if ((size_t)(line_end - p) > nlen && p[nlen] == ':' &&
+            strncasecmp(p, name, nlen) == 0) {
+            const char *v = p + nlen + 1;
+            size_t n;
+
+            while (v < line_end && (*v == ' ' || *v == '\t'))
+                v++;
+            n = (size_t)(line_end - v);
+            while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == ' '))
+                n--;
+            if (n >= cap)
+                n = cap - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return true;
+        }
+        p = line_end + 1;
+    }
+    return false;
+}
+
+void attempt_decide(job *j, const hg_http_result *res, const hg_config *cfg)
+{
+    char retry_after[128];
+    int64_t delay_ms;
+    int64_t hinted_s;
+    uint32_t random32;
+
+    j->next_due_ms = 0;
+    j->dead_reason = NULL;
+    if (res->error_class == NULL && res->http_status >= 200 &&
+        res->http_status < 300) {
+        j->outcome = OUTCOME_SUCCEEDED;
+        return;
+    }
+    if (j->manual) {
+        /* A manual attempt never changes the automatic schedule. */
+        j->outcome = OUTCOME_FAILED;
+        return;
+    }
+
+    hg_random_bytes(&random32, sizeof(random32));
+    delay_ms = hg_backoff_delay_ms(&cfg->schedule, j->retry_index, random32);
+    if (delay_ms < 0) {
+        j->outcome = OUTCOME_DEAD;
+        j->dead_reason = "attempts_exhausted";
+        return;
+    }
+    /* A 429 or 503 may name a time to come back. A value of 0 or a date in
+     * the past keeps the normal schedule, and the ceiling stops a receiver
+     * from parking a delivery for days. */
+    if ((res->http_status == 429 || res->http_status == 503) &&
+        find_header(res, "Retry-After", retry_after, sizeof(retry_after)) &&
+        hg_retry_after_parse(retry_after, hg_time_ms() / 1000, &hinted_s) ==
+            0 &&
+        hinted_s > 0) {
+        if (hinted_s > cfg->retry_after_max_s)
+            hinted_s = cfg->retry_after_max_s;
+        delay_ms = hinted_s * 1000;
+    }
+    j->outcome = OUTCOME_FAILED;
+    j->next_due_ms = hg_time_ms() + delay_ms;
+}
+
+static json_t *parse_headers(const hg_http_result *res)
+{
+    json_t *out = json_object();
+    const char *p = res->response_headers;
+    const char *end = p + res->response_headers_len;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+
+        if (colon != NULL && colon > p) {
+            char name[256];
+            size_t nlen = (size_t)(colon - p);
+            const char *v = colon + 1;
+            size_t vlen;
+
+            while (v < line_end && (*v == ' ' || *v == '\t'))
+                v++;
+            vlen = (size_t)(line_end - v);
+            while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
+                vlen--;
+            if (nlen < sizeof(name) && hg_utf8_valid_prefix(
+                                    (const unsigned char *)v, vlen) == vlen) {
+                json_t *prior;
+
+                for (size_t i = 0; i < nlen; i++)
+                    name[i] = (char)tolower((unsigned char)p[i]);
+                name[nlen] = '\0';
+                prior = json_object_get(out, name);
+                if (prior != NULL) {
+                    /* Repeated fields combine with ", " (RFC 9110 5.3). */
+                    char *joined = NULL;
+
+                    if (asprintf(&joined, "%s, %.*s",
+                                 json_string_value(prior), (int)vlen, v) > 0)
+                        json_object_set_new(out, name, json_string(joined));
+                    free(joined);
+                } else {
+                    json_object_set_new(out, name, json_stringn(v, vlen));
+                }
+            }
+        }
+        p = line_end + 1;
+    }
+    return out;
+}
+
+static json_t *request_headers(const attempt_request *req)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "content-type",
+                     "application/json", "user-agent",
+                     "hookgate/" HOOKGATE_VERSION, "webhook-id",
+                     req->webhook_id, "webhook-timestamp", req->timestamp,
+                     "webhook-signature", req->signature, "traceparent",
+                     req->traceparent);
+}
+
+int attempt_describe(job *j, const attempt_request *req,
+                     const hg_http_result *res)
+{
+    char started[HG_TIME_BUF];
+    json_t *o = json_object();
+    json_t *summary;
+    char *summary_text;
+
+    hg_time_format(res->started_at_ms, started);
+    json_object_set_new(o, "started_at", json_string(started));
+    json_object_set_new(o, "duration_ms", json_integer(res->duration_ms));
+    json_object_set_new(o, "http_status",
+                        res->http_status > 0 ? json_integer(res->http_status)
+                                             : json_null());
+    json_object_set_new(o, "error_class",
+                        res->error_class ? json_string(res->error_class)
+                                         : res->http_status >= 300 ||
+                                                   res->http_status < 200
+                                               ? json_string("http_status")
+                                               : json_null());
+    json_object_set_new(o, "error_message",
+                        res->error_class ? json_string(res->error_message)
+                                         : json_null());
+    json_object_set_new(o, "manual", json_boolean(j->manual));
+    json_object_set_new(o, "url", json_string(j->url));
+    json_object_set_new(o, "request_headers",
+                        req ? request_headers(req) : json_object());
+    json_object_set_new(o, "response_headers", parse_headers(res));
+    hg_json_set_body(o, "response_body", res->response_body,
+                     res->response_body_len, res->response_truncated);
+    json_object_set_new(o, "response_truncated",
+                        json_boolean(res->response_truncated));
+
+    summary = json_pack("{s:O, s:O, s:I, s:s}", "http_status",
+                        json_object_get(o, "http_status"), "error_class",
+                        json_object_get(o, "error_class"), "duration_ms",
+                        (json_int_t)res->duration_ms, "started_at", started);
+    j->attempt_json = json_dumps(o, JSON_COMPACT);
+    summary_text = json_dumps(summary, JSON_COMPACT);
+    json_decref(o);
+    json_decref(summary);
+    if (j->attempt_json == NULL || summary_text == NULL) {
+        free(summary_text);
+        return -1;
+    }
+    /* The activity record splices these members into its own object. */
+    summary_text[strlen(summary_text) - 1] = '\0';
+    j->activity_fields = strdup(summary_text + 1);
+    free(summary_text);
+    return j->activity_fields ? 0 : -1;
+}

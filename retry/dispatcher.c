@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The dispatcher reads work entries with XREADGROUP on a connection of its
+ * own (a blocking read would hold up other commands), runs each entry as a
+ * job (load, send, record) and acknowledges the entry in the same script
+ * that records the attempt. Entries left pending by a worker that died are
+ * taken over with XAUTOCLAIM once idle longer than the visibility timeout.
+ * The scheduler part moves due retries to the work streams.
+ *
+ * Every Redis step of a job is retried with backoff until it succeeds, so a
+ * Redis outage after a 2xx answer never makes the delivery go out again
+ * from this worker; only a crash of the worker can, at least once.
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/scripts.h"
+#include "retry/retry.h"
+
+#define READ_BLOCK_MS 1000
+#define READ_BATCH_MAX 256
+#define CLAIM_BATCH_MAX 100
+#define PROMOTE_BATCH 1000
+#define STEP_RETRY_MIN_MS 250
+#define STEP_RETRY_MAX_MS 5000
+#define STOP_GRACE_S 10
+
+typedef enum job_step { STEP_LOAD, STEP_SETTLE, STEP_RECORD } job_step;
+
+typedef struct job_node {
+    job j;
+    job_step step;
+    const char *settle_reason;
+    TAILQ_ENTRY(job_node) link;
+} job_node;
+
+TAILQ_HEAD(job_list, job_node);
+
+/* Callback argument that names the shard a command was about. */
+struct shard_ctx {
+    dispatcher *d;
+    int shard;
+};
+
+struct dispatcher {
+    struct event_base *base;
+    const hg_config *cfg;
+    hg_redis *redis;
+    hg_redis *blocking;
+    hg_http_client *http;
+    char consumer[160];
+    int shards;
+    char (*work_keys)[HG_KEY_MAX];
+    char (*sched_keys)[HG_KEY_MAX];
+    bool groups_ready;
+    bool groups_failed;
+    int groups_pending;
+    struct shard_ctx *shard_ctx;
+    bool reading;
+    bool stopping;
+    int jobs;
+    struct job_list job_list;
+    struct event *read_retry;
+    struct event *group_retry;
+    struct event *claim_timer;
+    struct event *sched_timer;
+    struct event *stop_timer;
+    void (*stop_done)(void *arg);
+    void *stop_arg;
+    int64_t last_read_warn_ms;
+};
+
+static void read_work(dispatcher *d);
+static void run_step(job_node *n);
+static void start_send(job_node *n);
+
+static void arm(struct event *ev, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    evtimer_add(ev, &tv);
+}
+
+static hg_log_fields job_fields(const job *j)
+{
+    hg_log_fields f = {.integration_id = j->integration_id,
+                       .event_id = j->event_id[0] ? j->event_id : NULL,
+                       .delivery_id = j->delivery_id,
+                       .endpoint_id = j->endpoint_id[0] ? j->endpoint_id
+                                                        : NULL};
+    return f;
+}
+
+/* ---- job lifecycle ----------------------------------------------------- */
+
+static void job_free(job_node *n)
+{
+    job *j = &n->j;
+
+    free(j->payload);
+    free(j->url);
+    if (j->secret != NULL) {
+        memset(j->secret, 0, strlen(j->secret));
+        free(j->secret);
+    }
+    free(j->request);
+    free(j->attempt_json);
+    free(j->activity_fields);
+    if (j->retry_timer != NULL)
+        event_free(j->retry_timer);
+    free(n);
+}
+
+static void job_finish(job_node *n)
+{
+    dispatcher *d = n->j.d;
+
+    TAILQ_REMOVE(&d->job_list, n, link);
+    d->jobs--;
+    job_free(n);
+    if (d->stopping && d->jobs == 0 && d->stop_done != NULL) {
+        void (*done)(void *) = d->stop_done;
+
+        d->stop_done = NULL;
+        done(d->stop_arg);
+        return;
+    }
+    read_work(d);
+}
+
+static void on_step_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    run_step(arg);
+}
+
+/* Runs the current Redis step again later, with capped exponential
+ * backoff; a job is never dropped because Redis was briefly away. */
+static void retry_step(job_node *n, const char *why)
+{
+    job *j = &n->j;
+    hg_log_fields f = job_fields(j);
+    int64_t delay = STEP_RETRY_MIN_MS << (j->record_failures < 5
+                                              ? j->record_failures
+                                              : 5);
+
+    if (delay > STEP_RETRY_MAX_MS)
+        delay = STEP_RETRY_MAX_MS;
+    j->record_failures++;
+    f.error = why;
+    hg_warn(&f, "Redis step of a delivery failed; retrying in %lld ms",
+            (long long)delay);
+    if (j->retry_timer == NULL)
+        j->retry_timer = evtimer_new(j->d->base, on_step_retry, n);
+    arm(j->retry_timer, delay);
+}
+
+static bool step_failed(job_node *n, hg_redis_status status,
+                        const redisReply *reply)
+{
+    if (status == HG_REDIS_OK && !hg_reply_is_error(reply))
+        return false;
+    retry_step(n, status != HG_REDIS_OK ? hg_redis_status_text(status)
+                                        : reply->str);
+    return true;
+}
+
+static void schedule_member(const job *j, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s %s", j->integration_id, j->delivery_id);
+}
+
+/* ---- settle: acknowledge without an attempt ---------------------------- */
+
+static void on_settled(hg_redis_status status, redisReply *reply, void *arg)
+{
+    job_node *n = arg;
+
+    if (step_failed(n, status, reply))
+        return;
+    if (n->settle_reason[0] != '\0') {
+        hg_log_fields f = job_fields(&n->j);
+
+        hg_warn(&f, "delivery ended without an attempt: %s",
+                n->settle_reason);
+    }
+    job_finish(n);
+}
+
+static void do_settle(job_node *n)
+{
+    job *j = &n->j;
+    dispatcher *d = j->d;
+    char k_dlv[HG_KEY_MAX], member[200], now[HG_TIME_BUF], maxlen[16];
+    const char *argv[] = {
+        hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
+        d->work_keys[j->shard], d->sched_keys[j->shard], HG_KEY_ACTIVITY,
+        j->entry_id, HG_DISPATCH_GROUP, n->settle_reason,
+        hg_time_format(hg_time_ms(), now), member, maxlen, j->integration_id,
+    };
+
+    schedule_member(j, member, sizeof(member));
+    snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
+    hg_redis_eval(d->redis, &hg_script_settle, 0, on_settled, n, 4, 11, argv,
+                  NULL);
+}
+
+static void settle(job_node *n, const char *reason)
+{
+    n->step = STEP_SETTLE;
+    n->settle_reason = reason;
+    run_step(n);
+}
+
+/* ---- record: the attempt and its consequence --------------------------- */
+
+static const char *outcome_name(job_outcome o)
+{
+    return o == OUTCOME_SUCCEEDED ? "succeeded"
+           : o == OUTCOME_FAILED  ? "failed"
+                                  : "dead";
+}
+
+static void on_recorded(hg_redis_status status, redisReply *reply, void *arg)
+{
+    job_node *n = arg;
+    job *j = &n->j;
+    hg_log_fields f = job_fields(j);
+    const redisReply *state = hg_reply_elem(reply, 1);
+
+    if (step_failed(n, status, reply))
+        return;
+    if (state != NULL && state->type == REDIS_REPLY_STRING &&
+        strcmp(state->str, "failed") == 0 && j->outcome == OUTCOME_FAILED &&
+        !j->manual) {
+        char due[HG_TIME_BUF];
+
+        hg_warn(&f, "delivery attempt failed; next attempt at %s",
+                hg_time_format(j->next_due_ms, due));
+    } else if (j->outcome == OUTCOME_DEAD) {
+        hg_warn(&f, "delivery is dead: %s", j->dead_reason);
+    } else {
+        hg_debug(&f, "delivery attempt recorded: %s",
+                 outcome_name(j->outcome));
+    }
+    job_finish(n);
+}
+
+static void do_record(job_node *n)
+{
+    job *j = &n->j;
+    dispatcher *d = j->d;
+    char k_dlv[HG_KEY_MAX], k_att[HG_KEY_MAX];
+    char due_ms[24], due_at[HG_TIME_BUF], now[HG_TIME_BUF];
+    char member[200], retention[24], maxlen[16];
+    const char *argv[] = {
+        hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
+        hg_key_id(k_att, j->integration_id, "att", j->delivery_id),
+        d->work_keys[j->shard],
+        d->sched_keys[j->shard],
+        HG_KEY_ACTIVITY,
+        j->entry_id,
+        j->attempt_json,
+        outcome_name(j->outcome),
+        due_ms,
+        j->next_due_ms ? hg_time_format(j->next_due_ms, due_at) : "",
+        j->dead_reason ? j->dead_reason : "",
+        hg_time_format(hg_time_ms(), now),
+        j->manual ? "1" : "0",
+        member,
+        retention,
+        maxlen,
+        j->integration_id,
+        HG_DISPATCH_GROUP,
+        j->activity_fields,
+    };
+
+    snprintf(due_ms, sizeof(due_ms), "%lld", (long long)j->next_due_ms);
+    schedule_member(j, member, sizeof(member));
+    snprintf(retention, sizeof(retention), "%lld", d->cfg->event_retention_s);
+    snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
+    hg_redis_eval(d->redis, &hg_script_record_attempt, 0, on_recorded, n, 5,
+                  19, argv, NULL);
+}
+
+/* ---- send ------------------------------------------------------------ */
+
+static void on_sent(const hg_http_result *res, void *arg)
+{
+    job_node *n = arg;
+    job *j = &n->j;
+    dispatcher *d = j->d;
+
+    attempt_decide(j, res, d->cfg);
+    j->record_failures = 0;
+    if (attempt_describe(j, j->request, res) != 0) {
+        hg_log_fields f = job_fields(j);
+
+        hg_error(&f, "out of memory recording an attempt");
+        abort();
+    }
+    n->step = STEP_RECORD;
+    run_step(n);
+}
+
+static void start_send(job_node *n)
+{
+    job *j = &n->j;
+    dispatcher *d = j->d;
+    attempt_request *req = malloc(sizeof(*req));
+    hg_http_request http;
+
+    if (req == NULL || attempt_prepare(j, req) != 0) {
+        free(req);
+        settle(n, "invalid_secret");
+        return;
+    }
+    memset(&http, 0, sizeof(http));
+    http.url = j->url;
+    http.headers = req->line_ptrs;
+    http.body = j->payload;
+    http.body_len = j->payload_len;
+    http.connect_timeout_ms = d->cfg->connect_timeout_ms;
+    http.total_timeout_ms = d->cfg->delivery_timeout_ms;
+    http.capture_limit = (size_t)d->cfg->response_capture_bytes;
+    http.allow_private = d->cfg->allow_private_targets;
+    /* The headers go into the attempt record after the answer. */
+    j->request = req;
+    hg_http_client_send(d->http, &http, on_sent, n);
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+static char *dup_reply(const redisReply *r, size_t i, size_t *len)
+{
+    size_t n;
+    const char *s = hg_reply_str(r, i, &n);
+    char *out;
+
+    if (s == NULL)
+        return NULL;
+    out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return out;
+}
+
+static void copy_reply(const redisReply *r, size_t i, char *out, size_t cap)
+{
+    const char *s = hg_reply_str(r, i, NULL);
+
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
+{
+    job_node *n = arg;
+    job *j = &n->j;
+    const char *result = hg_reply_str(reply, 0, NULL);
+    char number[16];
+
+    if (step_failed(n, status, reply))
+        return;
+    if (result == NULL || strcmp(result, "ok") != 0) {
+        settle(n, ""); /* the delivery expired or was purged */
+        return;
+    }
+    copy_reply(reply, 1, j->status, sizeof(j->status));
+    copy_reply(reply, 2, j->event_id, sizeof(j->event_id));
+    copy_reply(reply, 3, j->endpoint_id, sizeof(j->endpoint_id));
+    copy_reply(reply, 5, number, sizeof(number));
+    j->retry_index = atoi(number);
+    j->payload = dup_reply(reply, 6, &j->payload_len);
+    copy_reply(reply, 7, j->type, sizeof(j->type));
+    copy_reply(reply, 8, j->traceparent, sizeof(j->traceparent));
+    j->url = dup_reply(reply, 9, NULL);
+    j->secret = dup_reply(reply, 10, NULL);
+    copy_reply(reply, 11, j->endpoint_status, sizeof(j->endpoint_status));
+
+    if (!j->manual && (strcmp(j->status, "succeeded") == 0 ||
+                       strcmp(j->status, "dead") == 0)) {
+        settle(n, ""); /* a duplicate entry of a finished delivery */
+    } else if (j->payload == NULL) {
+        settle(n, "event_expired");
+    } else if (j->url == NULL) {
+        settle(n, "endpoint_deleted");
+    } else if (strcmp(j->endpoint_status, "enabled") != 0) {
+        settle(n, "endpoint_disabled");
+    } else {
+        start_send(n);
+    }
+}
+
+static void do_load(job_node *n)
+{
+    job *j = &n->j;
+    char k_dlv[HG_KEY_MAX];
+    const char *argv[] = {
+        hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
+        j->integration_id,
+    };
+
+    hg_redis_eval(j->d->redis, &hg_script_load_delivery, 0, on_loaded, n, 1,
+                  2, argv, NULL);
+}
+
+static void run_step(job_node *n)
+{
+    switch (n->step) {
+    case STEP_LOAD:
+        do_load(n);
+        break;
+    case STEP_SETTLE:
+        do_settle(n);
+        break;
+    case STEP_RECORD:
+        do_record(n);
+        break;
+    }
+}
+
+/* ---- work entries ------------------------------------------------------- */
+
+/* Entry ids are unique per stream only: two shards can hold the same id. */
+static bool entry_in_progress(const dispatcher *d, int shard,
+                              const char *entry_id)
+{
+    const job_node *n;
+
+    TAILQ_FOREACH(n, &d->job_list, link) {
+        if (n->j.shard == shard && strcmp(n->j.entry_id, entry_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void ack_malformed(dispatcher *d, int shard, const char *entry_id)
+{
+    hg_log_fields f = {.error = entry_id};
+
+    hg_error(&f, "work entry without integration or delivery; dropping it");
+    hg_redis_command(d->redis, 0, NULL, NULL, "XACK %s %s %s",
+                     d->work_keys[shard], HG_DISPATCH_GROUP, entry_id);
+}
+
+/* Starts a job for one [id, [field, value, ...]] stream entry. */
+static void start_entry(dispatcher *d, int shard, const redisReply *entry)
+{
+    const char *id = hg_reply_str(entry, 0, NULL);
+    const redisReply *fields = hg_reply_elem(entry, 1);
+    const char *integration = NULL, *delivery = NULL;
+    bool manual = false;
+    job_node *n;
+
+    if (id == NULL || entry_in_progress(d, shard, id))
+        return;
+    for (size_t i = 0; fields && i + 1 < fields->elements; i += 2) {
+        const char *k = hg_reply_str(fields, i, NULL);
+        const char *v = hg_reply_str(fields, i + 1, NULL);
+
+        if (k == NULL || v == NULL)
+            continue;
+        if (strcmp(k, "i") == 0)
+            integration = v;
+        else if (strcmp(k, "d") == 0)
+            delivery = v;
+        else if (strcmp(k, "m") == 0)
+            manual = strcmp(v, "1") == 0;
+    }
+    if (integration == NULL || delivery == NULL ||
+        !hg_integration_id_valid(integration) || strlen(delivery) >= 96) {
+        ack_malformed(d, shard, id);
+        return;
+    }
+
+    n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        hg_error(NULL, "out of memory starting a delivery job");
+        abort();
+    }
+    n->j.d = d;
+    n->j.shard = shard;
+    n->j.manual = manual;
+    snprintf(n->j.entry_id, sizeof(n->j.entry_id), "%s", id);
+    snprintf(n->j.integration_id, sizeof(n->j.integration_id), "%s",
+             integration);
+    snprintf(n->j.delivery_id, sizeof(n->j.delivery_id), "%s", delivery);
+    TAILQ_INSERT_TAIL(&d->job_list, n, link);
+    d->jobs++;
+    n->step = STEP_LOAD;
+    run_step(n);
+}
+
+static int shard_of_key(const dispatcher *d, const char *key)
+{
+    for (int i = 0; i < d->shards; i++) {
+        if (strcmp(d->work_keys[i], key) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void ensure_groups(dispatcher *d);
+
+static void warn_read(dispatcher *d, const char *why)
+{
+    int64_t now = hg_mono_ms();
+    hg_log_fields f = {.error = why};
+
+    if (now - d->last_read_warn_ms >= 10000) {
+        d->last_read_warn_ms = now;
+        hg_warn(&f, "reading the work queue failed; retrying");
+    }
+}
+
+static void on_read(hg_redis_status status, redisReply *reply, void *arg)
+{
+    dispatcher *d = arg;
+
+    d->reading = false;
+    if (d->stopping)
+        return;
+    if (status != HG_REDIS_OK) {
+        warn_read(d, hg_redis_status_text(status));
+        arm(d->read_retry, 500);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        warn_read(d, reply->str);
+        if (strncmp(reply->str, "NOGROUP", 7) == 0) {
+            /* Redis lost the group (restart without persistence). */
+            d->groups_ready = false;
+            ensure_groups(d);
+        } else {
+            arm(d->read_retry, 500);
+        }
+        return;
+    }
+    for (size_t s = 0; reply->type == REDIS_REPLY_ARRAY && s < reply->elements;
+         s++) {
+        const redisReply *stream = hg_reply_elem(reply, s);
+        const char *key = hg_reply_str(stream, 0, NULL);
+        const redisReply *entries = hg_reply_elem(stream, 1);
+        int shard = key ? shard_of_key(d, key) : -1;
+
+        for (size_t e = 0; shard >= 0 && entries && e < entries->elements;
+             e++)
+            start_entry(d, shard, hg_reply_elem(entries, e));
+    }
+    read_work(d);
+}
+
+static void read_work(dispatcher *d)
+{
+    int room = d->cfg->max_inflight - d->jobs;
+    const char *argv[9 + 2 * 64];
+    char count[16], block[16];
+    int argc = 0;
+
+    if (d->reading || !d->groups_ready || d->stopping || room <= 0)
+        return;
+    snprintf(count, sizeof(count), "%d",
+             room < READ_BATCH_MAX ? room : READ_BATCH_MAX);
+    snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = HG_DISPATCH_GROUP;
+    argv[argc++] = d->consumer;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    argv[argc++] = "BLOCK";
+    argv[argc++] = block;
+    argv[argc++] = "STREAMS";
+    for (int i = 0; i < d->shards; i++)
+        argv[argc++] = d->work_keys[i];
+    for (int i = 0; i < d->shards; i++)
+        argv[argc++] = ">";
+    d->reading = true;
+    hg_redis_command_argv(d->blocking,
+                          READ_BLOCK_MS + d->cfg->redis_timeout_ms, on_read,
+                          d, argc, argv, NULL);
+}
+
+static void on_read_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    read_work(arg);
+}
+
+/* ---- consumer groups --------------------------------------------------- */
+
+static void on_group_created(hg_redis_status status, redisReply *reply,
+                             void *arg)
+{
+    dispatcher *d = arg;
+    bool ok = status == HG_REDIS_OK &&
+              (reply->type != REDIS_REPLY_ERROR ||
+               strncmp(reply->str, "BUSYGROUP", 9) == 0);
+
+    if (!ok) {
+        hg_log_fields f = {.error = status != HG_REDIS_OK
+                                        ? hg_redis_status_text(status)
+                                        : reply->str};
+
+        hg_warn(&f, "creating the consumer group failed; retrying");
+        d->groups_failed = true;
+    }
+    if (--d->groups_pending > 0)
+        return;
+    if (d->groups_failed) {
+        arm(d->group_retry, 1000);
+        return;
+    }
+    d->groups_ready = true;
+    hg_info(NULL, "consumer group %s ready on %d work shard(s)",
+            HG_DISPATCH_GROUP, d->shards);
+    read_work(d);
+}
+
+static void ensure_groups(dispatcher *d)
+{
+    if (d->groups_pending > 0)
+        return;
+    d->groups_failed = false;
+    d->groups_pending = d->shards;
+    for (int i = 0; i < d->shards; i++) {
+        /* Id 0 lets a new group see entries queued before it existed. */
+        hg_redis_command(d->redis, 0, on_group_created, d,
+                         "XGROUP CREATE %s %s 0 MKSTREAM", d->work_keys[i],
+                         HG_DISPATCH_GROUP);
+    }
+}
+
+static void on_group_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ensure_groups(arg);
+}
+
+static void on_redis_ready(hg_redis *r, void *arg)
+{
+    dispatcher *d = arg;
+
+    (void)r;
+    d->groups_ready = false;
+    ensure_groups(d);
+}
+
+static void on_blocking_ready(hg_redis *r, void *arg)
+{
+    (void)r;
+    read_work(arg);
+}
+
+/* ---- reclaim and schedule ----------------------------------------------- */
+
+static void on_claimed(hg_redis_status status, redisReply *reply, void *arg)
+{
+    struct shard_ctx *sc = arg;
+    dispatcher *d = sc->d;
+    const redisReply *entries;
+
+    if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_ARRAY ||
+        d->stopping)
+        return;
+    entries = hg_reply_elem(reply, 1);
+    for (size_t e = 0; entries && e < entries->elements; e++) {
+        const redisReply *entry = hg_reply_elem(entries, e);
+        const char *id = hg_reply_str(entry, 0, NULL);
+
+        if (id == NULL || entry_in_progress(d, sc->shard, id))
+            continue;
+        hg_info(NULL, "taking over work entry %s left idle by another "
+                      "worker",
+                id);
+        start_entry(d, sc->shard, entry);
+    }
+}
+
+static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
+{
+    dispatcher *d = arg;
+    int room = d->cfg->max_inflight - d->jobs;
+    char idle[24], count[16];
+
+    (void)fd;
+    (void)what;
+    if (d->groups_ready && room > 0 && !d->stopping) {
+        snprintf(idle, sizeof(idle), "%d", d->cfg->visibility_timeout_ms);
+        snprintf(count, sizeof(count), "%d",
+                 room < CLAIM_BATCH_MAX ? room : CLAIM_BATCH_MAX);
+        for (int i = 0; i < d->shards; i++) {
+            const char *argv[] = {"XAUTOCLAIM", d->work_keys[i],
+                                  HG_DISPATCH_GROUP, d->consumer, idle, "0-0",
+                                  "COUNT", count};
+
+            hg_redis_command_argv(d->redis, 0, on_claimed, &d->shard_ctx[i],
+                                  8, argv, NULL);
+        }
+    }
+    arm(d->claim_timer, d->cfg->visibility_timeout_ms / 4);
+}
+
+static void promote_shard(dispatcher *d, int shard);
+
+static void on_promoted(hg_redis_status status, redisReply *reply, void *arg)
+{
+    dispatcher *d = arg;
+    const redisReply *moved = hg_reply_elem(reply, 0);
+
+    if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
+        arm(d->sched_timer, d->cfg->scheduler_interval_ms);
+        return;
+    }
+    if (moved != NULL && moved->integer >= PROMOTE_BATCH) {
+        arm(d->sched_timer, 0); /* more are due right now */
+        return;
+    }
+    arm(d->sched_timer, d->cfg->scheduler_interval_ms);
+}
+
+static void promote_shard(dispatcher *d, int shard)
+{
+    char now[24], limit[16];
+    const char *argv[] = {d->sched_keys[shard], d->work_keys[shard], now,
+                          limit};
+
+    snprintf(now, sizeof(now), "%lld", (long long)hg_time_ms());
+    snprintf(limit, sizeof(limit), "%d", PROMOTE_BATCH);
+    hg_redis_eval(d->redis, &hg_script_promote_due, 0,
+                  shard == d->shards - 1 ? on_promoted : NULL, d, 2, 4, argv,
+                  NULL);
+}
+
+static void on_sched_tick(evutil_socket_t fd, short what, void *arg)
+{
+    dispatcher *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (d->stopping)
+        return;
+    if (!hg_redis_ready(d->redis)) {
+        arm(d->sched_timer, d->cfg->scheduler_interval_ms);
+        return;
+    }
+    for (int i = 0; i < d->shards; i++)
+        promote_shard(d, i);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static hg_redis *connect_redis(dispatcher *d, const char *name,
+                               void (*on_ready)(hg_redis *, void *))
+{
+    hg_redis_options o = {
+        .name = name,
+        .command_timeout_ms = d->cfg->redis_timeout_ms,
+        .connect_timeout_ms = d->cfg->redis_timeout_ms,
+        .max_inflight = 100000,
+        .scripts = hg_scripts_all,
+        .on_ready = on_ready,
+        .on_ready_arg = d,
+    };
+
+    return hg_redis_new(d->base, &d->cfg->redis, &o);
+}
+
+dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg)
+{
+    dispatcher *d = calloc(1, sizeof(*d));
+    char host[100] = "worker";
+
+    if (d == NULL)
+        return NULL;
+    d->base = base;
+    d->cfg = cfg;
+    d->shards = cfg->work_shards;
+    d->work_keys = calloc((size_t)d->shards, sizeof(*d->work_keys));
+    d->sched_keys = calloc((size_t)d->shards, sizeof(*d->sched_keys));
+    d->shard_ctx = calloc((size_t)d->shards, sizeof(*d->shard_ctx));
+    for (int i = 0; i < d->shards; i++) {
+        hg_key_work(d->work_keys[i], i);
+        hg_key_sched(d->sched_keys[i], i);
+        d->shard_ctx[i].d = d;
+        d->shard_ctx[i].shard = i;
+    }
+    gethostname(host, sizeof(host) - 1);
+    snprintf(d->consumer, sizeof(d->consumer), "%s:%d", host, (int)getpid());
+    TAILQ_INIT(&d->job_list);
+
+    d->read_retry = evtimer_new(base, on_read_retry, d);
+    d->group_retry = evtimer_new(base, on_group_retry, d);
+    d->claim_timer = evtimer_new(base, on_claim_tick, d);
+    d->sched_timer = evtimer_new(base, on_sched_tick, d);
+    d->http = hg_http_client_new(base);
+    d->redis = connect_redis(d, "dispatch", on_redis_ready);
+    d->blocking = connect_redis(d, "dispatch-read", on_blocking_ready);
+    arm(d->claim_timer, d->cfg->visibility_timeout_ms / 4);
+    arm(d->sched_timer, d->cfg->scheduler_interval_ms);
+    hg_info(NULL, "dispatcher started as consumer %s", d->consumer);
+    return d;
+}
+
+static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    dispatcher *d = arg;
+    void (*done)(void *) = d->stop_done;
+
+    (void)fd;
+    (void)what;
+    if (done == NULL)
+        return;
+    d->stop_done = NULL;
+    hg_warn(NULL, "stopping with %d deliveries unfinished; other workers "
+                  "take them over after the visibility timeout",
+            d->jobs);
+    done(d->stop_arg);
+}
+
+void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg)
+{
+    d->stopping = true;
+    d->stop_done = done;
+    d->stop_arg = arg;
+    evtimer_del(d->claim_timer);
+    evtimer_del(d->sched_timer);
+    evtimer_del(d->read_retry);
+    d->stop_timer = evtimer_new(d->base, on_stop_deadline, d);
+    arm(d->stop_timer, d->jobs == 0 ? 0 : STOP_GRACE_S * 1000);
+}
+
+void dispatcher_free(dispatcher *d)
+{
+    job_node *n;
+
+    if (d == NULL)
+        return;
+    hg_http_client_free(d->http);
+    hg_redis_free(d->blocking);
+    hg_redis_free(d->redis);
+    while ((n = TAILQ_FIRST(&d->job_list)) != NULL) {
+        TAILQ_REMOVE(&d->job_list, n, link);
+        job_free(n);
+    }
+    event_free(d->read_retry);
+    event_free(d->group_retry);
+    event_free(d->claim_timer);
+    event_free(d->sched_timer);
+    if (d->stop_timer != NULL)
+        event_free(d->stop_timer);
+    free(d->work_keys);
+    free(d->sched_keys);
+    free(d->shard_ctx);
+    free(d);
+}
+
+const char *dispatcher_readiness(const dispatcher *d)
+{
+    if (!hg_redis_ready(d->redis))
+        return "redis is not connected";
+    if (!d->groups_ready)
+        return "the consumer group does not exist yet";
+    return NULL;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * hookgate-retry: the delivery worker. It runs the dispatcher and the retry
+ * scheduler on one event loop, and serves /healthz and /readyz on its own
+ * address. Any number of workers can run against the same Redis.
+ */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/config.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/scripts.h"
+#include "common/service.h"
+#include "retry/retry.h"
+
+static hg_config config;
+static dispatcher *worker;
+
+static void on_healthz(hg_req *r)
+{
+    hg_reply_health(r, false, NULL);
+}
+
+static void on_readyz(hg_req *r)
+{
+    hg_reply_health(r, true, dispatcher_readiness(worker));
+}
+
+static const hg_route routes[] = {
+    {htp_method_GET, "/healthz", on_healthz},
+    {htp_method_GET, "/readyz", on_readyz},
+};
+
+static void on_stopped(void *arg)
+{
+    event_base_loopbreak(arg);
+}
+
+static void on_stop(struct event_base *base, void *arg)
+{
+    (void)arg;
+    hg_info(NULL, "finishing deliveries in progress");
+    dispatcher_stop(worker, on_stopped, base);
+}
+
+int main(int argc, char **argv)
+{
+    struct event_base *base;
+    hg_http *http;
+    int rc;
+
+    rc = hg_service_init(argc, argv, "hookgate-retry",
+                         "The hookgate delivery worker: sends queued "
+                         "deliveries, signs them and retries failures.",
+                         HG_SVC_RETRY, "retry", &config);
+    if (rc >= 0)
+        return rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    base = event_base_new();
+    worker = dispatcher_new(base, &config);
+    hg_http_options o = {
+        .service = "retry",
+        .routes = routes,
+        .route_count = sizeof(routes) / sizeof(routes[0]),
+        .max_body_bytes = 4096,
+    };
+    http = hg_http_new(base, &o);
+    if (worker == NULL || http == NULL ||
+        hg_http_listen(http, config.retry_addr.host, config.retry_addr.port) !=
+            0) {
+        hg_error(NULL, "cannot listen on %s:%d", config.retry_addr.host,
+                 config.retry_addr.port);
+        return 1;
+    }
+    hg_info(NULL, "retry worker listening on %s:%d; %d retries scheduled "
+                  "after a failure",
+            config.retry_addr.host, config.retry_addr.port,
+            config.schedule.count);
+
+    hg_service_run(base, on_stop, NULL);
+
+    hg_http_free(http);
+    dispatcher_free(worker);
+    event_base_free(base);
+    curl_global_cleanup();
+    hg_info(NULL, "retry worker stopped");
+    return 0;
+}

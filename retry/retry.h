@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Shared declarations of hookgate-retry: the dispatcher (reads delivery
+ * tasks from the work streams with a consumer group, sends them and records
+ * every attempt), the scheduler (moves due retries from the schedule to the
+ * work streams) and the pieces of one delivery job.
+ */
+#ifndef HG_RETRY_H
+#define HG_RETRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "common/keys.h"
+#include "common/redis.h"
+#include "common/typefilter.h"
+#include "retry/http_client.h"
+
+struct event_base;
+struct event;
+typedef struct dispatcher dispatcher;
+
+typedef enum job_outcome {
+    OUTCOME_SUCCEEDED,
+    OUTCOME_FAILED, /* another attempt is scheduled */
+    OUTCOME_DEAD
+} job_outcome;
+
+/* One work entry being processed, from read to the recorded attempt. */
+typedef struct job {
+    dispatcher *d;
+    int shard;
+    char entry_id[48];
+    char integration_id[64];
+    char delivery_id[96];
+    bool manual;
+
+    /* Loaded by load_delivery.lua. */
+    char status[16];
+    char event_id[HG_ID_MAX];
+    char endpoint_id[64];
+    int retry_index;
+    char *payload;
+    size_t payload_len;
+    char type[HG_EVENT_TYPE_MAX + 1];
+    char traceparent[64];
+    char *url;
+    char *secret;
+    char endpoint_status[16];
+
+    /* The signed request headers, kept for the attempt record. */
+    struct attempt_request *request;
+
+    /* Outcome of the attempt, kept until Redis recorded it. */
+    job_outcome outcome;
+    int64_t next_due_ms;
+    const char *dead_reason;
+    char *attempt_json;
+    char *activity_fields;
+    int record_failures;
+    struct event *retry_timer;
+} job;
+
+/* The Standard Webhooks headers sent with one attempt. */
+typedef struct attempt_request {
+    char webhook_id[HG_ID_MAX];
+    char timestamp[24];
+    char signature[HG_SIGNATURE_LEN];
+    char traceparent[64];
+    /* "Name: value" lines for libcurl, NULL-terminated. */
+    char lines[6][HG_SIGNATURE_LEN + 64];
+    const char *line_ptrs[7];
+} attempt_request;
+
+/* Fills the Standard Webhooks headers for j, signed with j->secret at the
+ * current time. Returns -1 when the stored secret cannot be decoded. */
+int attempt_prepare(const job *j, attempt_request *out);
+/* Decides the outcome of an answer and fills j->outcome, next_due_ms and
+ * dead_reason, using the schedule and a receiver's Retry-After. */
+void attempt_decide(job *j, const hg_http_result *res,
+                    const hg_config *cfg);
+/* Builds the attempt record (JSON) and the activity fields of the result
+ * into j (malloc'd strings). Returns -1 when memory runs out. */
+int attempt_describe(job *j, const attempt_request *req,
+                     const hg_http_result *res);
+
+dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);
+/* Stops reading new work; calls done() once in-flight jobs are recorded or
+ * the grace period ended. */
+void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg);
+void dispatcher_free(dispatcher *d);
+/* Returns NULL when ready, else the reason. */
+const char *dispatcher_readiness(const dispatcher *d);
+
+#endif
