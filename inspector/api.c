@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The inspector's JSON API: recent activity (the page's initial list),
+ * one event with its deliveries and every attempt, the raw payload, and
+ * the captures of a sink. Every route checks that the caller may see the
+ * integration or sink involved.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/keys.h"
+#include "common/scripts.h"
+#include "common/views.h"
+#include "inspector/inspector.h"
+
+#define ACTIVITY_DEFAULT 200
+#define ACTIVITY_MAX 1000
+/* Entries scanned per page when an integration filter hides others. */
+#define ACTIVITY_SCAN_FACTOR 5
+
+static int query_int(const hg_req *r, const char *name, int fallback, int lo,
+                     int hi)
+{
+    const char *v = hg_req_query(r, name);
+    char *end;
+    long n;
+
+    if (v == NULL)
+        return fallback;
+    n = strtol(v, &end, 10);
+    if (*end != '\0' || n < lo)
+        return fallback;
+    return n > hi ? hi : (int)n;
+}
+
+/* ---- activity ----------------------------------------------------------- */
+
+static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    int limit = query_int(r, "limit", ACTIVITY_DEFAULT, 1, ACTIVITY_MAX);
+    json_t *entries = json_array();
+    const char *newest = NULL;
+
+    if (insp_redis_failed(r, status, reply)) {
+        json_decref(entries);
+        hg_req_release(r);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *entry = hg_reply_elem(reply, i);
+        const redisReply *fields = hg_reply_elem(entry, 1);
+        const char *id = hg_reply_str(entry, 0, NULL);
+        const char *integration = NULL, *sink = NULL, *json = NULL;
+        size_t json_len = 0;
+
+        if (newest == NULL)
+            newest = id;
+        for (size_t k = 0; fields && k + 1 < fields->elements; k += 2) {
+            const char *name = hg_reply_str(fields, k, NULL);
+            size_t len;
+            const char *value = hg_reply_str(fields, k + 1, &len);
+
+            if (name == NULL || value == NULL)
+                continue;
+            if (strcmp(name, "i") == 0)
+                integration = value;
+            else if (strcmp(name, "s") == 0)
+                sink = value;
+            else if (strcmp(name, "j") == 0) {
+                json = value;
+                json_len = len;
+            }
+        }
+        if (id == NULL || json == NULL ||
+            !(sink ? insp_may_see_sink(r, sink)
+                   : insp_may_see(r, integration)))
+            continue;
+
+        json_t *record = json_loadb(json, json_len, 0, NULL);
+
+        if (record == NULL)
+            continue;
+        json_object_set_new(record, "id", json_string(id));
+        json_array_append_new(entries, record);
+        if ((int)json_array_size(entries) >= limit)
+            break;
+    }
+    /* last_id is where a live feed opened now must start (?since=). */
+    hg_reply_json(r, 200,
+                  json_pack("{s:o, s:o}", "entries", entries, "last_id",
+                            newest ? json_string(newest) : json_null()));
+    hg_req_release(r);
+}
+
+static void activity_authorized(hg_req *r)
+{
+    int limit = query_int(r, "limit", ACTIVITY_DEFAULT, 1, ACTIVITY_MAX);
+    int scan = r->auth_admin ? limit : limit * ACTIVITY_SCAN_FACTOR;
+    char count[16];
+
+    snprintf(count, sizeof(count), "%d", scan);
+    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
+    hg_redis_command(insp->redis, 0, on_activity, r,
+                     "XREVRANGE %s + - COUNT %s", HG_KEY_ACTIVITY, count);
+}
+
+void insp_activity(hg_req *r)
+{
+    insp_authorize(r, activity_authorized);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static bool check_event_params(hg_req *r)
+{
+    if (!hg_integration_id_valid(r->params[0]) ||
+        !hg_id_valid("evt_", r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "event %s does not exist",
+                         r->params[1]);
+        return false;
+    }
+    if (!insp_may_see(r, r->params[0])) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "this session cannot see integration %s",
+                         r->params[0]);
+        return false;
+    }
+    return true;
+}
+
+static void on_event(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    json_t *event;
+
+    if (insp_redis_failed(r, status, reply)) {
+        /* already replied */
+    } else if ((event = hg_view_event(reply, true)) == NULL) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "event %s does not exist",
+                         r->params[1]);
+    } else {
+        json_object_set_new(event, "integration_id",
+                            json_string(r->params[0]));
+        hg_reply_json(r, 200, event);
+    }
+    hg_req_release(r);
+}
+
+static void event_authorized(hg_req *r)
+{
+    char key[HG_KEY_MAX];
+    const char *argv[] = {hg_key_id(key, r->params[0], "evt", r->params[1]),
+                          r->params[0], "1"};
+
+    if (!check_event_params(r))
+        return;
+    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
+    hg_redis_eval(insp->redis, &hg_script_event_detail, 0, on_event, r, 1, 3,
+                  argv, NULL);
+}
+
+void insp_event(hg_req *r)
+{
+    insp_authorize(r, event_authorized);
+}
+
+static void on_payload(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+
+    if (insp_redis_failed(r, status, reply)) {
+        /* already replied */
+    } else if (reply->type != REDIS_REPLY_STRING) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "event %s does not exist",
+                         r->params[1]);
+    } else {
+        hg_reply(r, 200, "application/json", reply->str, reply->len);
+    }
+    hg_req_release(r);
+}
+
+static void payload_authorized(hg_req *r)
+{
+    char key[HG_KEY_MAX];
+
+    if (!check_event_params(r))
+        return;
+    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
+    hg_redis_command(insp->redis, 0, on_payload, r, "HGET %s payload",
+                     hg_key_id(key, r->params[0], "evt", r->params[1]));
+}
+
+void insp_event_payload(hg_req *r)
+{
+    insp_authorize(r, payload_authorized);
+}
+
+/* ---- sink captures ------------------------------------------------------ */
+
+static bool check_sink_param(hg_req *r)
+{
+    if (!hg_integration_id_valid(r->params[0])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND,
+                         "sink ids match [a-z0-9][a-z0-9_-]{0,62}");
+        return false;
+    }
+    if (!insp_may_see_sink(r, r->params[0])) {
+        hg_reply_problem(r, HG_E_FORBIDDEN, "this session cannot see sink %s",
+                         r->params[0]);
+        return false;
+    }
+    return true;
+}
+
+static void on_captures(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+
+    if (!insp_redis_failed(r, status, reply)) {
+        json_t *captures = json_array();
+
+        for (size_t i = 0; i < reply->elements; i++) {
+            size_t len;
+            const char *text = hg_reply_str(reply, i, &len);
+            json_t *c = text ? json_loadb(text, len, 0, NULL) : NULL;
+
+            if (c != NULL)
+                json_array_append_new(captures, c);
+        }
+        hg_reply_json(r, 200,
+                      json_pack("{s:s, s:o}", "sink_id", r->params[0],
+                                "captures", captures));
+    }
+    hg_req_release(r);
+}
+
+static void captures_authorized(hg_req *r)
+{
+    char key[HG_KEY_MAX];
+    int limit = query_int(r, "limit", 50, 1, 1000);
+
+    if (!check_sink_param(r))
+        return;
+    snprintf(key, sizeof(key), "hg:sink:{%s}:captures", r->params[0]);
+    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
+    hg_redis_command(insp->redis, 0, on_captures, r, "LRANGE %s 0 %d", key,
+                     limit - 1);
+}
+
+void insp_sink_captures(hg_req *r)
+{
+    insp_authorize(r, captures_authorized);
+}
+
+static void on_cleared(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+
+    if (!insp_redis_failed(r, status, reply))
+        hg_reply(r, 204, NULL, NULL, 0);
+    hg_req_release(r);
+}
+
+static void clear_authorized(hg_req *r)
+{
+    char key[HG_KEY_MAX];
+
+    if (!check_sink_param(r))
+        return;
+    snprintf(key, sizeof(key), "hg:sink:{%s}:captures", r->params[0]);
+    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
+    hg_redis_command(insp->redis, 0, on_cleared, r, "DEL %s", key);
+}
+
+void insp_sink_clear(hg_req *r)
+{
+    insp_authorize(r, clear_authorized);
+}

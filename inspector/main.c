@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * hookgate-inspector: serves the inspector page, its JSON API, the live
+ * feed and the sinks, on one event loop with two Redis connections (one
+ * for commands, one for the feed's blocking read).
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/config.h"
+#include "common/http.h"
+#include "common/log.h"
+#include "common/scripts.h"
+#include "common/service.h"
+#include "inspector/inspector.h"
+
+inspector *insp;
+static hg_config config;
+
+static void on_healthz(hg_req *r)
+{
+    hg_reply_health(r, false, NULL);
+}
+
+static void on_readyz(hg_req *r)
+{
+    hg_reply_health(r, true,
+                    hg_redis_ready(insp->redis) ? NULL
+                                                : "redis is not connected");
+}
+
+#define SINK_ROUTE(method) {method, "/sink/{sink}", insp_sink_receive}
+
+static const hg_route routes[] = {
+    {htp_method_GET, "/healthz", on_healthz},
+    {htp_method_GET, "/readyz", on_readyz},
+    {htp_method_GET, "/", insp_index},
+    {htp_method_GET, "/assets/{name}", insp_static},
+    {htp_method_POST, "/inspector/api/session", insp_session_create},
+    {htp_method_GET, "/inspector/api/session", insp_session_get},
+    {htp_method_DELETE, "/inspector/api/session", insp_session_delete},
+    {htp_method_GET, "/inspector/api/activity", insp_activity},
+    {htp_method_GET, "/inspector/api/feed", insp_feed},
+    {htp_method_GET, "/inspector/api/integrations/{id}/events/{event}",
+     insp_event},
+    {htp_method_GET,
+     "/inspector/api/integrations/{id}/events/{event}/payload",
+     insp_event_payload},
+    {htp_method_GET, "/inspector/api/sinks/{sink}/captures",
+     insp_sink_captures},
+    {htp_method_DELETE, "/inspector/api/sinks/{sink}/captures",
+     insp_sink_clear},
+    SINK_ROUTE(htp_method_POST),
+    SINK_ROUTE(htp_method_PUT),
+    SINK_ROUTE(htp_method_PATCH),
+    SINK_ROUTE(htp_method_GET),
+    SINK_ROUTE(htp_method_DELETE),
+};
+
+static hg_redis *connect_redis(struct event_base *base, const char *name)
+{
+    hg_redis_options o = {
+        .name = name,
+        .command_timeout_ms = config.redis_timeout_ms,
+        .connect_timeout_ms = config.redis_timeout_ms,
+        .max_inflight = 20000,
+        .scripts = hg_scripts_all,
+    };
+
+    return hg_redis_new(base, &config.redis, &o);
+}
+
+int main(int argc, char **argv)
+{
+    struct event_base *base;
+    hg_http *http;
+    int rc;
+    inspector state = {0};
+
+    rc = hg_service_init(argc, argv, "hookgate-inspector",
+                         "The hookgate inspector: live view of events and "
+                         "deliveries, and test sinks.",
+                         HG_SVC_INSPECTOR, "inspector", &config);
+    if (rc >= 0)
+        return rc;
+
+    base = event_base_new();
+    insp = &state;
+    state.base = base;
+    state.cfg = &config;
+    state.redis = connect_redis(base, "inspector");
+    state.feed_redis = connect_redis(base, "inspector-feed");
+    state.feed = feed_hub_new(&state);
+    hg_http_options o = {
+        .service = "inspector",
+        .routes = routes,
+        .route_count = sizeof(routes) / sizeof(routes[0]),
+        /* A sink must accept any delivery the gateway accepted. */
+        .max_body_bytes = 2 * config.max_payload_bytes,
+    };
+    http = hg_http_new(base, &o);
+    if (http == NULL || hg_http_listen(http, config.inspector_addr.host,
+                                       config.inspector_addr.port) != 0) {
+        hg_error(NULL, "cannot listen on %s:%d", config.inspector_addr.host,
+                 config.inspector_addr.port);
+        return 1;
+    }
+    hg_info(NULL, "inspector listening on %s:%d, serving %s",
+            config.inspector_addr.host, config.inspector_addr.port,
+            config.web_dir);
+
+    hg_service_run(base, NULL, NULL);
+
+    hg_http_free(http);
+    feed_hub_free(state.feed);
+    hg_redis_free(state.feed_redis);
+    hg_redis_free(state.redis);
+    event_base_free(base);
+    hg_info(NULL, "inspector stopped");
+    return 0;
+}

@@ -1,0 +1,204 @@
+// DOM and formatting helpers of the inspector page. Server data only ever
+// reaches the document as text nodes or attribute values, never as markup.
+
+/**
+ * Creates an element. `props` sets attributes, except `class`, `dataset`,
+ * `on<event>` handlers and a few properties that have no attribute form.
+ * Children are nodes or strings, which are inserted as text. Null,
+ * undefined and false children are skipped, and arrays are flattened.
+ */
+export function h(tag, props, ...children) {
+  const element = document.createElement(tag);
+
+  for (const [name, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) {
+      continue;
+    }
+    if (name === 'class') {
+      element.className = value;
+    } else if (name === 'dataset') {
+      Object.assign(element.dataset, value);
+    } else if (name.startsWith('on') && typeof value === 'function') {
+      element.addEventListener(name.slice(2), value);
+    } else if (name === 'open' || name === 'hidden' || name === 'disabled') {
+      element[name] = Boolean(value);
+    } else {
+      element.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) {
+      continue;
+    }
+    if (Array.isArray(child)) {
+      append(parent, child);
+    } else if (child instanceof Node) {
+      parent.append(child);
+    } else {
+      parent.append(document.createTextNode(String(child)));
+    }
+  }
+}
+
+/** Replaces every child of `element` with `children`. */
+export function replaceChildren(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
+export function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) {
+    throw new Error(`element #${id} is missing from index.html`);
+  }
+  return element;
+}
+
+// ---- times ---------------------------------------------------------------
+
+const exactFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  fractionalSecondDigits: 3,
+  timeZoneName: 'short',
+});
+
+/** Parses an RFC 3339 time, or returns null for missing or invalid input. */
+export function parseTime(text) {
+  if (typeof text !== 'string' || text === '') {
+    return null;
+  }
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Formats a distance in time such as "12 s ago" or "in 3 min". */
+export function relativeTime(ms, now = Date.now()) {
+  const abs = Math.floor(Math.abs(ms - now) / 1000);
+  let text;
+
+  if (abs < 2) {
+    return ms > now ? 'now' : 'just now';
+  } else if (abs < 60) {
+    text = `${abs} s`;
+  } else if (abs < 3600) {
+    text = `${Math.floor(abs / 60)} min`;
+  } else if (abs < 86400) {
+    text = `${Math.floor(abs / 3600)} h`;
+  } else {
+    text = `${Math.floor(abs / 86400)} d`;
+  }
+  return ms < now ? `${text} ago` : `in ${text}`;
+}
+
+export function exactTime(ms) {
+  return `${exactFormat.format(new Date(ms))} (${new Date(ms).toISOString()})`;
+}
+
+/**
+ * Creates a <time> element that shows a relative time and the exact time
+ * on hover. refreshTimes() keeps the relative text current.
+ */
+export function timeElement(text, fallback = '—') {
+  const ms = parseTime(text);
+  if (ms === null) {
+    return h('span', { class: 'muted' }, fallback);
+  }
+  return h(
+    'time',
+    { datetime: new Date(ms).toISOString(), title: exactTime(ms), dataset: { ts: String(ms) } },
+    relativeTime(ms),
+  );
+}
+
+export function refreshTimes(root = document) {
+  const now = Date.now();
+  for (const element of root.querySelectorAll('time[data-ts]')) {
+    const text = relativeTime(Number(element.dataset.ts), now);
+    if (element.textContent !== text) {
+      element.textContent = text;
+    }
+  }
+}
+
+// ---- values ----------------------------------------------------------------
+
+export const STATUSES = ['pending', 'succeeded', 'failed', 'dead'];
+
+/** Creates a status badge. Unknown statuses get a neutral look. */
+export function statusBadge(status, extraText) {
+  const known = STATUSES.includes(status) ? status : 'unknown';
+  return h(
+    'span',
+    { class: `badge badge-${known}`, dataset: { status: String(status) } },
+    String(status || 'unknown'),
+    extraText ? h('span', { class: 'badge-extra' }, extraText) : null,
+  );
+}
+
+export function httpStatusClass(code) {
+  if (typeof code !== 'number') {
+    return 'http-none';
+  }
+  if (code >= 200 && code < 300) {
+    return 'http-2xx';
+  }
+  if (code >= 300 && code < 400) {
+    return 'http-3xx';
+  }
+  return code >= 500 ? 'http-5xx' : 'http-4xx';
+}
+
+export function formatBytes(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n)) {
+    return '—';
+  }
+  if (n < 1024) {
+    return `${n} B`;
+  }
+  if (n < 1024 * 1024) {
+    return `${(n / 1024).toFixed(1)} KiB`;
+  }
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+export function formatDuration(ms) {
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    return '—';
+  }
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Creates a monospace identifier with its full value in the title, for cut-off ids. */
+export function code(text, extraClass = '') {
+  return h('code', { class: `mono ${extraClass}`.trim(), title: String(text) }, String(text));
+}
+
+/**
+ * Creates a small button that copies `text` to the clipboard and confirms
+ * it in its own label, which screen readers announce.
+ */
+export function copyButton(text, label = 'Copy') {
+  const button = h('button', { type: 'button', class: 'button-ghost button-small copy', 'aria-label': `${label}: ${text}` }, label);
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = 'Copied';
+    } catch {
+      button.textContent = 'Copy failed';
+    }
+    setTimeout(() => {
+      button.textContent = label;
+    }, 1500);
+  });
+  return button;
+}
