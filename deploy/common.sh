@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# Helpers shared by deploy/run.sh and tests/run.sh: Debian packages and the
+# build. Sourced, not executed.
+
+HOOKGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Packages needed to build and run hookgate on Debian 12.
+HOOKGATE_BUILD_PACKAGES=(
+  build-essential cmake pkg-config
+  libevent-dev libevhtp-dev libhiredis-dev libjansson-dev uuid-dev
+  libcurl4-openssl-dev libssl-dev check
+  redis-server openssl curl
+)
+
+hg_note() {
+  printf '\033[1mhookgate:\033[0m %s\n' "$*" >&2
+}
+
+# Installs the given Debian packages that are not installed yet.
+hg_install_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      hg_note "missing packages: ${missing[*]}; install them as root: apt-get install -y ${missing[*]}"
+      return 1
+    fi
+  fi
+  hg_note "installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures and builds into $1 (a directory); extra arguments go to cmake.
+hg_build() {
+  local dir=$1
+  shift
+  cmake -S "$HOOKGATE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  make -C "$dir" -j"$(nproc)" --no-print-directory >/dev/null
+}
+
+# Prints a free TCP port on 127.0.0.1 at or above $1.
+hg_free_port() {
+  local port=$1
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    port=$((port + 1))
+  done
+  echo "$port"
+}
+
+# Waits up to $2 seconds (default 15) for URL $1 to return 200.
+hg_wait_ready() {
+  local url=$1 tries=$(( ${2:-15} * 10 ))
+  while [ "$tries" -gt 0 ]; do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1
+    tries=$((tries - 1))
+  done
+  return 1
+}

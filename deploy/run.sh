@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs hookgate on this machine: installs missing Debian packages, builds,
+# starts a private redis-server (AOF on) unless HOOKGATE_REDIS_URL is set,
+# and starts the gateway, the delivery worker and the inspector in sandbox
+# mode. Stays in the foreground; Ctrl-C stops everything it started.
+set -euo pipefail
+
+. "$(dirname "$0")/common.sh"
+
+state_dir=${HOOKGATE_STATE_DIR:-$HOOKGATE_ROOT/.hookgate}
+build_dir=${HOOKGATE_BUILD_DIR:-$HOOKGATE_ROOT/build}
+mkdir -p "$state_dir/logs"
+
+hg_install_packages "${HOOKGATE_BUILD_PACKAGES[@]}"
+hg_note "building into $build_dir"
+hg_build "$build_dir" -DHOOKGATE_TESTS=OFF
+
+pids=()
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
+
+if [ -z "${HOOKGATE_REDIS_URL:-}" ]; then
+  redis_port=$(hg_free_port "${HOOKGATE_REDIS_PORT:-6380}")
+  mkdir -p "$state_dir/redis"
+  redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state_dir/redis" \
+    --appendonly yes --appendfsync everysec --save "" \
+    --logfile "$state_dir/logs/redis.log" &
+  pids+=($!)
+  export HOOKGATE_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+  for _ in $(seq 50); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  hg_note "private Redis on 127.0.0.1:$redis_port (AOF in $state_dir/redis)"
+fi
+
+# The admin key is made once and kept, so it stays valid across runs.
+if [ -z "${HOOKGATE_ADMIN_KEY:-}" ]; then
+  if [ ! -s "$state_dir/admin_key" ]; then
+    (umask 077 && openssl rand -hex 24 >"$state_dir/admin_key")
+  fi
+  HOOKGATE_ADMIN_KEY=$(cat "$state_dir/admin_key")
+  export HOOKGATE_ADMIN_KEY
+fi
+
+export HOOKGATE_SANDBOX=${HOOKGATE_SANDBOX:-1}
+export HOOKGATE_ALLOW_PRIVATE_TARGETS=${HOOKGATE_ALLOW_PRIVATE_TARGETS:-1}
+export HOOKGATE_GATEWAY_ADDR=${HOOKGATE_GATEWAY_ADDR:-127.0.0.1:8080}
+export HOOKGATE_INSPECTOR_ADDR=${HOOKGATE_INSPECTOR_ADDR:-127.0.0.1:8081}
+export HOOKGATE_RETRY_ADDR=${HOOKGATE_RETRY_ADDR:-127.0.0.1:8082}
+export HOOKGATE_WEB_DIR=${HOOKGATE_WEB_DIR:-$HOOKGATE_ROOT/web}
+
+for service in gateway retry inspector; do
+  "$build_dir/$service/hookgate-$service" >>"$state_dir/logs/$service.log" 2>&1 &
+  pids+=($!)
+done
+
+gateway=http://$HOOKGATE_GATEWAY_ADDR
+inspector=http://$HOOKGATE_INSPECTOR_ADDR
+for url in "$gateway/readyz" "$inspector/readyz" "http://$HOOKGATE_RETRY_ADDR/readyz"; do
+  if ! hg_wait_ready "$url" 20; then
+    hg_note "$url did not become ready; logs are in $state_dir/logs"
+    exit 1
+  fi
+done
+
+sandbox_key=${HOOKGATE_SANDBOX_API_KEY:-hgk_sandbox_local_development_key}
+cat <<EOF
+
+  hookgate is running (logs in $state_dir/logs; Ctrl-C stops it)
+
+  Gateway API     $gateway/api/v1
+  Inspector       $inspector/#key=$sandbox_key
+  Admin key       $HOOKGATE_ADMIN_KEY
+  Sandbox API key $sandbox_key   (integration "sandbox")
+
+  Try:
+    curl -X POST $gateway/api/v1/integrations/sandbox/events \\
+      -H 'Authorization: Bearer $sandbox_key' \\
+      -H 'Content-Type: application/json' \\
+      -d '{"type":"booking.created","booking_id":"bk_1"}'
+
+EOF
+
+wait -n "${pids[@]}" || true
+hg_note "a hookgate process exited; stopping the others (see $state_dir/logs)"

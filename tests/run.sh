@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every hookgate test: installs what is missing (Debian packages, npm
+# packages), builds a normal and a sanitizer build, then runs the Check unit
+# tests of both, the integration tests against both, and the browser test.
+# Each stage starts and stops its own redis-server and hookgate processes on
+# 127.0.0.1. Exits non-zero when anything failed.
+set -euo pipefail
+
+. "$(dirname "$0")/../deploy/common.sh"
+cd "$HOOKGATE_ROOT"
+
+started=$(date +%s)
+results=$HOOKGATE_ROOT/tests/.results
+rm -rf "$results"
+mkdir -p "$results"
+
+stage() {
+  hg_note "[$(($(date +%s) - started)) s] $*"
+}
+
+stage "installing packages"
+extra=(chromium)
+command -v node >/dev/null 2>&1 || extra+=(nodejs npm)
+hg_install_packages "${HOOKGATE_BUILD_PACKAGES[@]}" "${extra[@]}"
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+
+stage "building build-test and build-asan"
+hg_build build-test -DHOOKGATE_TESTS=ON
+hg_build build-asan -DHOOKGATE_TESTS=ON -DHOOKGATE_SANITIZE=ON
+
+# Sanitizer reports go to files, so a report from any process (including
+# servers that the tests stop with SIGTERM) is found and fails the run.
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$results/ubsan"
+export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:log_path=$results/asan"
+export LSAN_OPTIONS="suppressions=$HOOKGATE_ROOT/tests/lsan.supp"
+
+check_sanitizer_reports() {
+  local reports
+  reports=$(find "$results" -maxdepth 1 -name 'asan.*' -o -maxdepth 1 -name 'ubsan.*')
+  [ -z "$reports" ] && return 0
+  hg_note "sanitizer reports found:"
+  for f in $reports; do
+    echo "== $f"
+    head -60 "$f"
+  done
+  return 1
+}
+
+stage "unit tests (build-test)"
+ctest --test-dir build-test --output-on-failure
+
+stage "unit tests (build-asan)"
+ctest --test-dir build-asan --output-on-failure
+check_sanitizer_reports
+
+stage "integration tests (build-test)"
+HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-test tests/integration/run.sh
+
+stage "integration tests (build-asan)"
+HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-asan HOOKGATE_TEST_SLOW=1 \
+  tests/integration/run.sh
+check_sanitizer_reports
+
+stage "browser test"
+HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-test \
+  node --test --test-concurrency=1 tests/browser/
+
+stage "all tests passed"
