@@ -1,13 +1,24 @@
-# Writes OUT: one NUL-terminated char array per Lua script in SCRIPTS,
-# named hg_lua_<file name without .lua>. Run with cmake -P.
+# Generates, from the Lua scripts in SCRIPTS, OUT_C with one hg_script per
+# script (named hg_script_<file name without .lua>) and the list
+# hg_scripts_all, and OUT_H with their declarations. Run with cmake -P.
 separate_arguments(SCRIPTS)
-set(body "/* Generated from common/lua by embed_lua.cmake; do not edit. */\n")
+set(c "/* Generated from common/lua by embed_lua.cmake; do not edit. */\n")
+string(APPEND c "#include \"common/scripts.h\"\n\n")
+set(h "/* Generated from common/lua by embed_lua.cmake; do not edit. */\n")
+set(list "")
 foreach(script IN LISTS SCRIPTS)
   get_filename_component(name ${script} NAME_WE)
   file(READ ${script} hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(APPEND body "extern const char hg_lua_${name}[];\n")
-  string(APPEND body "const char hg_lua_${name}[] = {${bytes}0x00};\n")
+  string(APPEND c "static const char source_${name}[] = {${bytes}0x00};\n")
+  string(APPEND c "hg_script hg_script_${name} = {\"${name}\", source_${name}, {0}};\n\n")
+  string(APPEND h "extern hg_script hg_script_${name};\n")
+  string(APPEND list "    &hg_script_${name},\n")
 endforeach()
-file(WRITE ${OUT}.tmp "${body}")
-file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+string(APPEND c "hg_script *const hg_scripts_all[] = {\n${list}    NULL,\n};\n")
+foreach(pair "${OUT_C};c" "${OUT_H};h")
+  list(GET pair 0 path)
+  list(GET pair 1 var)
+  file(WRITE ${path}.tmp "${${var}}")
+  file(COPY_FILE ${path}.tmp ${path} ONLY_IF_DIFFERENT)
+endforeach()
