@@ -19,5 +19,9 @@ int64_t hg_mono_ms(void);
 int64_t hg_mono_us(void);
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (HG_TIME_BUF bytes). */
 char *hg_time_format(int64_t ms, char *buf);
+/* Parses an RFC 3339 date-time ("2026-12-04T10:00:00Z", fractional seconds
+ * and numeric offsets allowed) into milliseconds since the epoch. Returns
+ * 0, or -1 when s is not such a time. */
+int hg_time_parse(const char *s, int64_t *ms);
 
 #endif

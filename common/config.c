@@ -8,6 +8,7 @@
 
 #include "common/crypto.h"
 #include "common/json_intake.h"
+#include "common/secretbox.h"
 
 typedef int (*parse_fn)(hg_config *cfg, const char *value, char *err,
                         size_t errsz);
@@ -117,7 +118,7 @@ static int parse_addr(const char *value, hg_listen_addr *out)
 
 INT_OPTION(opt_max_payload, max_payload_bytes, 1024, 64LL << 20, "bytes")
 INT_OPTION(opt_threads, threads, 0, 256, "a thread count")
-INT_OPTION(opt_json_depth, json_max_depth, HG_JSON_DEFAULT_MAX_DEPTH, 100000,
+INT_OPTION(opt_json_depth, json_max_depth, HG_JSON_DEFAULT_MAX_DEPTH, 65536,
            "a nesting depth")
 INT_OPTION(opt_redis_timeout, redis_timeout_ms, 10, 600000, "milliseconds")
 INT_OPTION(opt_connect_timeout, connect_timeout_ms, 10, 600000, "milliseconds")
@@ -138,9 +139,50 @@ BOOL_OPTION(opt_sandbox, sandbox)
 ADDR_OPTION(opt_gateway_addr, gateway_addr)
 ADDR_OPTION(opt_inspector_addr, inspector_addr)
 ADDR_OPTION(opt_retry_addr, retry_addr)
-STRING_OPTION(opt_sandbox_key, sandbox_api_key)
+static int opt_sandbox_key(hg_config *cfg, const char *value, char *err,
+                           size_t errsz)
+{
+    if (strlen(value) < 16 || strlen(value) >= sizeof(cfg->sandbox_api_key) ||
+        strpbrk(value, " \t\r\n") != NULL) {
+        snprintf(err, errsz, "must be 16 to %zu characters without spaces",
+                 sizeof(cfg->sandbox_api_key) - 1);
+        return -1;
+    }
+    strcpy(cfg->sandbox_api_key, value);
+    return 0;
+}
 STRING_OPTION(opt_sandbox_sink, sandbox_sink_url)
 STRING_OPTION(opt_web_dir, web_dir)
+STRING_OPTION(opt_catalog, catalog_path)
+INT_OPTION(opt_api_rate, api_rate_limit, 0, 100000000, "requests per second")
+INT_OPTION(opt_integration_rate, integration_rate_limit, 0, 100000000,
+           "requests per second")
+INT_OPTION(opt_token_ttl, token_ttl_s, 60, 86400, "seconds")
+INT_OPTION(opt_secret_grace, secret_grace_s, 0, 30 * 86400, "seconds")
+BOOL_OPTION(opt_https_only, https_only)
+
+/* Derives one purpose-bound key from the master key, so the endpoint
+ * secrets key and the token key never coincide. */
+static void derive_key(const uint8_t master[32], const char *purpose,
+                       uint8_t out[32])
+{
+    hg_hmac_sha256(master, 32, purpose, strlen(purpose), out);
+}
+
+static int opt_secret_key(hg_config *cfg, const char *value, char *err,
+                          size_t errsz)
+{
+    uint8_t master[HG_SECRETBOX_KEY_BYTES];
+
+    if (hg_secretbox_key_parse(value, master, err, errsz) != 0)
+        return -1;
+    derive_key(master, "hookgate endpoint secrets v1",
+               cfg->endpoint_secrets_key);
+    derive_key(master, "hookgate oauth tokens v1", cfg->token_key);
+    memset(master, 0, sizeof(master));
+    cfg->secret_key_set = true;
+    return 0;
+}
 
 static int opt_redis_url(hg_config *cfg, const char *value, char *err,
                          size_t errsz)
@@ -241,6 +283,25 @@ static const option_def options[] = {
      "requests kept per sink"},
     {"HOOKGATE_WEB_DIR", HOOKGATE_DEFAULT_WEB_DIR, HG_SVC_INSPECTOR,
      opt_web_dir, "directory of the inspector page"},
+    {"HOOKGATE_CATALOG", HOOKGATE_DEFAULT_CATALOG,
+     HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_catalog,
+     "event type catalog (JSON): schemas, examples, deprecations"},
+    {"HOOKGATE_SECRET_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_secret_key,
+     "required: 32 bytes as 64 hex characters or base64; encrypts endpoint "
+     "secrets and signs access tokens"},
+    {"HOOKGATE_API_RATE_LIMIT", "100", HG_SVC_GATEWAY, opt_api_rate,
+     "requests per second per API key or OAuth client (0: no limit)"},
+    {"HOOKGATE_INTEGRATION_RATE_LIMIT", "1000", HG_SVC_GATEWAY,
+     opt_integration_rate,
+     "requests per second per integration, all credentials together (0: no "
+     "limit)"},
+    {"HOOKGATE_TOKEN_TTL_S", "900", HG_SVC_GATEWAY, opt_token_ttl,
+     "lifetime of OAuth access tokens in seconds"},
+    {"HOOKGATE_SECRET_GRACE_S", "86400", HG_SVC_GATEWAY, opt_secret_grace,
+     "default grace period of a rotated endpoint secret in seconds"},
+    {"HOOKGATE_HTTPS_ONLY", "0", HG_SVC_GATEWAY, opt_https_only,
+     "1 accepts only https endpoint URLs"},
 };
 
 static void apply_defaults(hg_config *cfg)
@@ -276,6 +337,13 @@ int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
                  "invalid HOOKGATE_VISIBILITY_TIMEOUT_MS: must exceed "
                  "HOOKGATE_DELIVERY_TIMEOUT_MS by more than 5000 ms, so a "
                  "delivery still in progress is never taken over");
+        return -1;
+    }
+    if ((service & (HG_SVC_GATEWAY | HG_SVC_RETRY)) && !cfg->secret_key_set) {
+        snprintf(err, errsz,
+                 "HOOKGATE_SECRET_KEY is required: 32 bytes as 64 hex "
+                 "characters or base64; generate one with 'openssl rand -hex "
+                 "32' and give every process the same value");
         return -1;
     }
     if (cfg->threads == 0) {

@@ -60,6 +60,16 @@ typedef struct hg_config {
     int activity_maxlen;
     int sink_capture_limit;
     char web_dir[PATH_MAX];
+    char catalog_path[PATH_MAX];
+    /* Keys derived from HOOKGATE_SECRET_KEY; the key itself is not kept. */
+    bool secret_key_set;
+    uint8_t endpoint_secrets_key[32]; /* AES-256-GCM of endpoint secrets */
+    uint8_t token_key[32];            /* HMAC of OAuth access tokens */
+    int api_rate_limit;
+    int integration_rate_limit;
+    int token_ttl_s;
+    int secret_grace_s;
+    bool https_only;
 } hg_config;
 
 /* Fills *cfg from the environment for the given service. Returns 0, or -1

@@ -9,22 +9,46 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-void hg_sha256_hex(const void *data, size_t len, char *out)
+static void hex_digest(const unsigned char *digest, char *out)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
     static const char hex[] = "0123456789abcdef";
 
-    SHA256(data, len, digest);
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[64] = '\0';
+}
+
+void hg_sha256_hex(const void *data, size_t len, char *out)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+
+    SHA256(data, len, digest);
+    hex_digest(digest, out);
+}
+
+void hg_sha256_hex2(const void *a, size_t alen, const void *b, size_t blen,
+                    char *out)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, a, alen) != 1 ||
+        EVP_DigestUpdate(ctx, b, blen) != 1 ||
+        EVP_DigestFinal_ex(ctx, digest, NULL) != 1) {
+        /* Only a broken OpenSSL gets here; abort rather than hash wrong. */
+        abort();
+    }
+    EVP_MD_CTX_free(ctx);
+    hex_digest(digest, out);
 }
 
 int hg_base64_encode(const uint8_t *data, size_t len, char *out, size_t cap)
@@ -126,19 +150,9 @@ int hg_api_key_generate(const char *prefix, char *out, size_t cap)
     if (cap <= plen || hg_random_bytes(bytes, sizeof(bytes)) != 0)
         return -1;
     memcpy(out, prefix, plen);
-    n = hg_base64_encode(bytes, sizeof(bytes), out + plen, cap - plen);
+    n = hg_base64url_encode(bytes, sizeof(bytes), out + plen, cap - plen);
     OPENSSL_cleanse(bytes, sizeof(bytes));
-    if (n < 0)
-        return -1;
-    for (char *p = out + plen; *p; p++) {
-        if (*p == '+')
-            *p = '-';
-        else if (*p == '/')
-            *p = '_';
-        else if (*p == '=')
-            *p = '\0';
-    }
-    return 0;
+    return n < 0 ? -1 : 0;
 }
 
 int hg_secret_parse(const char *secret, uint8_t *key, size_t cap,
@@ -220,6 +234,66 @@ void hg_webhook_sign(const uint8_t *key, size_t keylen, const char *msg_id,
 
     memcpy(out, "v1,", 3);
     hg_base64_encode(mac, mac_len, out + 3, HG_SIGNATURE_LEN - 3);
+}
+
+int hg_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
+                   size_t len, uint8_t out[32])
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t mac_len = 0;
+    EVP_MAC_CTX *ctx;
+    int ok;
+
+    pthread_once(&hmac_once, fetch_hmac);
+    ctx = hmac_algorithm ? EVP_MAC_CTX_new(hmac_algorithm) : NULL;
+    ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1 &&
+         EVP_MAC_update(ctx, data, len) == 1 &&
+         EVP_MAC_final(ctx, out, &mac_len, 32) == 1 && mac_len == 32;
+    EVP_MAC_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+int hg_base64url_encode(const uint8_t *data, size_t len, char *out,
+                        size_t cap)
+{
+    int n = hg_base64_encode(data, len, out, cap);
+
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (out[i] == '+')
+            out[i] = '-';
+        else if (out[i] == '/')
+            out[i] = '_';
+        else if (out[i] == '=') {
+            out[i] = '\0';
+            return i;
+        }
+    }
+    return n;
+}
+
+int hg_base64url_decode(const char *s, size_t len, uint8_t *out, size_t cap)
+{
+    char buf[512];
+    size_t padded = (len + 3) / 4 * 4;
+
+    if (padded >= sizeof(buf) || len % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (c == '+' || c == '/' || c == '=')
+            return -1;
+        buf[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    for (size_t i = len; i < padded; i++)
+        buf[i] = '=';
+    return hg_base64_decode(buf, padded, out, cap);
 }
 
 bool hg_ct_equal(const void *a, const void *b, size_t len)

@@ -23,6 +23,9 @@
 
 /* Writes the lowercase hex SHA-256 of data into out (HG_SHA256_HEX bytes). */
 void hg_sha256_hex(const void *data, size_t len, char *out);
+/* Writes the lowercase hex SHA-256 of the concatenation of a and b. */
+void hg_sha256_hex2(const void *a, size_t alen, const void *b, size_t blen,
+                    char *out);
 /* Writes standard padded base64 of data; returns its length, or -1 if out
  * (cap bytes including the NUL) is too small. */
 int hg_base64_encode(const uint8_t *data, size_t len, char *out, size_t cap);
@@ -46,6 +49,16 @@ int hg_secret_parse(const char *secret, uint8_t *key, size_t cap,
 void hg_webhook_sign(const uint8_t *key, size_t keylen, const char *msg_id,
                      long long timestamp, const void *body, size_t body_len,
                      char *out);
+/* Writes the 32-byte HMAC-SHA256 of data under key into out. Returns 0, or
+ * -1 when OpenSSL fails. */
+int hg_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
+                   size_t len, uint8_t out[32]);
+/* Writes base64url of data without padding; returns its length or -1 when
+ * out (cap bytes with the NUL) is too small. */
+int hg_base64url_encode(const uint8_t *data, size_t len, char *out,
+                        size_t cap);
+/* Decodes base64url without padding; returns the byte count or -1. */
+int hg_base64url_decode(const char *s, size_t len, uint8_t *out, size_t cap);
 /* Compares two buffers of equal length in constant time. */
 bool hg_ct_equal(const void *a, const void *b, size_t len);
 

@@ -1,14 +1,28 @@
 # Generates, from the Lua scripts in SCRIPTS, OUT_C with one hg_script per
 # script (named hg_script_<file name without .lua>) and the list
-# hg_scripts_all, and OUT_H with their declarations. Run with cmake -P.
+# hg_scripts_all, and OUT_H with their declarations. A line
+# "-- @include <name>" in a script is replaced by the file lib/<name>.lua
+# of LIB_DIR, because Redis scripts cannot call each other. Run with
+# cmake -P.
 separate_arguments(SCRIPTS)
+file(GLOB libs ${LIB_DIR}/*.lua)
 set(c "/* Generated from common/lua by embed_lua.cmake; do not edit. */\n")
 string(APPEND c "#include \"common/scripts.h\"\n\n")
 set(h "/* Generated from common/lua by embed_lua.cmake; do not edit. */\n")
 set(list "")
 foreach(script IN LISTS SCRIPTS)
   get_filename_component(name ${script} NAME_WE)
-  file(READ ${script} hex HEX)
+  file(READ ${script} text)
+  foreach(lib IN LISTS libs)
+    get_filename_component(lib_name ${lib} NAME_WE)
+    file(READ ${lib} lib_text)
+    string(REPLACE "-- @include ${lib_name}\n" "${lib_text}" text "${text}")
+  endforeach()
+  if(text MATCHES "-- @include ")
+    message(FATAL_ERROR "${script}: unknown -- @include")
+  endif()
+  file(WRITE ${OUT_C}.lua.tmp "${text}")
+  file(READ ${OUT_C}.lua.tmp hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(APPEND c "static const char source_${name}[] = {${bytes}0x00};\n")
   string(APPEND c "hg_script hg_script_${name} = {\"${name}\", source_${name}, {0}};\n\n")

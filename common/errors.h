@@ -15,6 +15,7 @@
     X(UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported media type")                  \
     X(PAYLOAD_TOO_LARGE, 413, "The body is too large")                        \
     X(UNAUTHORIZED, 401, "Authentication is required")                        \
+    X(TOKEN_EXPIRED, 401, "The access token expired")                         \
     X(FORBIDDEN, 403, "The credentials do not allow this action")             \
     X(NOT_FOUND, 404, "Not found")                                            \
     X(METHOD_NOT_ALLOWED, 405, "Method not allowed")                          \

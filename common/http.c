@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/text.h"
 
 /* Retry-After seconds sent with a 503 caused by Redis. */
 #define RETRY_AFTER_UNAVAILABLE "1"
@@ -23,6 +24,9 @@
  * this many seconds. */
 #define READ_TIMEOUT_S 60
 #define WRITE_TIMEOUT_S 60
+
+/* Requests in progress, across all threads (for draining at shutdown). */
+static _Atomic int active_requests;
 
 struct hg_http {
     evhtp_t *evhtp;
@@ -131,16 +135,30 @@ static void write_head(evhtp_request_t *req, int status,
     evbuffer_add(out, "\r\n", 2);
 }
 
+static json_t *problem_json(hg_error code, const char *detail,
+                            const char *request_id)
+{
+    char clean[1100];
+
+    hg_text_sanitize(detail, clean, sizeof(clean));
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank",
+                     "title", hg_error_title(code), "status",
+                     hg_error_status(code), "detail", clean, "code",
+                     hg_error_code(code), "request_id", request_id);
+}
+
 static void problem_body(struct evbuffer *out, hg_error code,
                          const char *detail, const char *request_id)
 {
-    json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type",
-                             "about:blank", "title", hg_error_title(code),
-                             "status", hg_error_status(code), "detail",
-                             detail, "code", hg_error_code(code),
-                             "request_id", request_id);
-    char *text = json_dumps(body, JSON_COMPACT);
+    json_t *body = problem_json(code, detail, request_id);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
+    if (text == NULL) {
+        evbuffer_add_printf(out, "{\"code\":\"%s\",\"status\":%d}",
+                            hg_error_code(code), hg_error_status(code));
+        json_decref(body);
+        return;
+    }
     evbuffer_add(out, text, strlen(text));
     free(text);
     json_decref(body);
@@ -150,6 +168,7 @@ static void problem_body(struct evbuffer *out, hg_error code,
 
 static void req_free(hg_req *r)
 {
+    active_requests--;
     if (r->deadline != NULL)
         event_free(r->deadline);
     if (r->headers_out != NULL)
@@ -224,7 +243,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    hg_reply_unavailable(r, "the request timed out waiting for Redis");
+    hg_reply_unavailable(r, r->timeout_detail
+                                ? r->timeout_detail
+                                : "the request timed out waiting for Redis");
 }
 
 void hg_req_async(hg_req *r, int timeout_ms)
@@ -383,7 +404,7 @@ void hg_reply(hg_req *r, int status, const char *content_type,
 
 void hg_reply_json(hg_req *r, int status, json_t *json)
 {
-    char *text = json_dumps(json, JSON_COMPACT);
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
 
     json_decref(json);
     if (text == NULL) {
@@ -413,6 +434,25 @@ void hg_reply_problem(hg_req *r, hg_error code, const char *fmt, ...)
     hg_reply(r, hg_error_status(code), "application/problem+json",
              evbuffer_pullup(body, -1), len);
     evbuffer_free(body);
+}
+
+json_t *hg_problem_new(const hg_req *r, hg_error code, const char *detail)
+{
+    return problem_json(code, detail, r->request_id);
+}
+
+void hg_reply_problem_json(hg_req *r, hg_error code, json_t *problem)
+{
+    char *text = problem ? json_dumps(problem, JSON_COMPACT) : NULL;
+
+    json_decref(problem);
+    if (text == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "failed to encode JSON");
+        return;
+    }
+    hg_reply(r, hg_error_status(code), "application/problem+json", text,
+             strlen(text));
+    free(text);
 }
 
 void hg_reply_unavailable(hg_req *r, const char *why)
@@ -566,6 +606,7 @@ static void on_request(evhtp_request_t *req, void *arg)
         evhtp_send_reply(req, EVHTP_RES_SERVERR);
         return;
     }
+    active_requests++;
     r->req = req;
     r->server = h;
     r->base = req->conn->evbase;
@@ -652,22 +693,20 @@ static void start_linger(evhtp_request_t *req)
     set_request_fini_hook(req, on_linger_fini, l);
 }
 
-/* Sends 413 from a parser hook as soon as the body is known to be too
- * large, then lets the parser read and drop the rest of the body. */
-static evhtp_res reject_too_large(evhtp_request_t *req, hg_http *h)
+/* Sends an error from a parser hook, before the body is read, then lets
+ * the parser read and drop the rest of the body and closes the
+ * connection. */
+static evhtp_res reject_early(evhtp_request_t *req, hg_error code,
+                              const char *detail)
 {
     char request_id[HG_REQUEST_ID_MAX + 1];
-    char detail[160];
     struct evbuffer *body = evbuffer_new();
 
     choose_request_id(req, request_id);
-    snprintf(detail, sizeof(detail),
-             "the body is larger than the limit of %lld bytes",
-             h->opts.max_body_bytes);
-    problem_body(body, HG_E_PAYLOAD_TOO_LARGE, detail, request_id);
+    problem_body(body, code, detail, request_id);
 
     req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
-    write_head(req, 413, "application/problem+json",
+    write_head(req, hg_error_status(code), "application/problem+json",
                evbuffer_get_length(body), false, request_id, NULL);
     evbuffer_add_buffer(bufferevent_get_output(req->conn->bev), body);
     evbuffer_free(body);
@@ -677,24 +716,65 @@ static evhtp_res reject_too_large(evhtp_request_t *req, hg_http *h)
     start_linger(req);
     req->cb = on_rejected_complete;
     req->cbarg = NULL;
-    hg_info(NULL, "rejected a body larger than %lld bytes with 413",
-            h->opts.max_body_bytes);
+    hg_info(NULL, "rejected a request before its body: %s", detail);
     return EVHTP_RES_OK;
+}
+
+static evhtp_res reject_too_large(evhtp_request_t *req, hg_http *h)
+{
+    char detail[160];
+
+    snprintf(detail, sizeof(detail),
+             "the body is larger than the limit of %lld bytes",
+             h->opts.max_body_bytes);
+    return reject_early(req, HG_E_PAYLOAD_TOO_LARGE, detail);
+}
+
+/* Checks the message framing: one Content-Length of digits only, and not
+ * together with Transfer-Encoding. Ambiguous framing is how requests are
+ * smuggled past a proxy (RFC 9112, section 6.3). */
+static const char *framing_error(evhtp_headers_t *headers,
+                                 unsigned long long *length, bool *has_length)
+{
+    const char *cl = NULL;
+    bool te = false;
+    evhtp_kv_t *kv;
+
+    *has_length = false;
+    TAILQ_FOREACH(kv, headers, next) {
+        if (strcasecmp(kv->key, "Content-Length") == 0) {
+            if (cl != NULL && strcmp(cl, kv->val) != 0)
+                return "the request has conflicting Content-Length headers";
+            cl = kv->val;
+        } else if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+            te = true;
+        }
+    }
+    if (cl == NULL)
+        return NULL;
+    if (te)
+        return "the request has both Content-Length and Transfer-Encoding";
+    if (cl[0] == '\0' || strspn(cl, "0123456789") != strlen(cl) ||
+        strlen(cl) > 18)
+        return "the Content-Length header is not a decimal number";
+    *length = strtoull(cl, NULL, 10);
+    *has_length = true;
+    return NULL;
 }
 
 static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *headers,
                             void *arg)
 {
     hg_http *h = arg;
-    const char *cl = evhtp_header_find(headers, "Content-Length");
+    unsigned long long length = 0;
+    bool has_length;
+    const char *error = framing_error(headers, &length, &has_length);
 
-    if (cl != NULL && h->opts.max_body_bytes > 0) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
-
-        if (*end == '\0' && n > (unsigned long long)h->opts.max_body_bytes)
-            return reject_too_large(req, h);
-    }
+    if (error != NULL)
+        return reject_early(req, HG_E_BAD_REQUEST, error);
+    if (has_length && h->opts.max_body_bytes > 0 &&
+        length > (unsigned long long)h->opts.max_body_bytes)
+        return reject_too_large(req, h);
     return EVHTP_RES_OK;
 }
 
@@ -815,6 +895,17 @@ int hg_http_listen(hg_http *h, const char *host, int port)
     else
         snprintf(addr, sizeof(addr), "%s", host);
     return evhtp_bind_socket(h->evhtp, addr, (uint16_t)port, 1024);
+}
+
+void hg_http_stop_accepting(hg_http *h)
+{
+    if (h != NULL)
+        evhtp_unbind_socket(h->evhtp);
+}
+
+int hg_http_active_requests(void)
+{
+    return active_requests;
 }
 
 void hg_http_free(hg_http *h)

@@ -76,19 +76,28 @@ struct hg_req {
     /* Called once when libevhtp frees the request (reply sent or client
      * gone), before the request's reference is released. */
     void (*on_close)(hg_req *r);
+    /* Detail of the 503 sent when the deadline passes; NULL for the
+     * default. */
+    const char *timeout_detail;
     /* Handler state, freed with the request by data_free. */
     void *data;
     void (*data_free)(void *data);
-    /* Set by the process's authentication step. */
+    /* Set by the process's authentication step. auth_actor names the
+     * caller in audit records: "admin", "key:<key id>", "client:<id>". */
     char auth_integration[64];
     bool auth_admin;
     unsigned auth_scopes;
+    char auth_actor[96];
 };
 
 /* Creates the server on base. Returns NULL on failure. */
 hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts);
 /* Binds host:port; returns 0, or -1 with errno set by the bind. */
 int hg_http_listen(hg_http *h, const char *host, int port);
+/* Stops accepting connections; requests in progress go on. */
+void hg_http_stop_accepting(hg_http *h);
+/* Returns the number of requests in progress in this process. */
+int hg_http_active_requests(void);
 /* Stops the worker threads and frees the server. Accepts NULL. */
 void hg_http_free(hg_http *h);
 
@@ -132,6 +141,11 @@ void hg_reply_json(hg_req *r, int status, json_t *json);
  * detail sentence and the request id. */
 void hg_reply_problem(hg_req *r, hg_error code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Builds a problem object (type, title, status, detail, code, request_id)
+ * to which a route may add members before sending it. */
+json_t *hg_problem_new(const hg_req *r, hg_error code, const char *detail);
+/* Sends a problem object with the code's status; takes ownership. */
+void hg_reply_problem_json(hg_req *r, hg_error code, json_t *problem);
 /* Sends 503 with Retry-After for a Redis failure. */
 void hg_reply_unavailable(hg_req *r, const char *why);
 

@@ -69,3 +69,15 @@ bool hg_id_valid(const char *prefix, const char *s)
     }
     return true;
 }
+
+char *hg_id_time_prefix(int64_t ms, char out[11])
+{
+    uint64_t v = ms < 0 ? 0 : (uint64_t)ms;
+
+    for (int i = 9; i >= 0; i--) {
+        out[i] = crockford[v & 31];
+        v >>= 5;
+    }
+    out[10] = '\0';
+    return out;
+}

@@ -18,6 +18,12 @@
 /* Activity stream read by the inspector's live feed. */
 #define HG_KEY_ACTIVITY "hg:{act}:activity"
 #define HG_KEY_INTEGRATIONS "hg:integrations"
+/* Background jobs (recoveries) for the delivery workers, and their
+ * consumer group. */
+#define HG_KEY_JOBS "hg:{jobs}:queue"
+#define HG_JOBS_GROUP "hg-jobs"
+/* Audit records of changes made with the admin key or to integrations. */
+#define HG_KEY_AUDIT "hg:{admin}:audit"
 
 /* Writes "hg:{<integration_id>}:<suffix>" into out (HG_KEY_MAX bytes). */
 char *hg_key(char *out, const char *integration_id, const char *suffix);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/crypto.h"
 
@@ -56,8 +57,12 @@ void hg_json_set_body(json_t *o, const char *name, const char *body,
     size_t cap;
     char *encoded;
 
-    if (valid == len || (cut && len - valid < 4 && b[valid] >= 0xc2 &&
-                         b[valid] <= 0xf4)) {
+    /* A NUL costs six bytes as \u0000 in JSON, so binary bodies are
+     * stored as base64 instead. */
+    bool binary = memchr(body, '\0', len) != NULL;
+
+    if (!binary && (valid == len || (cut && len - valid < 4 &&
+                                     b[valid] >= 0xc2 && b[valid] <= 0xf4))) {
         json_object_set_new(o, name, json_stringn(body, valid));
         return;
     }
@@ -71,3 +76,26 @@ void hg_json_set_body(json_t *o, const char *name, const char *body,
     json_object_set_new(o, encoding_name, json_string("base64"));
     free(encoded);
 }
+
+void hg_text_sanitize(const char *s, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    size_t o = 0;
+
+    while (len > 0 && o + 5 < cap) {
+        size_t valid = hg_utf8_valid_prefix(p, len);
+
+        for (size_t i = 0; i < valid && o + 5 < cap; i++)
+            out[o++] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+        if (valid == len)
+            break;
+        out[o++] = '?';
+        p += valid + 1;
+        len -= valid + 1;
+    }
+    out[o] = '\0';
+    /* A cut at the end of the buffer may split a character. */
+    out[hg_utf8_valid_prefix((const unsigned char *)out, o)] = '\0';
+}
+

@@ -20,4 +20,9 @@ size_t hg_utf8_valid_prefix(const unsigned char *s, size_t len);
 void hg_json_set_body(json_t *o, const char *name, const char *body,
                       size_t len, bool cut);
 
+/* Copies s into out (cap bytes) with every byte that is not part of valid
+ * UTF-8, and every control character, replaced by '?', so text quoted from
+ * a request can go into a JSON string. */
+void hg_text_sanitize(const char *s, char *out, size_t cap);
+
 #endif

@@ -11,11 +11,14 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define ALLOW_HINT \
-    "Set HOOKGATE_ALLOW_PRIVATE_TARGETS=1 to allow private targets."
+/* The partner sees this; the setting belongs to the operator. */
+#define ALLOW_HINT                                                            \
+    "Endpoints must have a public address; the operator of this hookgate "   \
+    "can allow private targets with HOOKGATE_ALLOW_PRIVATE_TARGETS=1."
 
 /* An IPv4 network in host byte order. */
 typedef struct v4_net {
@@ -119,8 +122,14 @@ static bool v6_private(const uint8_t a[16])
     static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
     static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
 
-    /* :: (unspecified) and ::1 (loopback). */
-    if (memcmp(a, zeros, 12) == 0 && v4_at(a + 12) <= 1)
+    /* ::/96 holds :: (unspecified), ::1 (loopback) and the deprecated
+     * IPv4-compatible addresses (RFC 4291), none of them public. */
+    if (memcmp(a, zeros, 12) == 0)
+        return true;
+    /* ::ffff:0:0:0/96, IPv4-translated addresses (RFC 2765): some stacks
+     * reach the embedded IPv4 address. */
+    if (memcmp(a, zeros, 8) == 0 && a[8] == 0xff && a[9] == 0xff &&
+        a[10] == 0 && a[11] == 0)
         return true;
 
     /* ::ffff:0:0/96 (IPv4-mapped) and 64:ff9b::/96 (NAT64, RFC 6052) reach
@@ -294,6 +303,27 @@ static hg_url_result check_parts(CURLU *h, const char *url, char *host,
     }
     strcpy(host, value);
     curl_free(value);
+
+    /* Internationalised names must arrive in their ASCII (punycode) form:
+     * the resolver would otherwise decide what a name like "①②⑦.0.0.1"
+     * means, after this check ran. */
+    for (const char *p = host; *p; p++) {
+        if ((unsigned char)*p >= 0x80) {
+            set_err(err, errsz,
+                    "the host name must be ASCII; write an international "
+                    "name in its punycode form (xn--...)");
+            return HG_URL_INVALID;
+        }
+    }
+    if (curl_url_get(h, CURLUPART_PORT, &value, 0) == CURLUE_OK) {
+        bool zero = strtol(value, NULL, 10) == 0;
+
+        curl_free(value);
+        if (zero) {
+            set_err(err, errsz, "port 0 is not a valid port");
+            return HG_URL_INVALID;
+        }
+    }
     return HG_URL_OK;
 }
 

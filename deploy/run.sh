@@ -10,6 +10,16 @@ set -euo pipefail
 state_dir=${HOOKGATE_STATE_DIR:-$HOOKGATE_ROOT/.hookgate}
 build_dir=${HOOKGATE_BUILD_DIR:-$HOOKGATE_ROOT/build}
 mkdir -p "$state_dir/logs"
+# Redis data and logs can hold event payloads: keep them private.
+umask 077
+
+# One run per state directory: a second one would start another Redis on
+# the same data.
+exec 9>"$state_dir/run.lock"
+if ! flock -n 9; then
+  hg_note "another run.sh is using $state_dir; stop it first (or set HOOKGATE_STATE_DIR)"
+  exit 1
+fi
 
 hg_install_packages "${HOOKGATE_BUILD_PACKAGES[@]}"
 hg_note "building into $build_dir"
@@ -52,6 +62,16 @@ if [ -z "${HOOKGATE_ADMIN_KEY:-}" ]; then
   export HOOKGATE_ADMIN_KEY
 fi
 
+# The key that encrypts endpoint secrets is made once and kept: a new key
+# could not open the secrets stored under the old one.
+if [ -z "${HOOKGATE_SECRET_KEY:-}" ]; then
+  if [ ! -s "$state_dir/secret_key" ]; then
+    (umask 077 && openssl rand -hex 32 >"$state_dir/secret_key")
+  fi
+  HOOKGATE_SECRET_KEY=$(cat "$state_dir/secret_key")
+  export HOOKGATE_SECRET_KEY
+fi
+
 export HOOKGATE_SANDBOX=${HOOKGATE_SANDBOX:-1}
 export HOOKGATE_ALLOW_PRIVATE_TARGETS=${HOOKGATE_ALLOW_PRIVATE_TARGETS:-1}
 export HOOKGATE_GATEWAY_ADDR=${HOOKGATE_GATEWAY_ADDR:-127.0.0.1:8080}
@@ -82,6 +102,8 @@ cat <<EOF
   Inspector       $inspector/#key=$sandbox_key
   Admin key       $HOOKGATE_ADMIN_KEY
   Sandbox API key $sandbox_key   (integration "sandbox")
+  Sandbox secret  whsec_aG9va2dhdGUtc2FuZGJveC1zZWNyZXQtbG9jYWwtZGV2
+                  (endpoint ep_sandbox, the inspector's /sink/sandbox)
 
   Try:
     curl -X POST $gateway/api/v1/integrations/sandbox/events \\
@@ -93,3 +115,4 @@ EOF
 
 wait -n "${pids[@]}" || true
 hg_note "a hookgate process exited; stopping the others (see $state_dir/logs)"
+exit 1

@@ -26,21 +26,13 @@
 #define IDEMPOTENCY_TTL_S "86400"
 #define STALE_RETRIES 3
 #define TRACEPARENT_LEN 55
-
-typedef struct publish_state {
-    const char *body; /* the request's buffer; valid until the reply */
-    size_t len;
-    char type[HG_EVENT_TYPE_MAX + 1];
-    char event_id[HG_ID_MAX];
-    char received_ms[24];
-    char received_at[HG_TIME_BUF];
-    char body_sha256[65];
-    char idempotency_key[IDEMPOTENCY_KEY_MAX + 1];
-    bool has_idempotency_key;
-    char traceparent[TRACEPARENT_LEN + 1];
-    int stale_retries;
-    bool noscript_retried;
-} publish_state;
+/* Keys and fixed arguments of publish.lua before its per-delivery ones. */
+#define PUBLISH_FIXED_KEYS 11
+/* The write may have happened even though its confirmation never came. */
+#define MAYBE_STORED                                                          \
+    "Redis did not confirm the write in time, so the event may or may not "  \
+    "be stored; retry with the same Idempotency-Key to avoid a duplicate"
+#define PUBLISH_FIXED_ARGS 20
 
 static void publish_with_snapshot(hg_req *r);
 
@@ -71,21 +63,23 @@ endpoint_snapshot *gw_snapshot_store(gw_thread *t, const char *integration_id,
 {
     endpoint_snapshot *s = snapshot_slot(t, integration_id);
     const char *version = hg_reply_str(reply, 0, NULL);
+    const char *validate = hg_reply_str(reply, 1, NULL);
     size_t pairs;
 
     snapshot_clear(s);
-    if (version == NULL)
+    if (version == NULL || reply->elements < 2)
         return NULL;
-    pairs = (reply->elements - 1) / 2;
+    pairs = (reply->elements - 2) / 2;
     s->endpoints = calloc(pairs ? pairs : 1, sizeof(*s->endpoints));
     if (s->endpoints == NULL)
         return NULL;
     snprintf(s->integration_id, sizeof(s->integration_id), "%s",
              integration_id);
     snprintf(s->version, sizeof(s->version), "%s", version);
+    s->validate_payloads = validate != NULL && strcmp(validate, "1") == 0;
     for (size_t i = 0; i < pairs; i++) {
-        const char *id = hg_reply_str(reply, 1 + 2 * i, NULL);
-        const char *entry = hg_reply_str(reply, 2 + 2 * i, NULL);
+        const char *id = hg_reply_str(reply, 2 + 2 * i, NULL);
+        const char *entry = hg_reply_str(reply, 3 + 2 * i, NULL);
 
         /* An entry is "<status> <filter>...": only enabled ones match. */
         if (id == NULL || entry == NULL || strncmp(entry, "enabled ", 8) != 0)
@@ -182,7 +176,7 @@ static bool reply_intake_error(hg_req *r, hg_json_intake_result res,
 
 /* Decides the event type from the body's "type" and X-Event-Type. */
 static bool choose_type(hg_req *r, const hg_json_intake_info *info,
-                        publish_state *s)
+                        gw_publish *s)
 {
     const char *header = hg_req_header(r, "X-Event-Type");
 
@@ -213,7 +207,7 @@ static bool choose_type(hg_req *r, const hg_json_intake_info *info,
     return true;
 }
 
-static bool read_publish_headers(hg_req *r, publish_state *s)
+static bool read_publish_headers(hg_req *r, gw_publish *s)
 {
     const char *idem = hg_req_header(r, "Idempotency-Key");
     const char *trace = hg_req_header(r, "traceparent");
@@ -254,34 +248,45 @@ static void on_snapshot(hg_redis_status status, redisReply *reply, void *arg)
 static void load_snapshot(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
-    char k_idx[HG_KEY_MAX], k_ver[HG_KEY_MAX];
+    char k_idx[HG_KEY_MAX], k_ver[HG_KEY_MAX], k_int[HG_KEY_MAX];
     const char *argv[] = {hg_key(k_idx, r->params[0], "endpoints"),
-                          hg_key(k_ver, r->params[0], "epver")};
+                          hg_key(k_ver, r->params[0], "epver"),
+                          hg_key(k_int, r->params[0], "integration")};
 
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_endpoint_snapshot, 0, on_snapshot, r,
-                  2, 2, argv, NULL);
+                  3, 3, argv, NULL);
 }
 
 static void reply_accepted(hg_req *r, const char *event_id, bool replayed)
 {
+    gw_publish *s = r->data;
     char location[HG_KEY_MAX];
+    json_t *body;
 
     snprintf(location, sizeof(location), "/api/v1/integrations/%s/events/%s",
              r->params[0], event_id);
     hg_reply_header(r, "Location", location);
     if (replayed)
         hg_reply_header(r, "Idempotent-Replayed", "true");
-    hg_reply_json(r, 202, json_pack("{s:s}", "id", event_id));
+    if (s->on_accepted != NULL) {
+        s->on_accepted(r, event_id, replayed);
+        return;
+    }
+    body = json_pack("{s:s}", "id", event_id);
+    hg_reply_json(r, 202, body);
 }
 
 static void on_published(hg_redis_status status, redisReply *reply,
                          void *arg)
 {
     hg_req *r = arg;
-    publish_state *s = r->data;
+    gw_publish *s = r->data;
     const char *result = hg_reply_str(reply, 0, NULL);
     const char *value = hg_reply_str(reply, 1, NULL);
+    const redisReply *n1 = hg_reply_elem(reply, 1);
+    const redisReply *n2 = hg_reply_elem(reply, 2);
+    const redisReply *n3 = hg_reply_elem(reply, 3);
     hg_log_fields f = {.integration_id = r->params[0],
                        .event_id = s->event_id,
                        .correlation_id = r->request_id};
@@ -289,19 +294,25 @@ static void on_published(hg_redis_status status, redisReply *reply,
     if (status == HG_REDIS_NOSCRIPT && !s->noscript_retried) {
         s->noscript_retried = true;
         publish_with_snapshot(r);
+    } else if (status == HG_REDIS_TIMEOUT ||
+               status == HG_REDIS_DISCONNECTED) {
+        hg_reply_unavailable(r, MAYBE_STORED);
     } else if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied, or the client is gone */
     } else if (result == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
-    } else if (strcmp(result, "ok") == 0) {
-        hg_debug(&f, "event accepted");
-        reply_accepted(r, s->event_id, false);
-    } else if (strcmp(result, "duplicate") == 0) {
-        reply_accepted(r, value, true);
+    } else if (strcmp(result, "ok") == 0 || strcmp(result, "duplicate") == 0) {
+        bool replayed = result[0] == 'd';
+
+        if (s->cred.kind != CRED_ADMIN && n2 && n3)
+            gw_rate_headers(r, n2->integer, n3->integer);
+        hg_debug(&f, replayed ? "idempotent repeat" : "event accepted");
+        reply_accepted(r, value, replayed);
     } else if (strcmp(result, "idempotency_conflict") == 0) {
         hg_reply_problem(r, HG_E_IDEMPOTENCY_KEY_REUSED,
                          "Idempotency-Key \"%s\" was used for event %s with "
-                         "a different body; use a new key for a new event",
+                         "a different body or type; use a new key for a new "
+                         "event",
                          s->idempotency_key, value);
     } else if (strcmp(result, "stale") == 0 &&
                s->stale_retries++ < STALE_RETRIES) {
@@ -309,128 +320,236 @@ static void on_published(hg_redis_status status, redisReply *reply,
     } else if (strcmp(result, "no_integration") == 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
                          r->params[0]);
+    } else if (strcmp(result, "denied") == 0) {
+        gw_reply_denied(r, &s->cred, value ? value : "unknown", "publish");
+    } else if (strcmp(result, "limited") == 0 && n1) {
+        gw_reply_limited(r, n1->integer, hg_reply_str(reply, 2, NULL));
     } else {
         hg_reply_unavailable(r, "the endpoint list kept changing");
     }
     hg_req_release(r);
 }
 
+/* Returns the indexes of the snapshot's endpoints that receive the event:
+ * those whose filters match, or only the requested one for a test event. */
+static int match_endpoints(const endpoint_snapshot *snap, const gw_publish *s,
+                           int *matched)
+{
+    int n = 0;
+
+    for (int i = 0; i < snap->count; i++) {
+        if (s->only_endpoint[0] != '\0') {
+            if (strcmp(snap->endpoints[i].id, s->only_endpoint) == 0)
+                matched[n++] = i;
+        } else if (hg_type_filter_list_match(snap->endpoints[i].filters,
+                                             s->type)) {
+            matched[n++] = i;
+        }
+    }
+    return n;
+}
+
+/* Storage of the keys and numbers passed to publish.lua. */
+typedef struct publish_args {
+    char keys[PUBLISH_FIXED_KEYS][HG_KEY_MAX];
+    char maxlen[16], retention[24], count[16], rate[16], irate[16];
+    char *dkeys;                 /* n delivery keys of HG_KEY_MAX bytes */
+    char (*dids)[HG_ID_MAX + 8]; /* n delivery ids */
+    const char **argv;
+    size_t *lens;
+    int argc;
+} publish_args;
+
+static void publish_args_free(publish_args *a)
+{
+    free(a->argv);
+    free(a->lens);
+    free(a->dkeys);
+}
+
+static void fill_keys(hg_req *r, gw_publish *s, publish_args *a)
+{
+    const char *integration = r->params[0];
+    char idem_sha[65] = "";
+
+    if (s->has_idempotency_key)
+        hg_sha256_hex(s->idempotency_key, strlen(s->idempotency_key),
+                      idem_sha);
+    hg_key(a->keys[0], integration, "integration");
+    hg_key(a->keys[1], integration, "epver");
+    hg_key_id(a->keys[2], integration, "evt", s->event_id);
+    hg_key(a->keys[3], integration, "events");
+    hg_key_work(a->keys[4], hg_shard_of(integration, gw_config->work_shards));
+    snprintf(a->keys[5], HG_KEY_MAX, "%s", HG_KEY_ACTIVITY);
+    hg_key_id(a->keys[6], integration, "idem", idem_sha[0] ? idem_sha : "-");
+    if (s->cred.kind == CRED_ADMIN) {
+        /* Unused by the script for the admin, but keys must be declared. */
+        hg_key(a->keys[7], integration, "integration");
+        hg_key(a->keys[8], integration, "rl:admin");
+        hg_key(a->keys[9], integration, "rl");
+    } else {
+        gw_credential_keys(&s->cred, integration, a->keys[7], a->keys[8],
+                           a->keys[9]);
+    }
+    hg_key(a->keys[10], integration, "dlvidx");
+}
+
+/* Builds the argument vector of publish.lua for n matched endpoints. */
+static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
+                      const int *matched, int n, publish_args *a)
+{
+    const char *integration = r->params[0];
+    const char **v;
+    int k = 0;
+
+    a->argc = PUBLISH_FIXED_KEYS + n + PUBLISH_FIXED_ARGS + 2 * n;
+    a->argv = calloc((size_t)a->argc, sizeof(*a->argv));
+    a->lens = calloc((size_t)a->argc, sizeof(*a->lens));
+    a->dkeys = malloc((size_t)(n ? n : 1) * (HG_KEY_MAX + HG_ID_MAX + 8));
+    if (a->argv == NULL || a->lens == NULL || a->dkeys == NULL)
+        return -1;
+    a->dids = (void *)(a->dkeys + (size_t)n * HG_KEY_MAX);
+
+    fill_keys(r, s, a);
+    v = a->argv;
+    for (; k < PUBLISH_FIXED_KEYS; k++)
+        v[k] = a->keys[k];
+    for (int i = 0; i < n; i++) {
+        char *key = a->dkeys + (size_t)i * HG_KEY_MAX;
+
+        /* A delivery id is the event id's body plus the match index, so it
+         * is unique without another round trip for ids. */
+        snprintf(a->dids[i], sizeof(a->dids[i]), "dlv_%s_%d",
+                 s->event_id + 4, i);
+        v[k++] = hg_key_id(key, integration, "dlv", a->dids[i]);
+    }
+
+    snprintf(a->maxlen, sizeof(a->maxlen), "%d", gw_config->activity_maxlen);
+    snprintf(a->retention, sizeof(a->retention), "%lld",
+             gw_config->event_retention_s);
+    snprintf(a->count, sizeof(a->count), "%d", n);
+    snprintf(a->rate, sizeof(a->rate), "%d", gw_config->api_rate_limit);
+    snprintf(a->irate, sizeof(a->irate), "%d",
+             gw_config->integration_rate_limit);
+    const char *fixed[PUBLISH_FIXED_ARGS] = {
+        snap->version, s->event_id, s->type, s->received_ms, s->received_at,
+        s->body, r->request_id, s->traceparent, a->retention,
+        s->has_idempotency_key ? "1" : "0", s->body_sha256,
+        IDEMPOTENCY_TTL_S, a->maxlen, integration,
+        s->cred.kind == CRED_ADMIN ? "admin" : "principal",
+        s->cred.kind == CRED_TOKEN ? s->cred.token_scopes : "", a->rate,
+        a->irate, s->test ? "1" : "0", a->count,
+    };
+    int payload = k + 5;
+
+    for (int i = 0; i < PUBLISH_FIXED_ARGS; i++)
+        v[k++] = fixed[i];
+    for (int i = 0; i < n; i++)
+        v[k + i] = snap->endpoints[matched[i]].id;
+    for (int i = 0; i < n; i++)
+        v[k + n + i] = a->dids[i];
+    /* The payload is not NUL-terminated and may contain NUL bytes. */
+    for (int i = 0; i < a->argc; i++)
+        a->lens[i] = i == payload ? s->len : strlen(v[i]);
+    return 0;
+}
+
 /* Runs publish.lua for the endpoints of the cached snapshot that match. */
 static void publish_with_snapshot(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
-    publish_state *s = r->data;
-    const char *integration = r->params[0];
-    endpoint_snapshot *snap = gw_snapshot_find(t, integration);
+    gw_publish *s = r->data;
+    endpoint_snapshot *snap = gw_snapshot_find(t, r->params[0]);
+    publish_args a;
     int *matched;
-    int n = 0;
-    char keys[7][HG_KEY_MAX];
-    char idem_sha[65] = "";
-    char shard_key[HG_KEY_MAX];
-    char maxlen[16], retention[24], count[16];
+    int n;
 
     if (snap == NULL) {
         load_snapshot(r);
         return;
     }
+    if (s->validate != NULL && !s->validate(r, snap))
+        return;
+    memset(&a, 0, sizeof(a));
     matched = malloc(sizeof(*matched) * (size_t)(snap->count + 1));
-    if (matched == NULL) {
-        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
-        return;
-    }
-    for (int i = 0; i < snap->count; i++) {
-        if (hg_type_filter_list_match(snap->endpoints[i].filters, s->type))
-            matched[n++] = i;
-    }
-
-    int argc = 7 + n + 15 + 2 * n;
-    const char **argv = calloc((size_t)argc, sizeof(*argv));
-    size_t *lens = calloc((size_t)argc, sizeof(*lens));
-    char *dkeys = malloc((size_t)(n ? n : 1) * (HG_KEY_MAX + HG_ID_MAX + 8));
-    char(*dids)[HG_ID_MAX + 8] = (void *)(dkeys + (size_t)n * HG_KEY_MAX);
-
-    if (argv == NULL || lens == NULL || dkeys == NULL) {
-        free(argv);
-        free(lens);
-        free(dkeys);
+    n = matched ? match_endpoints(snap, s, matched) : 0;
+    if (matched == NULL || build_args(r, s, snap, matched, n, &a) != 0) {
         free(matched);
+        publish_args_free(&a);
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         return;
     }
-    if (s->has_idempotency_key)
-        hg_sha256_hex(s->idempotency_key, strlen(s->idempotency_key),
-                      idem_sha);
-    hg_key(keys[0], integration, "integration");
-    hg_key(keys[1], integration, "epver");
-    hg_key_id(keys[2], integration, "evt", s->event_id);
-    hg_key(keys[3], integration, "events");
-    hg_key_work(shard_key, hg_shard_of(integration, gw_config->work_shards));
-    snprintf(keys[4], HG_KEY_MAX, "%s", shard_key);
-    snprintf(keys[5], HG_KEY_MAX, "%s", HG_KEY_ACTIVITY);
-    hg_key_id(keys[6], integration, "idem", idem_sha[0] ? idem_sha : "-");
-    for (int k = 0; k < 7; k++)
-        argv[k] = keys[k];
-    for (int i = 0; i < n; i++) {
-        char *key = dkeys + (size_t)i * HG_KEY_MAX;
-
-        /* A delivery id is the event id's body plus the match index, so it
-         * is unique without another round trip for ids. */
-        snprintf(dids[i], sizeof(dids[i]), "dlv_%s_%d", s->event_id + 4, i);
-        hg_key_id(key, integration, "dlv", dids[i]);
-        argv[7 + i] = key;
-    }
-
-    snprintf(maxlen, sizeof(maxlen), "%d", gw_config->activity_maxlen);
-    snprintf(retention, sizeof(retention), "%lld",
-             gw_config->event_retention_s);
-    snprintf(count, sizeof(count), "%d", n);
-    const char **a = argv + 7 + n;
-    a[0] = snap->version;
-    a[1] = s->event_id;
-    a[2] = s->type;
-    a[3] = s->received_ms;
-    a[4] = s->received_at;
-    a[5] = s->body;
-    a[6] = r->request_id;
-    a[7] = s->traceparent;
-    a[8] = retention;
-    a[9] = s->has_idempotency_key ? "1" : "0";
-    a[10] = s->body_sha256;
-    a[11] = IDEMPOTENCY_TTL_S;
-    a[12] = maxlen;
-    a[13] = integration;
-    a[14] = count;
-    for (int i = 0; i < n; i++) {
-        a[15 + i] = snap->endpoints[matched[i]].id;
-        a[15 + n + i] = dids[i];
-    }
-    /* The payload is the request body: not NUL-terminated, and it may
-     * contain NUL bytes. */
-    for (int k = 0; k < argc; k++)
-        lens[k] = k == 7 + n + 5 ? s->len : strlen(argv[k]);
-
+    r->timeout_detail = MAYBE_STORED;
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_eval(t->redis, &hg_script_publish, 0, on_published, r, 7 + n,
-                  argc, argv, lens);
-    free(argv);
-    free(lens);
-    free(dkeys);
+    hg_redis_eval(t->redis, &hg_script_publish, 0, on_published, r,
+                  PUBLISH_FIXED_KEYS + n, a.argc, a.argv, a.lens);
+    publish_args_free(&a);
     free(matched);
 }
 
-static void publish_authorized(hg_req *r)
+void gw_publish_free(void *p)
 {
-    publish_state *s = calloc(1, sizeof(*s));
-    hg_json_intake_info info;
-    hg_json_intake_result res;
+    gw_publish *s = p;
+
+    if (s != NULL)
+        free(s->owned_body);
+    free(s);
+}
+
+gw_publish *gw_publish_new(hg_req *r)
+{
+    gw_publish *s = calloc(1, sizeof(*s));
     int64_t now = hg_time_ms();
 
     if (s == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
-        return;
+        return NULL;
     }
     r->data = s;
-    r->data_free = free;
+    r->data_free = gw_publish_free;
+    hg_id_new("evt_", s->event_id);
+    snprintf(s->received_ms, sizeof(s->received_ms), "%lld", (long long)now);
+    hg_time_format(now, s->received_at);
+    new_traceparent(s->traceparent);
+    return s;
+}
+
+/* Hashes what makes a publish the same publish: its type and its bytes.
+ * A repeat that changes either is a conflict, not a replay. */
+static void request_fingerprint(gw_publish *s)
+{
+    char prefix[HG_EVENT_TYPE_MAX + 2];
+
+    snprintf(prefix, sizeof(prefix), "%s\n", s->type);
+    hg_sha256_hex2(prefix, strlen(prefix), s->body, s->len, s->body_sha256);
+}
+
+void gw_publish_start(hg_req *r)
+{
+    gw_publish *s = r->data;
+
+    if (s->has_idempotency_key)
+        request_fingerprint(s);
+    publish_with_snapshot(r);
+}
+
+void gw_publish_event(hg_req *r)
+{
+    gw_publish *s;
+    hg_json_intake_info info;
+    hg_json_intake_result res;
+
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if ((s = gw_publish_new(r)) == NULL || !gw_read_credential(r, &s->cred))
+        return;
+    if (s->cred.kind == CRED_TOKEN &&
+        strcmp(s->cred.token_integration, r->params[0]) != 0) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "the access token does not belong to integration %s",
+                         r->params[0]);
+        return;
+    }
     if (!gw_is_json_media_type(hg_req_header(r, "Content-Type"))) {
         hg_reply_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE,
                          "publish events as Content-Type: application/json");
@@ -441,20 +560,8 @@ static void publish_authorized(hg_req *r)
     if (reply_intake_error(r, res, &info) || !choose_type(r, &info, s) ||
         !read_publish_headers(r, s))
         return;
-
-    hg_id_new("evt_", s->event_id);
-    snprintf(s->received_ms, sizeof(s->received_ms), "%lld", (long long)now);
-    hg_time_format(now, s->received_at);
-    if (s->has_idempotency_key)
-        hg_sha256_hex(s->body, s->len, s->body_sha256);
-    publish_with_snapshot(r);
-}
-
-void gw_publish_event(hg_req *r)
-{
-    if (!gw_check_integration_param(r, r->params[0]))
-        return;
-    gw_authorize(r, r->params[0], SCOPE_PUBLISH, publish_authorized);
+    gw_set_actor(r, &s->cred, "");
+    gw_publish_start(r);
 }
 
 /* ---- reading events ----------------------------------------------------- */

@@ -50,6 +50,7 @@ static void on_created(hg_redis_status status, redisReply *reply, void *arg)
                                .correlation_id = r->request_id};
 
             hg_info(&f, "integration created");
+            gw_audit(r, s->id, "integration.create", s->id, NULL);
             hg_reply_json(r, 201,
                           json_pack("{s:s, s:s, s:s, s:s}", "id", s->id,
                                     "name", s->name, "api_key", s->api_key,
@@ -109,19 +110,66 @@ static void create_authorized(hg_req *r)
     hg_time_format(hg_time_ms(), s->created_at);
     hg_sha256_hex(s->api_key, strlen(s->api_key), sha256);
 
+    char key_id[HG_ID_MAX], prefix[12], k_rec[HG_KEY_MAX];
+    char suffix[80];
+
+    hg_id_new("key_", key_id);
+    snprintf(prefix, sizeof(prefix), "%.8s", s->api_key);
+    snprintf(suffix, sizeof(suffix), "key:%s", sha256);
     const char *argv[] = {
         HG_KEY_INTEGRATIONS, hg_key(k_int, s->id, "integration"),
-        hg_key_apikey(k_api, sha256), hg_key(k_keys, s->id, "apikeys"),
+        hg_key_apikey(k_api, sha256), hg_key(k_keys, s->id, "keys"),
+        hg_key(k_rec, s->id, suffix),
         s->id, s->name, s->created_at, sha256, "publish read manage", "0",
+        key_id, "initial key", prefix,
     };
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_create_integration, 0, on_created, r,
-                  4, 10, argv, NULL);
+                  5, 14, argv, NULL);
 }
 
 void gw_create_integration(hg_req *r)
 {
     gw_authorize(r, NULL, SCOPE_ALL, create_authorized);
+}
+
+static const char *field_of(const redisReply *fields, size_t first,
+                            const char *name)
+{
+    for (size_t i = first; fields && i + 1 < fields->elements; i += 2) {
+        const char *k = hg_reply_str(fields, i, NULL);
+
+        if (k != NULL && strcmp(k, name) == 0)
+            return hg_reply_str(fields, i + 1, NULL);
+    }
+    return NULL;
+}
+
+/* The JSON of an integration from its flat HGETALL fields from first. */
+static json_t *integration_json(const redisReply *fields, size_t first)
+{
+    const char *op = field_of(fields, first, "operational_endpoint_id");
+    const char *validate = field_of(fields, first, "validate_payloads");
+    const char *updated = field_of(fields, first, "updated_at");
+    json_t *out = json_object();
+
+    json_object_set_new(out, "id",
+                        json_string(field_of(fields, first, "id") ?: ""));
+    json_object_set_new(out, "name",
+                        json_string(field_of(fields, first, "name") ?: ""));
+    json_object_set_new(out, "operational_endpoint_id",
+                        op && op[0] ? json_string(op) : json_null());
+    json_object_set_new(out, "validate_payloads",
+                        json_boolean(validate && strcmp(validate, "1") == 0));
+    json_object_set_new(out, "created_at",
+                        json_string(field_of(fields, first, "created_at")
+                                        ?: ""));
+    json_object_set_new(out, "updated_at",
+                        json_string(updated ? updated
+                                            : field_of(fields, first,
+                                                       "created_at")
+                                                  ?: ""));
+    return out;
 }
 
 static void on_integration(hg_redis_status status, redisReply *reply,
@@ -135,13 +183,7 @@ static void on_integration(hg_redis_status status, redisReply *reply,
         hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
                          r->params[0]);
     } else {
-        json_t *out = json_object();
-
-        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-            json_object_set_new(out, hg_reply_str(reply, i, NULL),
-                                json_string(hg_reply_str(reply, i + 1, NULL)));
-        }
-        hg_reply_json(r, 200, out);
+        hg_reply_json(r, 200, integration_json(reply, 0));
     }
     hg_req_release(r);
 }
@@ -161,4 +203,338 @@ void gw_get_integration(hg_req *r)
     if (!gw_check_integration_param(r, r->params[0]))
         return;
     gw_authorize(r, r->params[0], SCOPE_READ, get_authorized);
+}
+
+/* ---- list ------------------------------------------------------------------------ */
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void on_list(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    const char *cursor = hg_req_query(r, "cursor");
+    json_t *items, *next = json_null();
+    const char **ids;
+    int limit, count = 0;
+
+    if (gw_redis_failed(r, status, reply) ||
+        !gw_query_limit(r, 100, 1000, &limit))
+        goto done;
+    ids = calloc(reply->elements + 1, sizeof(*ids));
+    if (ids == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+        ids[i] = reply->element[i]->str;
+    qsort(ids, reply->elements, sizeof(*ids), compare_ids);
+    items = json_array();
+    for (size_t i = 0; i < reply->elements; i++) {
+        if (cursor != NULL && strcmp(ids[i], cursor) <= 0)
+            continue;
+        if (count == limit) {
+            next = json_string(ids[i - 1]);
+            break;
+        }
+        json_array_append_new(items, json_string(ids[i]));
+        count++;
+    }
+    free(ids);
+    hg_reply_json(r, 200,
+                  json_pack("{s:o, s:o}", "data", items, "next_cursor", next));
+done:
+    hg_req_release(r);
+}
+
+static void list_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+
+    /* NOTE: the ids come in one SMEMBERS and are paged here; that suits
+     * thousands of integrations, not millions. */
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_list, r, "SMEMBERS %s",
+                     HG_KEY_INTEGRATIONS);
+}
+
+void gw_list_integrations(hg_req *r)
+{
+    gw_authorize(r, NULL, SCOPE_ALL, list_authorized);
+}
+
+/* ---- update ---------------------------------------------------------------------- */
+
+static void on_updated(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    const char *result = hg_reply_str(reply, 0, NULL);
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (result != NULL && strcmp(result, "ok") == 0) {
+        gw_audit(r, r->params[0], "integration.update", r->params[0], NULL);
+        hg_reply_json(r, 200, integration_json(reply, 1));
+    } else if (result != NULL && strcmp(result, "no_endpoint") == 0) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"operational_endpoint_id\" must name an endpoint "
+                         "of this integration");
+    } else {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         r->params[0]);
+    }
+    hg_req_release(r);
+}
+
+static void update_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    json_t *body = gw_json_body(r);
+    json_t *name, *op, *validate;
+    const char *argv[16];
+    char k_int[HG_KEY_MAX], k_ver[HG_KEY_MAX], now[HG_TIME_BUF];
+    char name_copy[NAME_MAX_CHARS * 4 + 1], op_copy[64];
+    int argc = 0;
+    const char *key;
+    json_t *value;
+
+    if (body == NULL)
+        return;
+    json_object_foreach(body, key, value) {
+        if (strcmp(key, "name") != 0 &&
+            strcmp(key, "operational_endpoint_id") != 0 &&
+            strcmp(key, "validate_payloads") != 0) {
+            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                             "unknown field \"%.64s\"", key);
+            json_decref(body);
+            return;
+        }
+    }
+    name = json_object_get(body, "name");
+    op = json_object_get(body, "operational_endpoint_id");
+    validate = json_object_get(body, "validate_payloads");
+    if ((name && (!json_is_string(name) || json_string_length(name) == 0 ||
+                  json_string_length(name) > NAME_MAX_CHARS)) ||
+        (op && !json_is_null(op) &&
+         (!json_is_string(op) || !gw_endpoint_id_valid(json_string_value(op)))) ||
+        (validate && !json_is_boolean(validate))) {
+        json_decref(body);
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"name\" must be a string of 1 to %d bytes, "
+                         "\"operational_endpoint_id\" an endpoint id or null, "
+                         "\"validate_payloads\" a boolean",
+                         NAME_MAX_CHARS);
+        return;
+    }
+    snprintf(name_copy, sizeof(name_copy), "%s",
+             name ? json_string_value(name) : "");
+    snprintf(op_copy, sizeof(op_copy), "%s",
+             json_is_string(op) ? json_string_value(op) : "");
+
+    argv[argc++] = hg_key(k_int, r->params[0], "integration");
+    argv[argc++] = hg_key(k_ver, r->params[0], "epver");
+    argv[argc++] = hg_time_format(hg_time_ms(), now);
+    argv[argc++] = op_copy;
+    if (name != NULL) {
+        argv[argc++] = "name";
+        argv[argc++] = name_copy;
+    }
+    if (op != NULL) {
+        argv[argc++] = "operational_endpoint_id";
+        argv[argc++] = op_copy;
+    }
+    if (validate != NULL) {
+        argv[argc++] = "validate_payloads";
+        argv[argc++] = json_is_true(validate) ? "1" : "0";
+    }
+    json_decref(body);
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_integration_update, 0, on_updated, r,
+                  2, argc, argv, NULL);
+}
+
+void gw_update_integration(hg_req *r)
+{
+    if (gw_check_integration_param(r, r->params[0]))
+        gw_authorize(r, r->params[0], SCOPE_MANAGE, update_authorized);
+}
+
+/* ---- delete (purge) -------------------------------------------------------------- */
+
+typedef struct purge_state {
+    char cursor[32];
+    long long events, deliveries, attempts, endpoints, keys;
+    long long api_keys, oauth_clients;
+} purge_state;
+
+static void purge_scan(hg_req *r);
+
+static void finish_purge(hg_req *r)
+{
+    purge_state *p = r->data;
+    hg_log_fields f = {.integration_id = r->params[0],
+                       .correlation_id = r->request_id};
+    json_t *removed = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
+        (json_int_t)p->events, "deliveries", (json_int_t)p->deliveries,
+        "attempts", (json_int_t)p->attempts, "endpoints",
+        (json_int_t)p->endpoints, "api_keys", (json_int_t)p->api_keys,
+        "oauth_clients", (json_int_t)p->oauth_clients, "redis_keys",
+        (json_int_t)p->keys);
+
+    hg_info(&f, "integration deleted: %lld events, %lld deliveries, %lld "
+                "attempts removed",
+            p->events, p->deliveries, p->attempts);
+    gw_audit(r, NULL, "integration.delete", r->params[0],
+             json_deep_copy(removed));
+    hg_reply_json(r, 200,
+                  json_pack("{s:s, s:b, s:o}", "id", r->params[0], "deleted",
+                            1, "removed", removed));
+}
+
+static void on_purged_batch(hg_redis_status status, redisReply *reply,
+                            void *arg)
+{
+    hg_req *r = arg;
+    purge_state *p = r->data;
+
+    if (!gw_redis_failed(r, status, reply) && !hg_req_done(r)) {
+        const redisReply *e[4];
+
+        for (int i = 0; i < 4; i++)
+            e[i] = hg_reply_elem(reply, (size_t)i);
+        if (e[0] && e[1] && e[2] && e[3]) {
+            p->events += e[0]->integer;
+            p->deliveries += e[1]->integer;
+            p->attempts += e[2]->integer;
+            p->endpoints += e[3]->integer;
+        }
+        if (strcmp(p->cursor, "0") == 0)
+            finish_purge(r);
+        else
+            purge_scan(r);
+    }
+    hg_req_release(r);
+}
+
+static void on_scanned(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    purge_state *p = r->data;
+    gw_thread *t = hg_req_thread(r);
+    const char *cursor = hg_reply_str(reply, 0, NULL);
+    const redisReply *keys = hg_reply_elem(reply, 1);
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r) ||
+        cursor == NULL || keys == NULL)
+        goto done;
+    snprintf(p->cursor, sizeof(p->cursor), "%s", cursor);
+    if (keys->elements == 0) {
+        if (strcmp(p->cursor, "0") == 0)
+            finish_purge(r);
+        else
+            purge_scan(r);
+        goto done;
+    }
+
+    const char **argv = calloc(keys->elements, sizeof(*argv));
+
+    if (argv == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < keys->elements; i++)
+        argv[i] = keys->element[i]->str;
+    p->keys += (long long)keys->elements;
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_purge_batch, 0, on_purged_batch, r,
+                  (int)keys->elements, (int)keys->elements, argv, NULL);
+    free(argv);
+done:
+    hg_req_release(r);
+}
+
+/* NOTE: SCAN walks the whole keyspace, so deleting an integration takes
+ * time in proportion to the size of the database, in batches that never
+ * block Redis for long. */
+static void purge_scan(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    purge_state *p = r->data;
+    char pattern[HG_KEY_MAX];
+
+    snprintf(pattern, sizeof(pattern), "hg:{%s}:*", r->params[0]);
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_scanned, r, "SCAN %s MATCH %s COUNT 1000",
+                     p->cursor, pattern);
+}
+
+static void on_purge_started(hg_redis_status status, redisReply *reply,
+                             void *arg)
+{
+    hg_req *r = arg;
+    purge_state *p = r->data;
+    gw_thread *t = hg_req_thread(r);
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const redisReply *nkeys = hg_reply_elem(reply, 1);
+    const redisReply *nclients = hg_reply_elem(reply, 2);
+    char key[HG_KEY_MAX];
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r))
+        goto done;
+    if (result == NULL || strcmp(result, "ok") != 0 || !nkeys || !nclients) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         r->params[0]);
+        goto done;
+    }
+    p->api_keys = nkeys->integer;
+    p->oauth_clients = nclients->integer;
+    /* The global indexes are in other slots; each is its own command. */
+    hg_redis_command(t->redis, 0, NULL, NULL, "SREM %s %s",
+                     HG_KEY_INTEGRATIONS, r->params[0]);
+    for (size_t i = 3; i < reply->elements; i++) {
+        const char *item = hg_reply_str(reply, i, NULL);
+
+        if (item == NULL)
+            continue;
+        if ((long long)i < 3 + p->api_keys)
+            hg_key_apikey(key, item);
+        else
+            snprintf(key, sizeof(key), "hg:oauth:client:%s", item);
+        hg_redis_command(t->redis, 0, NULL, NULL, "DEL %s", key);
+    }
+    snprintf(p->cursor, sizeof(p->cursor), "0");
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_scanned, r,
+                     "SCAN 0 MATCH hg:{%s}:* COUNT 1000", r->params[0]);
+done:
+    hg_req_release(r);
+}
+
+static void delete_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    purge_state *p = calloc(1, sizeof(*p));
+    char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_clients[HG_KEY_MAX];
+
+    if (p == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    r->data = p;
+    r->data_free = free;
+    const char *argv[] = {hg_key(k_int, r->params[0], "integration"),
+                          hg_key(k_keys, r->params[0], "keys"),
+                          hg_key(k_clients, r->params[0], "clients")};
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_integration_purge, 0,
+                  on_purge_started, r, 3, 3, argv, NULL);
+}
+
+void gw_delete_integration(hg_req *r)
+{
+    if (gw_check_integration_param(r, r->params[0]))
+        gw_authorize(r, NULL, SCOPE_ALL, delete_authorized);
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
- * Bearer-key authentication. Keys are looked up by their SHA-256 in Redis
- * (keys are never stored in clear) and cached per thread for a few seconds.
- * The admin key is compared by hash in constant time.
+ * Authentication and authorization of API calls. A caller presents the
+ * admin key, an integration API key (Authorization: Bearer, or
+ * Ocp-Apim-Subscription-Key behind Azure API Management) or an OAuth access
+ * token. The admin key and token signatures are checked here; API keys and
+ * the OAuth client behind a token are checked in Redis by authorize.lua,
+ * which also applies the rate limits, so revocation takes effect at once
+ * and limits hold across gateway processes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,32 +18,21 @@
 #include "common/ids.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/scripts.h"
 #include "gateway/gateway.h"
 
 #define TOKEN_MAX 512
+#define TOKEN_PREFIX "hgt_"
 
 typedef struct auth_step {
     hg_req *r;
+    gw_credential cred;
     char integration_id[64];
     unsigned scope;
     void (*next)(hg_req *r);
-    char sha256[65];
 } auth_step;
 
-static unsigned parse_scopes(const char *s)
-{
-    unsigned scopes = 0;
-
-    if (strstr(s, "publish") != NULL)
-        scopes |= SCOPE_PUBLISH;
-    if (strstr(s, "read") != NULL)
-        scopes |= SCOPE_READ;
-    if (strstr(s, "manage") != NULL)
-        scopes |= SCOPE_MANAGE;
-    return scopes;
-}
-
-static const char *scope_name(unsigned scope)
+const char *gw_scope_name(unsigned scope)
 {
     switch (scope) {
     case SCOPE_PUBLISH:
@@ -53,89 +46,338 @@ static const char *scope_name(unsigned scope)
     }
 }
 
-static void reply_unauthorized(hg_req *r, const char *detail)
+unsigned gw_scopes_parse(const char *s)
 {
-    hg_reply_header(r, "WWW-Authenticate", "Bearer realm=\"hookgate\"");
-    hg_reply_problem(r, HG_E_UNAUTHORIZED, "%s", detail);
+    unsigned scopes = 0;
+    const char *p = s;
+
+    while (p != NULL && *p) {
+        size_t n = strcspn(p, " ");
+
+        if (n == 7 && strncmp(p, "publish", 7) == 0)
+            scopes |= SCOPE_PUBLISH;
+        else if (n == 4 && strncmp(p, "read", 4) == 0)
+            scopes |= SCOPE_READ;
+        else if (n == 6 && strncmp(p, "manage", 6) == 0)
+            scopes |= SCOPE_MANAGE;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    return scopes;
 }
 
-/* Decides with a resolved key: its integration and scopes. */
-static void decide(hg_req *r, const char *key_integration, unsigned scopes,
-                   const char *integration_id, unsigned scope,
-                   void (*next)(hg_req *r))
+char *gw_scopes_format(unsigned scopes, char *out, size_t cap)
 {
-    if (integration_id == NULL) {
-        hg_reply_problem(r, HG_E_FORBIDDEN, "this route needs the admin key");
+    snprintf(out, cap, "%s%s%s%s%s",
+             scopes & SCOPE_PUBLISH ? "publish" : "",
+             (scopes & SCOPE_PUBLISH) && (scopes & (SCOPE_READ | SCOPE_MANAGE))
+                 ? " "
+                 : "",
+             scopes & SCOPE_READ ? "read" : "",
+             (scopes & SCOPE_READ) && (scopes & SCOPE_MANAGE) ? " " : "",
+             scopes & SCOPE_MANAGE ? "manage" : "");
+    return out;
+}
+
+static void reply_unauthorized(hg_req *r, hg_error code, const char *bearer,
+                               const char *detail)
+{
+    hg_reply_header(r, "WWW-Authenticate", bearer);
+    hg_reply_problem(r, code, "%s", detail);
+}
+
+/* ---- access tokens ------------------------------------------------------ */
+
+/* A token is "hgt_" + base64url(payload) + "." + base64url(HMAC-SHA256 of
+ * the payload under the token key); the payload is
+ * "<integration>|<client id>|<scopes>|<expiry in ms>". */
+int gw_token_issue(const char *integration_id, const char *client_id,
+                   const char *scopes, int64_t expires_ms, char *out,
+                   size_t cap)
+{
+    char payload[256];
+    uint8_t mac[32];
+    int plen = snprintf(payload, sizeof(payload), "%s|%s|%s|%lld",
+                        integration_id, client_id, scopes,
+                        (long long)expires_ms);
+    size_t pos = strlen(TOKEN_PREFIX);
+    int n;
+
+    if (plen <= 0 || (size_t)plen >= sizeof(payload) || cap <= pos ||
+        hg_hmac_sha256(gw_config->token_key, 32, payload, (size_t)plen, mac) !=
+            0)
+        return -1;
+    memcpy(out, TOKEN_PREFIX, pos);
+    n = hg_base64url_encode((const uint8_t *)payload, (size_t)plen, out + pos,
+                            cap - pos);
+    if (n < 0 || pos + (size_t)n + 2 >= cap)
+        return -1;
+    pos += (size_t)n;
+    out[pos++] = '.';
+    return hg_base64url_encode(mac, sizeof(mac), out + pos, cap - pos) < 0
+               ? -1
+               : 0;
+}
+
+/* Verifies a token's signature and splits its payload into c. Returns 0,
+ * 1 when well-formed but expired, -1 when invalid. */
+static int token_verify(const char *token, gw_credential *c)
+{
+    const char *body = token + strlen(TOKEN_PREFIX);
+    const char *dot = strchr(body, '.');
+    char payload[256];
+    uint8_t mac[32], given[40];
+    int plen, glen;
+    char *fields[4];
+    char *save = NULL;
+
+    if (dot == NULL)
+        return -1;
+    plen = hg_base64url_decode(body, (size_t)(dot - body), (uint8_t *)payload,
+                               sizeof(payload) - 1);
+    glen = hg_base64url_decode(dot + 1, strlen(dot + 1), given,
+                               sizeof(given));
+    if (plen <= 0 || glen != 32 ||
+        hg_hmac_sha256(gw_config->token_key, 32, payload, (size_t)plen,
+                       mac) != 0 ||
+        !hg_ct_equal(mac, given, 32))
+        return -1;
+    payload[plen] = '\0';
+
+    fields[0] = strtok_r(payload, "|", &save);
+    for (int i = 1; i < 4; i++)
+        fields[i] = strtok_r(NULL, "|", &save);
+    if (fields[3] == NULL)
+        return -1;
+    snprintf(c->token_integration, sizeof(c->token_integration), "%s",
+             fields[0]);
+    snprintf(c->client_id, sizeof(c->client_id), "%s", fields[1]);
+    snprintf(c->token_scopes, sizeof(c->token_scopes), "%s", fields[2]);
+    c->token_expires_ms = atoll(fields[3]);
+    return hg_time_ms() >= c->token_expires_ms ? 1 : 0;
+}
+
+/* ---- credentials -------------------------------------------------------- */
+
+bool gw_read_credential(hg_req *r, gw_credential *c)
+{
+    char token[TOKEN_MAX + 1];
+    const char *apim = hg_req_header(r, "Ocp-Apim-Subscription-Key");
+
+    memset(c, 0, sizeof(*c));
+    if (hg_req_bearer(r, token, sizeof(token))) {
+        /* taken from Authorization */
+    } else if (apim != NULL && strlen(apim) > 0 && strlen(apim) <= TOKEN_MAX &&
+               strpbrk(apim, " \t") == NULL) {
+        snprintf(token, sizeof(token), "%s", apim);
+    } else {
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
+                           "send an API key as 'Authorization: Bearer "
+                           "<key>' or 'Ocp-Apim-Subscription-Key: <key>', "
+                           "or an OAuth access token");
+        return false;
+    }
+
+    if (strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) == 0) {
+        int rc = token_verify(token, c);
+
+        memset(token, 0, sizeof(token));
+        if (rc < 0) {
+            reply_unauthorized(r, HG_E_UNAUTHORIZED,
+                               "Bearer realm=\"hookgate\", "
+                               "error=\"invalid_token\"",
+                               "the access token is not valid");
+            return false;
+        }
+        if (rc > 0) {
+            reply_unauthorized(r, HG_E_TOKEN_EXPIRED,
+                               "Bearer realm=\"hookgate\", "
+                               "error=\"invalid_token\", "
+                               "error_description=\"The access token "
+                               "expired\"",
+                               "the access token expired; request a new one "
+                               "from POST /oauth/token");
+            return false;
+        }
+        c->kind = CRED_TOKEN;
+        return true;
+    }
+
+    hg_sha256_hex(token, strlen(token), c->sha256);
+    memset(token, 0, sizeof(token));
+    c->kind = gw_config->admin_key_set &&
+                      hg_ct_equal(c->sha256, gw_config->admin_key_sha256, 64)
+                  ? CRED_ADMIN
+                  : CRED_KEY;
+    return true;
+}
+
+void gw_credential_keys(const gw_credential *c, const char *integration_id,
+                        char *record, char *bucket, char *integration_bucket)
+{
+    char suffix[96];
+
+    if (c->kind == CRED_TOKEN) {
+        snprintf(suffix, sizeof(suffix), "client:%s", c->client_id);
+        hg_key(record, integration_id, suffix);
+        snprintf(suffix, sizeof(suffix), "rl:c:%s", c->client_id);
+        hg_key(bucket, integration_id, suffix);
+    } else {
+        snprintf(suffix, sizeof(suffix), "key:%s", c->sha256);
+        hg_key(record, integration_id, suffix);
+        /* Half of the hash names the bucket: enough to be unique. */
+        snprintf(suffix, sizeof(suffix), "rl:k:%.32s", c->sha256);
+        hg_key(bucket, integration_id, suffix);
+    }
+    hg_key(integration_bucket, integration_id, "rl");
+}
+
+/* ---- rate limit headers and denials ------------------------------------ */
+
+void gw_rate_headers(hg_req *r, long long remaining, long long reset_ms)
+{
+    char value[160];
+
+    snprintf(value, sizeof(value), "\"key\";q=%d;w=1, \"integration\";q=%d;w=1",
+             gw_config->api_rate_limit, gw_config->integration_rate_limit);
+    hg_reply_header(r, "RateLimit-Policy", value);
+    snprintf(value, sizeof(value), "\"key\";r=%lld;t=%lld",
+             remaining < 0 ? 0 : remaining, (reset_ms + 999) / 1000);
+    hg_reply_header(r, "RateLimit", value);
+}
+
+void gw_reply_limited(hg_req *r, long long retry_ms, const char *which)
+{
+    char value[64];
+    long long seconds = (retry_ms + 999) / 1000;
+    hg_log_fields f = {.integration_id = r->auth_integration,
+                       .correlation_id = r->request_id};
+
+    if (seconds < 1)
+        seconds = 1;
+    hg_info(&f, "rate limit of the %s reached", which);
+    snprintf(value, sizeof(value), "%lld", seconds);
+    hg_reply_header(r, "Retry-After", value);
+    gw_rate_headers(r, 0, retry_ms);
+    hg_reply_problem(r, HG_E_RATE_LIMITED,
+                     "the %s rate limit of %d requests per second is "
+                     "reached; retry after %lld s",
+                     strcmp(which, "integration") == 0 ? "integration"
+                                                       : "per-credential",
+                     strcmp(which, "integration") == 0
+                         ? gw_config->integration_rate_limit
+                         : gw_config->api_rate_limit,
+                     seconds);
+}
+
+static void on_key_owner(hg_redis_status status, redisReply *reply,
+                         void *arg)
+{
+    hg_req *r = arg;
+
+    if (!gw_redis_failed(r, status, reply)) {
+        if (reply->type == REDIS_REPLY_STRING)
+            hg_reply_problem(r, HG_E_FORBIDDEN,
+                             "the API key does not belong to integration %s",
+                             r->params[0]);
+        else
+            reply_unauthorized(r, HG_E_UNAUTHORIZED,
+                               "Bearer realm=\"hookgate\"",
+                               "the API key is not valid");
+    }
+    hg_req_release(r);
+}
+
+void gw_reply_denied(hg_req *r, const gw_credential *c, const char *reason,
+                     const char *scope)
+{
+    if (strcmp(reason, "unknown") == 0 && c->kind == CRED_KEY) {
+        gw_thread *t = hg_req_thread(r);
+        char key[HG_KEY_MAX];
+
+        /* A key that is valid for another integration gets 403, not 401;
+         * the global key index says which case this is. */
+        hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+        hg_redis_command(t->redis, 0, on_key_owner, r,
+                         "HGET %s integration_id",
+                         hg_key_apikey(key, c->sha256));
         return;
     }
-    if (strcmp(key_integration, integration_id) != 0) {
+    gw_reply_denied_now(r, c, reason, scope);
+}
+
+void gw_reply_denied_now(hg_req *r, const gw_credential *c,
+                         const char *reason, const char *scope)
+{
+    bool token = c->kind == CRED_TOKEN;
+
+    if (strcmp(reason, "scope") == 0) {
         hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "the API key does not belong to integration %s",
-                         integration_id);
-        return;
+                         "the %s lacks the %s scope",
+                         token ? "access token" : "API key", scope);
+    } else if (strcmp(reason, "expired") == 0) {
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
+                           "the API key expired; create a new key");
+    } else if (strcmp(reason, "revoked") == 0) {
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
+                           token ? "the OAuth client of this token was "
+                                   "revoked"
+                                 : "the API key was revoked");
+    } else {
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
+                           token ? "the OAuth client of this token does not "
+                                   "exist"
+                                 : "the API key is not valid for this "
+                                   "integration");
     }
-    if ((scopes & scope) != scope) {
-        hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "the API key lacks the %s scope",
-                         scope_name(scope));
-        return;
-    }
-    snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
-             key_integration);
-    r->auth_scopes = scopes;
-    next(r);
 }
 
-static key_cache_entry *cache_slot(gw_thread *t, const char *sha256)
+void gw_set_actor(hg_req *r, const gw_credential *c, const char *principal)
 {
-    unsigned idx = 0;
-
-    /* The hash is uniformly distributed, so its first hex digits index the
-     * cache well. */
-    for (int i = 0; i < 6; i++) {
-        char c = sha256[i];
-
-        idx = idx * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-    }
-    return &t->keys[idx % KEY_CACHE_SLOTS];
+    if (c->kind == CRED_ADMIN)
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "admin");
+    else if (c->kind == CRED_TOKEN)
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "client:%s",
+                 c->client_id);
+    else
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "key:%s", principal);
 }
 
-static void on_key_lookup(hg_redis_status status, redisReply *reply,
+/* ---- authorize ------------------------------------------------------------ */
+
+static void on_authorized(hg_redis_status status, redisReply *reply,
                           void *arg)
 {
     auth_step *a = arg;
     hg_req *r = a->r;
-    gw_thread *t = hg_req_thread(r);
-    const char *integration = NULL;
-    const char *scopes = "";
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const redisReply *n1 = hg_reply_elem(reply, 1);
+    const redisReply *n3 = hg_reply_elem(reply, 3);
+    const redisReply *n4 = hg_reply_elem(reply, 4);
 
-    if (gw_redis_failed(r, status, reply))
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r))
         goto done;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        const char *field = hg_reply_str(reply, i, NULL);
-        const char *value = hg_reply_str(reply, i + 1, NULL);
+    if (result != NULL && strcmp(result, "ok") == 0 && n3 && n4) {
+        const char *principal = hg_reply_str(reply, 1, NULL);
+        const char *scopes = hg_reply_str(reply, 2, NULL);
 
-        if (field != NULL && strcmp(field, "integration_id") == 0)
-            integration = value;
-        else if (field != NULL && strcmp(field, "scopes") == 0)
-            scopes = value ? value : "";
+        snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
+                 a->integration_id);
+        r->auth_scopes = gw_scopes_parse(scopes ? scopes : "");
+        gw_set_actor(r, &a->cred, principal ? principal : "");
+        gw_rate_headers(r, n3->integer, n4->integer);
+        a->next(r);
+    } else if (result != NULL && strcmp(result, "limited") == 0 && n1) {
+        gw_reply_limited(r, n1->integer, hg_reply_str(reply, 2, NULL));
+    } else if (result != NULL && strcmp(result, "denied") == 0) {
+        const char *why = hg_reply_str(reply, 1, NULL);
+
+        gw_reply_denied(r, &a->cred, why ? why : "unknown",
+                        gw_scope_name(a->scope));
+    } else {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
     }
-    if (integration == NULL) {
-        reply_unauthorized(r, "the API key is not valid");
-        goto done;
-    }
-
-    key_cache_entry *e = cache_slot(t, a->sha256);
-
-    memcpy(e->sha256, a->sha256, sizeof(e->sha256));
-    snprintf(e->integration_id, sizeof(e->integration_id), "%s",
-             integration);
-    e->scopes = parse_scopes(scopes);
-    e->expires_ms = hg_mono_ms() + KEY_CACHE_TTL_MS;
-    if (!hg_req_done(r))
-        decide(r, e->integration_id, e->scopes,
-               a->integration_id[0] ? a->integration_id : NULL, a->scope,
-               a->next);
 done:
     hg_req_release(r);
     free(a);
@@ -145,31 +387,29 @@ void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
                   void (*next)(hg_req *r))
 {
     gw_thread *t = hg_req_thread(r);
-    char token[TOKEN_MAX + 1];
-    char sha256[65];
-    char key[HG_KEY_MAX];
-    key_cache_entry *e;
+    char record[HG_KEY_MAX], bucket[HG_KEY_MAX], ibucket[HG_KEY_MAX];
+    char rate[16], irate[16];
     auth_step *a;
+    gw_credential c;
 
-    if (!hg_req_bearer(r, token, sizeof(token))) {
-        reply_unauthorized(r, "send the API key as 'Authorization: Bearer "
-                              "<key>'");
+    if (!gw_read_credential(r, &c))
         return;
-    }
-    hg_sha256_hex(token, strlen(token), sha256);
-    memset(token, 0, sizeof(token));
-
-    if (gw_config->admin_key_set &&
-        hg_ct_equal(sha256, gw_config->admin_key_sha256, 64)) {
+    if (c.kind == CRED_ADMIN) {
         r->auth_admin = true;
         r->auth_scopes = SCOPE_ALL;
+        gw_set_actor(r, &c, NULL);
         next(r);
         return;
     }
-
-    e = cache_slot(t, sha256);
-    if (e->expires_ms > hg_mono_ms() && hg_ct_equal(e->sha256, sha256, 64)) {
-        decide(r, e->integration_id, e->scopes, integration_id, scope, next);
+    if (integration_id == NULL) {
+        hg_reply_problem(r, HG_E_FORBIDDEN, "this route needs the admin key");
+        return;
+    }
+    if (c.kind == CRED_TOKEN &&
+        strcmp(c.token_integration, integration_id) != 0) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "the access token does not belong to integration %s",
+                         integration_id);
         return;
     }
 
@@ -179,14 +419,21 @@ void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
         return;
     }
     a->r = r;
+    a->cred = c;
     snprintf(a->integration_id, sizeof(a->integration_id), "%s",
-             integration_id ? integration_id : "");
+             integration_id);
     a->scope = scope;
     a->next = next;
-    memcpy(a->sha256, sha256, sizeof(sha256));
+    gw_credential_keys(&c, integration_id, record, bucket, ibucket);
+    snprintf(rate, sizeof(rate), "%d", gw_config->api_rate_limit);
+    snprintf(irate, sizeof(irate), "%d", gw_config->integration_rate_limit);
+
+    const char *argv[] = {record, bucket, ibucket, gw_scope_name(scope),
+                          c.kind == CRED_TOKEN ? c.token_scopes : "",
+                          rate, irate};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_command(t->redis, 0, on_key_lookup, a, "HGETALL %s",
-                     hg_key_apikey(key, sha256));
+    hg_redis_eval(t->redis, &hg_script_authorize, 0, on_authorized, a, 3, 7,
+                  argv, NULL);
 }
 
 bool gw_check_integration_param(hg_req *r, const char *id)

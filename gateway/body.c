@@ -3,26 +3,28 @@
  * Reading JSON request bodies of the management routes (not of published
  * events, which are never parsed into a tree).
  */
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "gateway/gateway.h"
 
 bool gw_is_json_media_type(const char *content_type)
 {
     size_t n;
-    const char *slash;
 
     if (content_type == NULL)
         return false;
     n = strcspn(content_type, "; \t");
     if (n == 16 && strncasecmp(content_type, "application/json", 16) == 0)
         return true;
-    /* Structured syntax suffix, as in application/cloudevents+json. */
-    slash = memchr(content_type, '/', n);
-    return slash != NULL && n >= 17 &&
-           strncasecmp(content_type, "application/", 12) == 0 &&
-           strncasecmp(content_type + n - 5, "+json", 5) == 0;
+    /* Structured syntax suffix (RFC 6839), as in
+     * application/cloudevents+json: a subtype name before "+json". */
+    return n > 17 && strncasecmp(content_type, "application/", 12) == 0 &&
+           strncasecmp(content_type + n - 5, "+json", 5) == 0 &&
+           memchr(content_type + 12, '/', n - 12) == NULL;
 }
 
 json_t *gw_json_body(hg_req *r)
@@ -70,4 +72,63 @@ bool gw_redis_failed(hg_req *r, hg_redis_status status,
     }
     hg_reply_unavailable(r, hg_redis_status_text(status));
     return true;
+}
+
+bool gw_query_limit(hg_req *r, int fallback, int max, int *out)
+{
+    const char *v = hg_req_query(r, "limit");
+    char *end;
+    long n;
+
+    *out = fallback;
+    if (v == NULL)
+        return true;
+    n = strtol(v, &end, 10);
+    if (*end != '\0' || v[0] == '\0' || n < 1 || n > max) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"limit\" must be an integer from 1 to %d", max);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+bool gw_parse_time(const char *text, long long *ms)
+{
+    char decoded[64];
+    int64_t v;
+
+    /* A "+" in a query string arrives percent-encoded or as a space. */
+    if (gw_query_decode(text, decoded, sizeof(decoded)) != 0 ||
+        hg_time_parse(decoded, &v) != 0)
+        return false;
+    *ms = v;
+    return true;
+}
+
+int gw_query_decode(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (const char *p = in; *p; p++) {
+        char c = *p;
+
+        if (c == '%') {
+            int hi = isxdigit((unsigned char)p[1]) ? p[1] : -1;
+            int lo = hi >= 0 && isxdigit((unsigned char)p[2]) ? p[2] : -1;
+
+            if (lo < 0)
+                return -1;
+            c = (char)((isdigit(hi) ? hi - '0' : (tolower(hi) - 'a' + 10)) << 4 |
+                       (isdigit(lo) ? lo - '0' : (tolower(lo) - 'a' + 10)));
+            p += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= cap || c == '\0')
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
 }

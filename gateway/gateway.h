@@ -11,7 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/config.h"
+#include "common/ids.h"
+#include "common/typefilter.h"
 #include "common/http.h"
 #include "common/redis.h"
 
@@ -22,37 +25,67 @@ enum {
     SCOPE_ALL = 7
 };
 
-#define KEY_CACHE_SLOTS 1024
 #define ENDPOINT_CACHE_SLOTS 256
-/* A cached API key is trusted for this long, so a revoked key may work for
- * up to this many milliseconds on a gateway that saw it recently. */
-#define KEY_CACHE_TTL_MS 5000
 
-typedef struct key_cache_entry {
-    char sha256[65];
-    char integration_id[64];
-    unsigned scopes;
-    int64_t expires_ms;
-} key_cache_entry;
+typedef enum cred_kind { CRED_ADMIN, CRED_KEY, CRED_TOKEN } cred_kind;
+
+/* What the caller presented, after the checks that need no Redis: the
+ * admin key compared, a token's signature and expiry verified. */
+typedef struct gw_credential {
+    cred_kind kind;
+    char sha256[65];            /* API key hash (CRED_KEY, CRED_ADMIN) */
+    char client_id[64];         /* OAuth client (CRED_TOKEN) */
+    char token_integration[64]; /* integration of the token */
+    char token_scopes[64];
+    long long token_expires_ms;
+} gw_credential;
 
 typedef struct endpoint_entry {
     char id[64];
     char *filters; /* space-separated type filters */
 } endpoint_entry;
 
-/* The endpoints of one integration as of one version of its endpoint list.
- * The publish script rejects a match made against an outdated version. */
+/* The endpoints and publish settings of one integration as of one version
+ * of its endpoint list. The publish script rejects a match made against an
+ * outdated version. */
 typedef struct endpoint_snapshot {
     char integration_id[64];
     char version[32];
+    bool validate_payloads;
     int count;
     endpoint_entry *endpoints;
 } endpoint_snapshot;
 
+#define IDEMPOTENCY_KEY_MAX 255
+
+/* One publish in progress, kept as the request's data. */
+typedef struct gw_publish {
+    gw_credential cred;
+    const char *body; /* the request's body or owned_body */
+    size_t len;
+    char *owned_body; /* a body made by hookgate (test events), or NULL */
+    char type[HG_EVENT_TYPE_MAX + 1];
+    char event_id[HG_ID_MAX];
+    char received_ms[24];
+    char received_at[HG_TIME_BUF];
+    char body_sha256[65];
+    char idempotency_key[IDEMPOTENCY_KEY_MAX + 1];
+    bool has_idempotency_key;
+    char traceparent[64];
+    bool test;
+    char only_endpoint[64]; /* non-empty: deliver to this endpoint only */
+    int stale_retries;
+    bool noscript_retried;
+    /* Optional check with the integration's settings before the write;
+     * returns false after replying. */
+    bool (*validate)(hg_req *r, const endpoint_snapshot *snap);
+    /* Optional reply on success instead of 202 {"id": ...}. */
+    void (*on_accepted)(hg_req *r, const char *event_id, bool replayed);
+} gw_publish;
+
 typedef struct gw_thread {
     struct event_base *base;
     hg_redis *redis;
-    key_cache_entry keys[KEY_CACHE_SLOTS];
     endpoint_snapshot snapshots[ENDPOINT_CACHE_SLOTS];
 } gw_thread;
 
@@ -62,10 +95,41 @@ gw_thread *gw_thread_new(struct event_base *base);
 void gw_thread_free(gw_thread *t);
 
 /* Authenticates the request, then checks that the caller may act on
- * integration_id (NULL: admin only) with scope. On success calls next(r);
- * otherwise answers 401, 403 or 503 itself. */
+ * integration_id (NULL: admin only) with scope, and applies the rate
+ * limits. On success sets r->auth_* and the RateLimit headers and calls
+ * next(r); otherwise sends 401, 403, 429 or 503 itself. */
 void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
                   void (*next)(hg_req *r));
+/* Reads the credential of the request; sends 401 (or TOKEN_EXPIRED) and
+ * returns false when it is missing or invalid. */
+bool gw_read_credential(hg_req *r, gw_credential *c);
+/* Writes the Redis keys of the credential's record and rate buckets. */
+void gw_credential_keys(const gw_credential *c, const char *integration_id,
+                        char *record, char *bucket, char *integration_bucket);
+/* Responses to a refused principal and to a reached rate limit. */
+void gw_reply_denied(hg_req *r, const gw_credential *c, const char *reason,
+                     const char *scope);
+void gw_reply_denied_now(hg_req *r, const gw_credential *c,
+                         const char *reason, const char *scope);
+void gw_reply_limited(hg_req *r, long long retry_ms, const char *which);
+void gw_rate_headers(hg_req *r, long long remaining, long long reset_ms);
+/* Sets r->auth_actor from the credential and the principal id. */
+void gw_set_actor(hg_req *r, const gw_credential *c, const char *principal);
+/* Writes an access token for a client; returns 0 or -1. */
+int gw_token_issue(const char *integration_id, const char *client_id,
+                   const char *scopes, int64_t expires_ms, char *out,
+                   size_t cap);
+const char *gw_scope_name(unsigned scope);
+/* Parses and writes space-separated scope lists ("publish read"). */
+unsigned gw_scopes_parse(const char *s);
+char *gw_scopes_format(unsigned scopes, char *out, size_t cap);
+
+/* Starts a publish: allocates the state as r->data, with a new event id,
+ * the receive time and a fresh traceparent. Returns NULL after replying. */
+gw_publish *gw_publish_new(hg_req *r);
+void gw_publish_free(void *s);
+/* Stores the event of r->data (credential, body, type set) and replies. */
+void gw_publish_start(hg_req *r);
 
 /* Returns the cached snapshot for an integration, or NULL. */
 endpoint_snapshot *gw_snapshot_find(gw_thread *t, const char *integration_id);
@@ -85,6 +149,27 @@ json_t *gw_json_body(hg_req *r);
 bool gw_redis_failed(hg_req *r, hg_redis_status status,
                      const redisReply *reply);
 
+/* Reads the "limit" query parameter (default fallback, 1 to max); sends 422
+ * and returns false when it is invalid. */
+bool gw_query_limit(hg_req *r, int fallback, int max, int *out);
+/* Percent-decodes a query value ("+" is a space); -1 when invalid. */
+int gw_query_decode(const char *in, char *out, size_t cap);
+/* Parses an RFC 3339 query value into milliseconds. */
+bool gw_parse_time(const char *text, long long *ms);
+
+/* Records a change in the audit log (see audit.c); takes ownership of
+ * details, which may be NULL. integration_id NULL records an admin change
+ * in the global log only. */
+void gw_audit(hg_req *r, const char *integration_id, const char *action,
+              const char *target, json_t *details);
+
+/* The JSON of an endpoint from its flat HGETALL fields starting at index
+ * first; secrets are never included. */
+json_t *gw_endpoint_json(const redisReply *fields, size_t first);
+/* Seals a secret for an endpoint record; returns 0 or -1. */
+int gw_endpoint_seal(const char *integration_id, const char *endpoint_id,
+                     const char *secret, char *out, size_t cap);
+
 /* Validates an id path parameter; answers 404 and returns false if bad. */
 bool gw_check_integration_param(hg_req *r, const char *id);
 
@@ -97,8 +182,27 @@ bool gw_delivery_id_valid(const char *s);
 /* Route handlers. */
 void gw_create_integration(hg_req *r);
 void gw_get_integration(hg_req *r);
+void gw_list_integrations(hg_req *r);
+void gw_update_integration(hg_req *r);
+void gw_delete_integration(hg_req *r);
 void gw_create_endpoint(hg_req *r);
 void gw_get_endpoint(hg_req *r);
+void gw_list_endpoints(hg_req *r);
+void gw_update_endpoint(hg_req *r);
+void gw_delete_endpoint(hg_req *r);
+void gw_enable_endpoint(hg_req *r);
+void gw_disable_endpoint(hg_req *r);
+void gw_rotate_secret(hg_req *r);
+void gw_list_audit(hg_req *r);
+void gw_list_events(hg_req *r);
+void gw_recover_endpoint(hg_req *r);
+void gw_get_job(hg_req *r);
+void gw_list_deliveries(hg_req *r);
+void gw_create_credential(hg_req *r);
+void gw_list_credentials(hg_req *r);
+void gw_revoke_credential(hg_req *r);
+void gw_oauth_token(hg_req *r);
+void gw_list_global_audit(hg_req *r);
 void gw_publish_event(hg_req *r);
 void gw_get_event(hg_req *r);
 void gw_get_event_payload(hg_req *r);

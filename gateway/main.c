@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -41,12 +42,49 @@ static const hg_route routes[] = {
     {htp_method_GET, "/healthz", on_healthz},
     {htp_method_GET, "/readyz", on_readyz},
     {htp_method_POST, "/api/v1/integrations", gw_create_integration},
+    {htp_method_GET, "/api/v1/integrations", gw_list_integrations},
     {htp_method_GET, "/api/v1/integrations/{id}", gw_get_integration},
+    {htp_method_PATCH, "/api/v1/integrations/{id}", gw_update_integration},
+    {htp_method_DELETE, "/api/v1/integrations/{id}", gw_delete_integration},
     {htp_method_POST, "/api/v1/integrations/{id}/endpoints",
      gw_create_endpoint},
+    {htp_method_GET, "/api/v1/integrations/{id}/endpoints",
+     gw_list_endpoints},
     {htp_method_GET, "/api/v1/integrations/{id}/endpoints/{endpoint}",
      gw_get_endpoint},
+    {htp_method_PATCH, "/api/v1/integrations/{id}/endpoints/{endpoint}",
+     gw_update_endpoint},
+    {htp_method_DELETE, "/api/v1/integrations/{id}/endpoints/{endpoint}",
+     gw_delete_endpoint},
+    {htp_method_POST, "/api/v1/integrations/{id}/endpoints/{endpoint}/enable",
+     gw_enable_endpoint},
+    {htp_method_POST,
+     "/api/v1/integrations/{id}/endpoints/{endpoint}/disable",
+     gw_disable_endpoint},
+    {htp_method_POST,
+     "/api/v1/integrations/{id}/endpoints/{endpoint}/rotate-secret",
+     gw_rotate_secret},
+    {htp_method_POST,
+     "/api/v1/integrations/{id}/endpoints/{endpoint}/recover",
+     gw_recover_endpoint},
+    {htp_method_GET, "/api/v1/integrations/{id}/jobs/{job}", gw_get_job},
+    {htp_method_GET, "/api/v1/integrations/{id}/audit", gw_list_audit},
+    {htp_method_POST, "/api/v1/integrations/{id}/keys", gw_create_credential},
+    {htp_method_GET, "/api/v1/integrations/{id}/keys", gw_list_credentials},
+    {htp_method_DELETE, "/api/v1/integrations/{id}/keys/{key}",
+     gw_revoke_credential},
+    {htp_method_POST, "/api/v1/integrations/{id}/oauth-clients",
+     gw_create_credential},
+    {htp_method_GET, "/api/v1/integrations/{id}/oauth-clients",
+     gw_list_credentials},
+    {htp_method_DELETE, "/api/v1/integrations/{id}/oauth-clients/{client}",
+     gw_revoke_credential},
+    {htp_method_POST, "/oauth/token", gw_oauth_token},
+    {htp_method_GET, "/api/v1/audit", gw_list_global_audit},
     {htp_method_POST, "/api/v1/integrations/{id}/events", gw_publish_event},
+    {htp_method_GET, "/api/v1/integrations/{id}/events", gw_list_events},
+    {htp_method_GET, "/api/v1/integrations/{id}/deliveries",
+     gw_list_deliveries},
     {htp_method_GET, "/api/v1/integrations/{id}/events/{event}",
      gw_get_event},
     {htp_method_GET, "/api/v1/integrations/{id}/events/{event}/payload",
@@ -111,6 +149,40 @@ static void thread_exit(void *ctx, void *arg)
     gw_thread_free(ctx);
 }
 
+/* Draining at shutdown: new connections are refused at once, requests in
+ * progress get up to DRAIN_S to finish, so a client is not left without
+ * an answer for an event that may have been stored. */
+#define DRAIN_S 10
+
+static hg_http *http;
+static struct event *drain_timer;
+static int64_t drain_deadline_ms;
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval tick = {0, 50 * 1000};
+
+    (void)fd;
+    (void)what;
+    if (hg_http_active_requests() == 0 || hg_mono_ms() > drain_deadline_ms) {
+        if (hg_http_active_requests() > 0)
+            hg_warn(NULL, "stopping with %d requests still in progress",
+                    hg_http_active_requests());
+        event_base_loopbreak(arg);
+        return;
+    }
+    evtimer_add(drain_timer, &tick);
+}
+
+static void on_stop(struct event_base *base, void *arg)
+{
+    (void)arg;
+    hg_http_stop_accepting(http);
+    drain_deadline_ms = hg_mono_ms() + DRAIN_S * 1000;
+    drain_timer = evtimer_new(base, on_drain_tick, base);
+    on_drain_tick(-1, 0, base);
+}
+
 static void on_main_redis_ready(hg_redis *r, void *arg)
 {
     (void)arg;
@@ -121,7 +193,6 @@ static void on_main_redis_ready(hg_redis *r, void *arg)
 int main(int argc, char **argv)
 {
     struct event_base *base;
-    hg_http *http;
     hg_redis *main_redis;
     int rc;
 
@@ -159,8 +230,10 @@ int main(int argc, char **argv)
             config.gateway_addr.host, config.gateway_addr.port,
             config.threads);
 
-    hg_service_run(base, NULL, NULL);
+    hg_service_run(base, on_stop, NULL);
 
+    if (drain_timer != NULL)
+        event_free(drain_timer);
     hg_http_free(http);
     hg_redis_free(main_redis);
     event_base_free(base);

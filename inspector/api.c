@@ -17,8 +17,6 @@
 
 #define ACTIVITY_DEFAULT 200
 #define ACTIVITY_MAX 1000
-/* Entries scanned per page when an integration filter hides others. */
-#define ACTIVITY_SCAN_FACTOR 5
 
 static int query_int(const hg_req *r, const char *name, int fallback, int lo,
                      int hi)
@@ -74,9 +72,11 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
                 json_len = len;
             }
         }
+        /* An integration's own stream holds only its records. */
         if (id == NULL || json == NULL ||
-            !(sink ? insp_may_see_sink(r, sink)
-                   : insp_may_see(r, integration)))
+            (r->auth_admin &&
+             !(sink ? insp_may_see_sink(r, sink)
+                    : insp_may_see(r, integration))))
             continue;
 
         json_t *record = json_loadb(json, json_len, 0, NULL);
@@ -95,16 +95,21 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
     hg_req_release(r);
 }
 
+/* Admins read the shared activity stream; an integration reads its own
+ * copy, so its records show however busy other integrations are. */
 static void activity_authorized(hg_req *r)
 {
     int limit = query_int(r, "limit", ACTIVITY_DEFAULT, 1, ACTIVITY_MAX);
-    int scan = r->auth_admin ? limit : limit * ACTIVITY_SCAN_FACTOR;
-    char count[16];
+    char count[16], own[HG_KEY_MAX];
 
-    snprintf(count, sizeof(count), "%d", scan);
+    snprintf(count, sizeof(count), "%d", limit);
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
     hg_redis_command(insp->redis, 0, on_activity, r,
-                     "XREVRANGE %s + - COUNT %s", HG_KEY_ACTIVITY, count);
+                     "XREVRANGE %s + - COUNT %s",
+                     r->auth_admin ? HG_KEY_ACTIVITY
+                                   : hg_key(own, r->auth_integration,
+                                            "activity"),
+                     count);
 }
 
 void insp_activity(hg_req *r)

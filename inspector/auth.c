@@ -161,9 +161,13 @@ void insp_authorize(hg_req *r, void (*next)(hg_req *r))
     char token[TOKEN_MAX];
     bool from_session = false;
 
-    if (cookie_value(r, SESSION_COOKIE, token, sizeof(token))) {
+    /* An explicit bearer key wins over a session cookie, which may be
+     * stale. */
+    if (hg_req_bearer(r, token, sizeof(token))) {
+        from_session = false;
+    } else if (cookie_value(r, SESSION_COOKIE, token, sizeof(token))) {
         from_session = true;
-    } else if (!hg_req_bearer(r, token, sizeof(token))) {
+    } else {
         reply_unauthorized(r);
         return;
     }

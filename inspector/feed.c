@@ -54,6 +54,8 @@ typedef struct feed_client {
     bool catching_up;
     bool fetching;
     bool closed;
+    bool dropping;     /* a close is scheduled; nothing more is sent */
+    struct event *drop_ev;
     held_msg *held;
     int held_count;
     TAILQ_ENTRY(feed_client) link;
@@ -66,6 +68,7 @@ struct feed_hub {
     stream_id last;
     bool started;
     bool reading;
+    bool stopping;
     struct client_list clients;
     int count;
     struct event *keepalive;
@@ -174,17 +177,37 @@ static void client_free(feed_client *c)
     for (int i = 0; i < c->held_count; i++)
         free(c->held[i].text);
     free(c->held);
+    if (c->drop_ev != NULL)
+        event_free(c->drop_ev);
     free(c);
 }
 
+static void on_drop(evutil_socket_t fd, short what, void *arg)
+{
+    feed_client *c = arg;
+
+    (void)fd;
+    (void)what;
+    /* Frees the request; its close hook unlinks (and may free) c. */
+    if (c->r != NULL && c->r->req != NULL)
+        evhtp_connection_free(c->r->req->conn);
+}
+
+/* Schedules closing the client's connection on the next loop turn: the
+ * caller may be iterating over clients or over a Redis reply for it, so
+ * nothing is freed here. */
 static void client_drop(feed_client *c, const char *why)
 {
+    static const struct timeval now = {0, 0};
     hg_log_fields f = {.correlation_id = c->r ? c->r->request_id : NULL,
                        .error = why};
 
+    if (c->dropping || c->closed)
+        return;
     hg_info(&f, "closing a live feed client");
-    if (c->r != NULL && c->r->req != NULL)
-        evhtp_connection_free(c->r->req->conn);
+    c->dropping = true;
+    c->drop_ev = evtimer_new(c->hub->in->base, on_drop, c);
+    evtimer_add(c->drop_ev, &now);
 }
 
 /* Writes text to the client; drops the client when its output backs up. */
@@ -192,7 +215,7 @@ static void client_send(feed_client *c, const char *text, size_t len)
 {
     long pending;
 
-    if (c->closed || c->r == NULL)
+    if (c->closed || c->dropping || c->r == NULL)
         return;
     pending = hg_stream_write(c->r, text, len);
     if (pending > CLIENT_BUFFER_MAX)
@@ -248,7 +271,7 @@ static void client_go_live(feed_client *c)
     for (int i = 0; i < c->held_count; i++) {
         held_msg *m = &c->held[i];
 
-        if (id_after(m->id, c->last)) {
+        if (!c->dropping && id_after(m->id, c->last)) {
             c->last = m->id;
             client_send(c, m->text, m->len);
         }
@@ -269,6 +292,8 @@ static void on_since(hg_redis_status status, redisReply *reply, void *arg)
         client_free(c);
         return;
     }
+    if (c->dropping)
+        return;
     if (status != HG_REDIS_OK || result == NULL) {
         client_drop(c, "catching up from Redis failed");
         return;
@@ -285,6 +310,8 @@ static void on_since(hg_redis_status status, redisReply *reply, void *arg)
         if (read_entry(hg_reply_elem(entries, i), &v))
             client_deliver(c, &v);
     }
+    if (c->dropping)
+        return;
     if (entries != NULL && entries->elements >= CATCH_UP_BATCH)
         fetch_since(c);
     else
@@ -403,6 +430,8 @@ static void on_hub_read(hg_redis_status status, redisReply *reply, void *arg)
     struct feed_hub *hub = arg;
 
     hub->reading = false;
+    if (hub->stopping)
+        return;
     if (status != HG_REDIS_OK || reply->type == REDIS_REPLY_ERROR) {
         retry_later(hub);
         return;
@@ -419,6 +448,8 @@ static void on_hub_start(hg_redis_status status, redisReply *reply,
     const char *id = hg_reply_str(hg_reply_elem(reply, 0), 0, NULL);
 
     hub->reading = false;
+    if (hub->stopping)
+        return;
     if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
         retry_later(hub);
         return;
@@ -486,6 +517,12 @@ struct feed_hub *feed_hub_new(inspector *in)
     event_add(hub->keepalive, &every);
     hub_read(hub);
     return hub;
+}
+
+void feed_hub_stop(struct feed_hub *hub)
+{
+    if (hub != NULL)
+        hub->stopping = true;
 }
 
 void feed_hub_free(struct feed_hub *hub)

@@ -59,6 +59,9 @@ void insp_index(hg_req *r);
 
 /* Live feed. */
 struct feed_hub *feed_hub_new(inspector *in);
+/* Makes pending Redis callbacks of the hub do nothing; call before the
+ * Redis clients are freed, and free the hub after them. */
+void feed_hub_stop(struct feed_hub *hub);
 void feed_hub_free(struct feed_hub *hub);
 void insp_feed(hg_req *r);
 int feed_hub_clients(const struct feed_hub *hub);

@@ -113,9 +113,10 @@ int main(int argc, char **argv)
     hg_service_run(base, NULL, NULL);
 
     hg_http_free(http);
-    feed_hub_free(state.feed);
+    feed_hub_stop(state.feed);
     hg_redis_free(state.feed_redis);
     hg_redis_free(state.redis);
+    feed_hub_free(state.feed);
     event_base_free(base);
     hg_info(NULL, "inspector stopped");
     return 0;

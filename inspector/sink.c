@@ -5,6 +5,8 @@
  * gets 200 once Redis stored it; if Redis is away the sink responds 503,
  * so hookgate retries the delivery instead of losing the capture.
  * Authorization header values are redacted before they are stored.
+ * NOTE: a sink is named after an integration ("sandbox"); sinks with
+ * their own names and scripted answers are not built yet.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 #include "inspector/inspector.h"
 
 #define CAPTURE_TTL_S (7 * 86400)
+/* Body bytes stored per capture. */
+#define SINK_BODY_MAX (256 * 1024)
 
 typedef struct capture_state {
     char id[HG_ID_MAX];
@@ -63,7 +67,14 @@ static void on_stored(hg_redis_status status, redisReply *reply, void *arg)
     hg_req *r = arg;
     capture_state *s = r->data;
 
-    if (!insp_redis_failed(r, status, reply)) {
+    if (insp_redis_failed(r, status, reply)) {
+        /* already replied */
+    } else if (strcmp(reply->str, "ok") != 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND,
+                         "sink %s does not exist: a sink is named after an "
+                         "integration",
+                         r->params[0]);
+    } else {
         hg_reply_json(r, 200, json_pack("{s:b, s:s}", "received", 1,
                                         "capture_id", s->id));
     }
@@ -101,6 +112,7 @@ void insp_sink_receive(hg_req *r)
     size_t body_len;
     const char *body = hg_req_body(r, &body_len);
     char *capture_text, *record;
+    char path[2048], query_text[4096];
 
     if (!hg_integration_id_valid(sink_id)) {
         hg_reply_problem(r, HG_E_NOT_FOUND,
@@ -119,13 +131,20 @@ void insp_sink_receive(hg_req *r)
 
     headers = json_object();
     evhtp_kvs_for_each(r->req->headers_in, add_header, headers);
+    hg_text_sanitize(hg_req_path(r), path, sizeof(path));
+    hg_text_sanitize(query, query_text, sizeof(query_text));
     capture = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I}", "id",
                         s->id, "sink_id", sink_id, "method", method, "path",
-                        hg_req_path(r), "query", query, "headers", headers,
+                        path, "query", query_text, "headers", headers,
                         "source", hg_req_peer(r, source, sizeof(source)),
                         "received_at", received_at, "body_bytes",
                         (json_int_t)body_len);
-    hg_json_set_body(capture, "body", body, body_len, false);
+    /* Only the start of a large body is kept, like a delivery's response. */
+    hg_json_set_body(capture, "body", body,
+                     body_len > SINK_BODY_MAX ? SINK_BODY_MAX : body_len,
+                     body_len > SINK_BODY_MAX);
+    json_object_set_new(capture, "body_truncated",
+                        json_boolean(body_len > SINK_BODY_MAX));
     capture_text = json_dumps(capture, JSON_COMPACT);
     record = activity_record(sink_id, s->id, method, received_at,
                              hg_req_header(r, "webhook-id"), body_len);
@@ -141,10 +160,12 @@ void insp_sink_receive(hg_req *r)
     snprintf(limit, sizeof(limit), "%d", insp->cfg->sink_capture_limit);
     snprintf(ttl, sizeof(ttl), "%d", CAPTURE_TTL_S);
     snprintf(maxlen, sizeof(maxlen), "%d", insp->cfg->activity_maxlen);
-    const char *argv[] = {key,    HG_KEY_ACTIVITY, capture_text, limit,
-                          ttl,    record,          maxlen,       sink_id};
+    char k_int[HG_KEY_MAX];
+    const char *argv[] = {key, HG_KEY_ACTIVITY,
+                          hg_key(k_int, sink_id, "integration"),
+                          capture_text, limit, ttl, record, maxlen, sink_id};
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
-    hg_redis_eval(insp->redis, &hg_script_sink_capture, 0, on_stored, r, 2, 8,
+    hg_redis_eval(insp->redis, &hg_script_sink_capture, 0, on_stored, r, 3, 9,
                   argv, NULL);
     free(capture_text);
     free(record);

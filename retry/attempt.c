@@ -16,50 +16,98 @@
 #include "common/text.h"
 #include "retry/retry.h"
 
-int attempt_prepare(const job *j, attempt_request *out)
+static int sign_with(const char *secret, const char *msg_id, long long ts,
+                     const job *j, char *out)
 {
     uint8_t key[HG_SECRET_MAX_BYTES];
     const char *why;
-    int keylen = hg_secret_parse(j->secret, key, sizeof(key), &why);
-    long long now_s = hg_time_ms() / 1000;
-    uint8_t span[8];
-    static const char hex[] = "0123456789abcdef";
+    int keylen = hg_secret_parse(secret, key, sizeof(key), &why);
 
     if (keylen < 0)
         return -1;
+    hg_webhook_sign(key, (size_t)keylen, msg_id, ts, j->payload,
+                    j->payload_len, out);
+    memset(key, 0, sizeof(key));
+    return 0;
+}
+
+static void add_line(attempt_request *req, const char *name,
+                     const char *value)
+{
+    char *line = NULL;
+
+    if (req->nlines >= ATTEMPT_HEADERS_MAX ||
+        asprintf(&line, "%s: %s", name, value) < 0)
+        return;
+    req->lines[req->nlines] = line;
+    req->line_ptrs[req->nlines] = line;
+    req->nlines++;
+    req->line_ptrs[req->nlines] = NULL;
+}
+
+/* Same trace as the publish, new span for this attempt. */
+static void child_traceparent(const char *parent, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t span[8];
+
+    snprintf(out, cap, "%s", parent);
+    if (strlen(out) != 55)
+        return;
+    hg_random_bytes(span, sizeof(span));
+    span[0] |= 1;
+    for (int i = 0; i < 8; i++) {
+        out[36 + 2 * i] = hex[span[i] >> 4];
+        out[37 + 2 * i] = hex[span[i] & 15];
+    }
+}
+
+int attempt_prepare(const job *j, attempt_request *out)
+{
+    long long now_s = hg_time_ms() / 1000;
+    char previous[HG_SIGNATURE_LEN];
+    const char *name;
+    json_t *value;
+
     memset(out, 0, sizeof(*out));
     snprintf(out->webhook_id, sizeof(out->webhook_id), "%s", j->event_id);
     snprintf(out->timestamp, sizeof(out->timestamp), "%lld", now_s);
-    hg_webhook_sign(key, (size_t)keylen, out->webhook_id, now_s, j->payload,
-                    j->payload_len, out->signature);
-    memset(key, 0, sizeof(key));
-
-    /* Same trace as the publish, new span for this attempt. */
-    snprintf(out->traceparent, sizeof(out->traceparent), "%s",
-             j->traceparent);
-    hg_random_bytes(span, sizeof(span));
-    span[0] |= 1;
-    if (strlen(out->traceparent) == 55) {
-        for (int i = 0; i < 8; i++) {
-            out->traceparent[36 + 2 * i] = hex[span[i] >> 4];
-            out->traceparent[37 + 2 * i] = hex[span[i] & 15];
-        }
+    if (sign_with(j->secret, out->webhook_id, now_s, j, out->signature) != 0)
+        return -1;
+    /* During a rotation both signatures go in one header, so receivers
+     * with either secret accept the message. */
+    if (j->previous_secret != NULL &&
+        sign_with(j->previous_secret, out->webhook_id, now_s, j, previous) ==
+            0) {
+        strcat(out->signature, " ");
+        strcat(out->signature, previous);
     }
+    child_traceparent(j->traceparent, out->traceparent,
+                      sizeof(out->traceparent));
 
-    snprintf(out->lines[0], sizeof(out->lines[0]),
-             "Content-Type: application/json");
-    snprintf(out->lines[1], sizeof(out->lines[1]), "webhook-id: %s",
-             out->webhook_id);
-    snprintf(out->lines[2], sizeof(out->lines[2]), "webhook-timestamp: %s",
-             out->timestamp);
-    snprintf(out->lines[3], sizeof(out->lines[3]), "webhook-signature: %s",
-             out->signature);
-    snprintf(out->lines[4], sizeof(out->lines[4]), "traceparent: %s",
-             out->traceparent);
-    for (int i = 0; i < 5; i++)
-        out->line_ptrs[i] = out->lines[i];
-    out->line_ptrs[5] = NULL;
+    add_line(out, "Content-Type", "application/json");
+    add_line(out, "webhook-id", out->webhook_id);
+    add_line(out, "webhook-timestamp", out->timestamp);
+    add_line(out, "webhook-signature", out->signature);
+    if (out->traceparent[0] != '\0')
+        add_line(out, "traceparent", out->traceparent);
+    out->custom = json_loads(j->headers_json ? j->headers_json : "{}", 0,
+                             NULL);
+    json_object_foreach(out->custom, name, value) {
+        if (json_is_string(value))
+            add_line(out, name, json_string_value(value));
+    }
     return 0;
+}
+
+void attempt_request_free(attempt_request *req)
+{
+    if (req == NULL)
+        return;
+    for (int i = 0; i < req->nlines; i++)
+        free(req->lines[i]);
+    json_decref(req->custom);
+    free(req);
 }
 
 /* Finds a header in a raw "Name: value\r\n" block; copies its value. */
@@ -112,6 +160,13 @@ void attempt_decide(job *j, const hg_http_result *res, const hg_config *cfg)
     if (j->manual) {
         /* A manual attempt never changes the automatic schedule. */
         j->outcome = OUTCOME_FAILED;
+        return;
+    }
+    if (res->error_class != NULL &&
+        strcmp(res->error_class, "blocked_by_policy") == 0) {
+        /* The address policy will refuse every retry too. */
+        j->outcome = OUTCOME_DEAD;
+        j->dead_reason = "blocked_by_policy";
         return;
     }
 
@@ -188,12 +243,29 @@ static json_t *parse_headers(const hg_http_result *res)
 
 static json_t *request_headers(const attempt_request *req)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "content-type",
-                     "application/json", "user-agent",
-                     "hookgate/" HOOKGATE_VERSION, "webhook-id",
-                     req->webhook_id, "webhook-timestamp", req->timestamp,
-                     "webhook-signature", req->signature, "traceparent",
-                     req->traceparent);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "content-type",
+                            "application/json", "user-agent",
+                            "hookgate/" HOOKGATE_VERSION, "webhook-id",
+                            req->webhook_id, "webhook-timestamp",
+                            req->timestamp, "webhook-signature",
+                            req->signature);
+    const char *name;
+    json_t *value;
+
+    if (req->traceparent[0] != '\0')
+        json_object_set_new(out, "traceparent",
+                            json_string(req->traceparent));
+    json_object_foreach(req->custom, name, value) {
+        char lower[128];
+        size_t n = strlen(name);
+
+        if (n >= sizeof(lower))
+            continue;
+        for (size_t i = 0; i <= n; i++)
+            lower[i] = (char)tolower((unsigned char)name[i]);
+        json_object_set(out, lower, value);
+    }
+    return out;
 }
 
 int attempt_describe(job *j, const attempt_request *req,
@@ -217,8 +289,9 @@ int attempt_describe(job *j, const attempt_request *req,
                                                ? json_string("http_status")
                                                : json_null());
     json_object_set_new(o, "error_message",
-                        res->error_class ? json_string(res->error_message)
-                                         : json_null());
+                        res->error_message[0]
+                            ? json_string(res->error_message)
+                            : json_null());
     json_object_set_new(o, "manual", json_boolean(j->manual));
     json_object_set_new(o, "url", json_string(j->url));
     json_object_set_new(o, "request_headers",
@@ -228,6 +301,8 @@ int attempt_describe(job *j, const attempt_request *req,
                      res->response_body_len, res->response_truncated);
     json_object_set_new(o, "response_truncated",
                         json_boolean(res->response_truncated));
+    json_object_set_new(o, "response_complete",
+                        json_boolean(res->response_complete));
 
     summary = json_pack("{s:O, s:O, s:I, s:s}", "http_status",
                         json_object_get(o, "http_status"), "error_class",

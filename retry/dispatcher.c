@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "common/secretbox.h"
 #include "retry/retry.h"
 
 #define READ_BLOCK_MS 1000
@@ -99,17 +100,32 @@ static hg_log_fields job_fields(const job *j)
 
 /* ---- job lifecycle ----------------------------------------------------- */
 
+static void wipe_free(char *s)
+{
+    if (s != NULL) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+/* Frees what load_delivery.lua filled in, so a load can run again. */
+static void job_unload(job *j)
+{
+    free(j->payload);
+    free(j->url);
+    wipe_free(j->secret);
+    wipe_free(j->previous_secret);
+    free(j->headers_json);
+    j->payload = j->url = j->secret = j->previous_secret = NULL;
+    j->headers_json = NULL;
+}
+
 static void job_free(job_node *n)
 {
     job *j = &n->j;
 
-    free(j->payload);
-    free(j->url);
-    if (j->secret != NULL) {
-        memset(j->secret, 0, strlen(j->secret));
-        free(j->secret);
-    }
-    free(j->request);
+    job_unload(j);
+    attempt_request_free(j->request);
     free(j->attempt_json);
     free(j->activity_fields);
     if (j->retry_timer != NULL)
@@ -280,6 +296,7 @@ static void do_record(job_node *n)
         j->integration_id,
         HG_DISPATCH_GROUP,
         j->activity_fields,
+        j->attempt_id,
     };
 
     snprintf(due_ms, sizeof(due_ms), "%lld", (long long)j->next_due_ms);
@@ -287,7 +304,7 @@ static void do_record(job_node *n)
     snprintf(retention, sizeof(retention), "%lld", d->cfg->event_retention_s);
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
     hg_redis_eval(d->redis, &hg_script_record_attempt, 0, on_recorded, n, 5,
-                  19, argv, NULL);
+                  20, argv, NULL);
 }
 
 /* ---- send ------------------------------------------------------------ */
@@ -299,6 +316,7 @@ static void on_sent(const hg_http_result *res, void *arg)
     dispatcher *d = j->d;
 
     attempt_decide(j, res, d->cfg);
+    hg_id_new("att_", j->attempt_id);
     j->record_failures = 0;
     if (attempt_describe(j, j->request, res) != 0) {
         hg_log_fields f = job_fields(j);
@@ -318,7 +336,7 @@ static void start_send(job_node *n)
     hg_http_request http;
 
     if (req == NULL || attempt_prepare(j, req) != 0) {
-        free(req);
+        attempt_request_free(req);
         settle(n, "invalid_secret");
         return;
     }
@@ -327,8 +345,14 @@ static void start_send(job_node *n)
     http.headers = req->line_ptrs;
     http.body = j->payload;
     http.body_len = j->payload_len;
-    http.connect_timeout_ms = d->cfg->connect_timeout_ms;
-    http.total_timeout_ms = d->cfg->delivery_timeout_ms;
+    http.connect_timeout_ms = j->connect_timeout_ms > 0
+                                  ? j->connect_timeout_ms
+                                  : d->cfg->connect_timeout_ms;
+    http.total_timeout_ms = j->timeout_ms > 0 ? j->timeout_ms
+                                              : d->cfg->delivery_timeout_ms;
+    /* The visibility timeout was sized for the global timeout. */
+    if (http.total_timeout_ms > d->cfg->delivery_timeout_ms)
+        http.total_timeout_ms = d->cfg->delivery_timeout_ms;
     http.capture_limit = (size_t)d->cfg->response_capture_bytes;
     http.allow_private = d->cfg->allow_private_targets;
     /* The headers go into the attempt record after the answer. */
@@ -363,6 +387,36 @@ static void copy_reply(const redisReply *r, size_t i, char *out, size_t cap)
     snprintf(out, cap, "%s", s ? s : "");
 }
 
+/* Opens the endpoint's sealed secret, and the previous one while its
+ * grace period lasts. A secret that does not open means this worker has
+ * another HOOKGATE_SECRET_KEY than the gateway: the delivery waits, since
+ * ending it would lose it for a configuration mistake. */
+static int open_secrets(job_node *n, const redisReply *reply)
+{
+    job *j = &n->j;
+    const char *sealed = hg_reply_str(reply, 10, NULL);
+    const char *previous = hg_reply_str(reply, 12, NULL);
+    const char *expires = hg_reply_str(reply, 13, NULL);
+    char aad[HG_KEY_MAX], plain[HG_SECRET_MAX_LEN];
+
+    snprintf(aad, sizeof(aad), "%s/%s", j->integration_id, j->endpoint_id);
+    if (sealed == NULL ||
+        hg_secretbox_open(j->d->cfg->endpoint_secrets_key, aad, sealed, plain,
+                          sizeof(plain)) != 0) {
+        retry_step(n, "cannot open the endpoint secret; is "
+                      "HOOKGATE_SECRET_KEY the same as the gateway's?");
+        return -1;
+    }
+    j->secret = strdup(plain);
+    if (previous != NULL && previous[0] != '\0' && expires != NULL &&
+        atoll(expires) > hg_time_ms() &&
+        hg_secretbox_open(j->d->cfg->endpoint_secrets_key, aad, previous,
+                          plain, sizeof(plain)) == 0)
+        j->previous_secret = strdup(plain);
+    memset(plain, 0, sizeof(plain));
+    return 0;
+}
+
 static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
 {
     job_node *n = arg;
@@ -372,6 +426,7 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
 
     if (step_failed(n, status, reply))
         return;
+    job_unload(j);
     if (result == NULL || strcmp(result, "ok") != 0) {
         settle(n, ""); /* the delivery expired or was purged */
         return;
@@ -385,8 +440,14 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     copy_reply(reply, 7, j->type, sizeof(j->type));
     copy_reply(reply, 8, j->traceparent, sizeof(j->traceparent));
     j->url = dup_reply(reply, 9, NULL);
-    j->secret = dup_reply(reply, 10, NULL);
     copy_reply(reply, 11, j->endpoint_status, sizeof(j->endpoint_status));
+    j->headers_json = dup_reply(reply, 14, NULL);
+    copy_reply(reply, 15, number, sizeof(number));
+    j->connect_timeout_ms = atol(number);
+    copy_reply(reply, 16, number, sizeof(number));
+    j->timeout_ms = atol(number);
+    if (j->url != NULL && open_secrets(n, reply) != 0)
+        return;
 
     if (!j->manual && (strcmp(j->status, "succeeded") == 0 ||
                        strcmp(j->status, "dead") == 0)) {
@@ -875,4 +936,9 @@ const char *dispatcher_readiness(const dispatcher *d)
     if (!d->groups_ready)
         return "the consumer group does not exist yet";
     return NULL;
+}
+
+const char *dispatcher_consumer(const dispatcher *d)
+{
+    return d->consumer;
 }

@@ -133,6 +133,11 @@ static void finish(transfer *t, CURLcode rc)
     res.response_body = t->body ? t->body : "";
     res.response_body_len = t->body_len;
     res.response_truncated = t->truncated;
+    res.response_complete = rc == CURLE_OK || t->truncated;
+    if (!res.response_complete && res.error_class == NULL)
+        snprintf(res.error_message, sizeof(res.error_message),
+                 "the response ended early: %.200s",
+                 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 
     TAILQ_REMOVE(&c->transfers, t, link);
     c->active--;

@@ -43,6 +43,9 @@ typedef struct hg_http_result {
     const char *response_body;
     size_t response_body_len;
     bool response_truncated;
+    /* False when the connection broke or timed out before the whole
+     * response arrived (a cut at the capture limit is not a break). */
+    bool response_complete;
 } hg_http_result;
 
 /* Runs exactly once per request, on the loop, never inside send. The result

@@ -18,6 +18,7 @@
 
 static hg_config config;
 static dispatcher *worker;
+static jobs_runner *jobs;
 
 static void on_healthz(hg_req *r)
 {
@@ -62,6 +63,9 @@ int main(int argc, char **argv)
 
     base = event_base_new();
     worker = dispatcher_new(base, &config);
+    jobs = worker ? jobs_runner_new(base, &config,
+                                    dispatcher_consumer(worker))
+                  : NULL;
     hg_http_options o = {
         .service = "retry",
         .routes = routes,
@@ -84,6 +88,7 @@ int main(int argc, char **argv)
     hg_service_run(base, on_stop, NULL);
 
     hg_http_free(http);
+    jobs_runner_free(jobs);
     dispatcher_free(worker);
     event_base_free(base);
     curl_global_cleanup();

@@ -9,6 +9,7 @@
 #define HG_RETRY_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -48,8 +49,12 @@ typedef struct job {
     char type[HG_EVENT_TYPE_MAX + 1];
     char traceparent[64];
     char *url;
-    char *secret;
+    char *secret;          /* opened (in clear); wiped when freed */
+    char *previous_secret; /* during a rotation, else NULL */
     char endpoint_status[16];
+    char *headers_json;    /* the endpoint's custom headers */
+    long connect_timeout_ms;
+    long timeout_ms;
 
     /* The signed request headers, kept for the attempt record. */
     struct attempt_request *request;
@@ -58,25 +63,34 @@ typedef struct job {
     job_outcome outcome;
     int64_t next_due_ms;
     const char *dead_reason;
+    char attempt_id[HG_ID_MAX];
     char *attempt_json;
     char *activity_fields;
     int record_failures;
     struct event *retry_timer;
 } job;
 
-/* The Standard Webhooks headers sent with one attempt. */
+#define ATTEMPT_HEADERS_MAX 32
+
+/* The headers sent with one attempt: Standard Webhooks, trace context and
+ * the endpoint's custom headers. */
 typedef struct attempt_request {
     char webhook_id[HG_ID_MAX];
     char timestamp[24];
-    char signature[HG_SIGNATURE_LEN];
+    /* One "v1,<base64>" per secret in use, space-separated. */
+    char signature[2 * HG_SIGNATURE_LEN + 2];
     char traceparent[64];
-    /* "Name: value" lines for libcurl, NULL-terminated. */
-    char lines[6][HG_SIGNATURE_LEN + 64];
-    const char *line_ptrs[7];
+    json_t *custom;                 /* the custom headers, for the record */
+    char *lines[ATTEMPT_HEADERS_MAX]; /* "Name: value", owned */
+    const char *line_ptrs[ATTEMPT_HEADERS_MAX + 1];
+    int nlines;
 } attempt_request;
 
-/* Fills the Standard Webhooks headers for j, signed with j->secret at the
- * current time. Returns -1 when the stored secret cannot be decoded. */
+void attempt_request_free(attempt_request *req);
+
+/* Fills the headers for j, signed with j->secret (and j->previous_secret
+ * during a rotation) at the current time. Returns -1 when a secret cannot
+ * be decoded. */
 int attempt_prepare(const job *j, attempt_request *out);
 /* Decides the outcome of an answer and fills j->outcome, next_due_ms and
  * dead_reason, using the schedule and a receiver's Retry-After. */
@@ -87,7 +101,15 @@ void attempt_decide(job *j, const hg_http_result *res,
 int attempt_describe(job *j, const attempt_request *req,
                      const hg_http_result *res);
 
+typedef struct jobs_runner jobs_runner;
+/* Runs background jobs as consumer (a name unique to this worker). */
+jobs_runner *jobs_runner_new(struct event_base *base, const hg_config *cfg,
+                             const char *consumer);
+void jobs_runner_free(jobs_runner *j);
+
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);
+/* The consumer name of this worker in the consumer groups. */
+const char *dispatcher_consumer(const dispatcher *d);
 /* Stops reading new work; calls done() once in-flight jobs are recorded or
  * the grace period ended. */
 void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg);

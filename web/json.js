@@ -46,11 +46,21 @@ function tokenize(text) {
   return tokens;
 }
 
+/** Deepest nesting that is still indented; deeper levels share its margin. */
+const MAX_INDENT = 32;
+/** Deepest nesting that is pretty-printed at all; deeper text is shown raw. */
+const MAX_PRETTY_DEPTH = 512;
+/** Largest payload that is pretty-printed; larger ones are shown raw. */
+const MAX_PRETTY_BYTES = 4 * 1024 * 1024;
+
 /**
  * Returns the text re-indented by two spaces as [text, class] segments,
  * or null when the text is not valid JSON.
  */
 export function prettySegments(text) {
+  if (text.length > MAX_PRETTY_BYTES) {
+    return null;
+  }
   try {
     JSON.parse(text);
   } catch {
@@ -60,7 +70,10 @@ export function prettySegments(text) {
   const tokens = tokenize(text);
   const segments = [];
   let depth = 0;
-  const newline = () => `\n${'  '.repeat(depth)}`;
+  // Indentation stops growing past MAX_INDENT levels: each line would
+  // otherwise repeat the depth, which makes output quadratic in the
+  // nesting of hostile payloads.
+  const newline = () => `\n${'  '.repeat(Math.min(depth, MAX_INDENT))}`;
 
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
@@ -74,6 +87,9 @@ export function prettySegments(text) {
           i++;
         } else {
           depth++;
+          if (depth > MAX_PRETTY_DEPTH) {
+            return null;
+          }
           segments.push([token.text, 'json-punct'], [newline(), null]);
         }
         break;

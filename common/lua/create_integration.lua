@@ -1,9 +1,10 @@
 -- Creates an integration with its first API key.
--- KEYS: 1 integration set, 2 integration hash, 3 API key hash,
---       4 the integration's set of key hashes
+-- KEYS: 1 integration set, 2 integration hash, 3 global key index
+--       (hg:apikey:<sha256>), 4 the integration's key list, 5 key record
 -- ARGV: 1 id, 2 name, 3 created_at, 4 key SHA-256, 5 scopes,
 --       6 "ensure": "1" keeps an existing integration and only makes sure
---       the key maps to it (sandbox start), "0" fails when it exists
+--       the key exists (sandbox start), "0" fails when it exists,
+--       7 key id, 8 key name, 9 key prefix (for display)
 -- Returns "ok" | "exists"
 local exists = redis.call('EXISTS', KEYS[2]) == 1
 if exists and ARGV[6] ~= '1' then
@@ -11,10 +12,12 @@ if exists and ARGV[6] ~= '1' then
 end
 if not exists then
   redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2],
-             'created_at', ARGV[3])
+             'created_at', ARGV[3], 'updated_at', ARGV[3])
   redis.call('SADD', KEYS[1], ARGV[1])
 end
-redis.call('HSET', KEYS[3], 'integration_id', ARGV[1], 'scopes', ARGV[5],
-           'created_at', ARGV[3])
-redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('HSET', KEYS[5], 'id', ARGV[7], 'name', ARGV[8],
+           'scopes', ARGV[5], 'prefix', ARGV[9], 'created_at', ARGV[3],
+           'expires_at', '', 'expires_ms', '0', 'revoked_at', '')
+redis.call('HSET', KEYS[4], ARGV[7], ARGV[4])
+redis.call('HSET', KEYS[3], 'integration_id', ARGV[1], 'key_id', ARGV[7])
 return 'ok'

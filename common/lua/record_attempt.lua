@@ -1,6 +1,7 @@
 -- Records one delivery attempt and its consequence atomically: the attempt,
 -- the new delivery status, the next retry (if any), the acknowledgement of
--- the work entry and the activity record. A delivery that already succeeded
+-- the work entry, the endpoint's set of unfinished deliveries and the
+-- activity record. A delivery that already succeeded
 -- is never moved back to failed by a late duplicate attempt.
 -- KEYS: 1 delivery hash, 2 attempt list, 3 work stream, 4 retry schedule,
 --       5 activity stream
@@ -9,8 +10,13 @@
 --       4 next attempt due (ms), 5 next attempt (RFC 3339), 6 dead reason,
 --       7 now (RFC 3339), 8 "1" for a manual attempt, 9 schedule member,
 --       10 retention (s), 11 activity max length, 12 integration id,
---       13 consumer group, 14 activity fields (a JSON fragment)
+--       13 consumer group, 14 activity fields (a JSON fragment),
+--       15 attempt id, unique per attempt: a retry of this script after a
+--       timeout (when the first run went through after all) records
+--       nothing twice
 -- Returns {attempt number, status} or {0, "missing"}
+-- @include activity
+
 local function ack()
   if ARGV[1] ~= '' then
     redis.call('XACK', KEYS[3], ARGV[13], ARGV[1])
@@ -23,8 +29,17 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0, 'missing'}
 end
 
+if redis.call('HGET', KEYS[1], 'last_attempt_id') == ARGV[15] then
+  ack()
+  return {tonumber(redis.call('HGET', KEYS[1], 'attempt_count')),
+          redis.call('HGET', KEYS[1], 'status')}
+end
+redis.call('HSET', KEYS[1], 'last_attempt_id', ARGV[15])
 local n = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1)
 redis.call('RPUSH', KEYS[2], '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
+-- Only the newest attempts are kept, so repeated redeliveries cannot grow
+-- a delivery without bound; their numbers show what was dropped.
+redis.call('LTRIM', KEYS[2], -100, -1)
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[10]))
 
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -58,6 +73,9 @@ redis.call('HSET', KEYS[1], 'updated_at', ARGV[7])
 ack()
 
 local d = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id')
+if status == 'succeeded' or status == 'dead' then
+  redis.call('SREM', 'hg:{' .. ARGV[12] .. '}:ep:' .. d[3] .. ':pending', d[1])
+end
 local record = '{"kind":"attempt","integration_id":' .. cjson.encode(ARGV[12]) ..
   ',"delivery_id":' .. cjson.encode(d[1]) ..
   ',"event_id":' .. cjson.encode(d[2]) ..
@@ -65,6 +83,5 @@ local record = '{"kind":"attempt","integration_id":' .. cjson.encode(ARGV[12]) .
   ',"attempt":' .. n .. ',"status":' .. cjson.encode(status) ..
   ',"next_attempt_at":' .. (next_at ~= '' and cjson.encode(next_at) or 'null') ..
   ',' .. ARGV[14] .. '}'
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[11], '*', 'i', ARGV[12],
-           'j', record)
+hg_activity(KEYS[5], ARGV[12], record, ARGV[11])
 return {n, status}

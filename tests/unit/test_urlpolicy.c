@@ -266,6 +266,21 @@ START_TEST(url_private_v4_allowed)
 }
 END_TEST
 
+START_TEST(url_rejects_non_ascii_host)
+{
+    char err[512];
+
+    check_url("http://\xe2\x91\xa0\xe2\x91\xa1\xe2\x91\xa6.0.0.1/", true,
+              HG_URL_INVALID, err, sizeof(err));
+    ck_assert_ptr_nonnull(strstr(err, "punycode"));
+    check_url("http://example.com:0/", true, HG_URL_INVALID, err,
+              sizeof(err));
+    ck_assert_ptr_nonnull(strstr(err, "port 0"));
+    check_url("http://xn--bcher-kva.example/", false, HG_URL_OK, err,
+              sizeof(err));
+}
+END_TEST
+
 START_TEST(url_private_message)
 {
     char err[512];
@@ -273,9 +288,10 @@ START_TEST(url_private_message)
     check_url("http://127.0.0.1:8080/hook", false, HG_URL_NOT_ALLOWED, err,
               sizeof(err));
     ck_assert_str_eq(err, "target address 127.0.0.1 is a private, loopback "
-                          "or reserved address. Set "
-                          "HOOKGATE_ALLOW_PRIVATE_TARGETS=1 to allow private "
-                          "targets.");
+                          "or reserved address. Endpoints must have a public "
+                          "address; the operator of this hookgate can allow "
+                          "private targets with "
+                          "HOOKGATE_ALLOW_PRIVATE_TARGETS=1.");
 
     check_url("http://[::1]/", false, HG_URL_NOT_ALLOWED, err, sizeof(err));
     ck_assert_ptr_nonnull(strstr(err, "target address ::1 is"));
@@ -479,7 +495,13 @@ static const struct {
     /* IPv6 */
     {"::", true},
     {"::1", true},
-    {"::2", false},
+    /* ::/96 is reserved as a whole, IPv4-compatible forms included. */
+    {"::2", true},
+    {"::127.0.0.1", true},
+    {"::8.8.8.8", true},
+    /* ::ffff:0:0:0/96, IPv4-translated. */
+    {"::ffff:0:7f00:1", true},
+    {"::ffff:0:808:808", true},
     {"::ffff:127.0.0.1", true},
     {"::ffff:10.1.2.3", true},
     {"::ffff:192.168.0.1", true},
@@ -566,6 +588,7 @@ static Suite *urlpolicy_suite(void)
     tcase_add_test(syntax, url_too_long);
     tcase_add_test(syntax, url_whitespace_and_controls);
     tcase_add_test(syntax, url_scheme_rejected);
+    tcase_add_test(syntax, url_rejects_non_ascii_host);
     tcase_add_test(syntax, url_scheme_missing);
     tcase_add_test(syntax, url_authority_malformed);
     tcase_add_test(syntax, url_host_missing);

@@ -19,6 +19,8 @@ const BUILD_DIR = path.resolve(
 );
 const REDIS_SERVER = '/usr/bin/redis-server';
 const ADMIN_KEY = 'it-admin-key-0123456789abcdef';
+/** Key that encrypts endpoint secrets; shared by every process of a test. */
+const SECRET_KEY = '6a0f5c9e1b3d7a2c4e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d';
 
 // Sanitizer builds run several times slower, so HOOKGATE_TEST_SLOW=1
 // multiplies every wait and test timeout (not the expected delays).
@@ -325,6 +327,11 @@ class Harness {
       ...baseEnv(),
       HOOKGATE_REDIS_URL: this.redisUrl,
       HOOKGATE_ADMIN_KEY: ADMIN_KEY,
+      HOOKGATE_SECRET_KEY: SECRET_KEY,
+      // The default limits would throttle the tests' bursts; the rate
+      // limit tests set their own values.
+      HOOKGATE_API_RATE_LIMIT: '100000',
+      HOOKGATE_INTEGRATION_RATE_LIMIT: '100000',
       HOOKGATE_LOG_LEVEL: 'debug',
       HOOKGATE_THREADS: '2',
       ...extra,
@@ -487,6 +494,7 @@ function setupHarness(label) {
 }
 
 module.exports = {
+  SECRET_KEY,
   ADMIN_KEY,
   BUILD_DIR,
   REPO_ROOT,

@@ -1,0 +1,23 @@
+-- Checks the caller of an integration-scoped route and applies the rate
+-- limits, in one round trip.
+-- KEYS: 1 principal record (key or OAuth client), 2 principal bucket,
+--       3 integration bucket
+-- ARGV: 1 required scope, 2 token scopes ("" for an API key),
+--       3 rate per principal (per second, 0 = none),
+--       4 rate per integration
+-- Returns {"ok", principal id, scopes, remaining, reset_ms} |
+--   {"denied", reason} | {"limited", retry_after_ms, which}
+-- @include principal
+
+local now = hg_now_ms()
+local id, scopes = hg_check_principal(KEYS[1], now, ARGV[1], ARGV[2])
+if not id then
+  return {'denied', scopes}
+end
+local limited, remaining, reset = hg_rate_limit(KEYS[2], KEYS[3], now,
+                                                tonumber(ARGV[3]),
+                                                tonumber(ARGV[4]))
+if limited then
+  return limited
+end
+return {'ok', id, scopes, remaining, math.ceil(reset)}

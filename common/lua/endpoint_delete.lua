@@ -1,0 +1,41 @@
+-- Deletes an endpoint in batches: the first call removes it from the
+-- endpoint list (so no new delivery is created for it), and every call ends
+-- up to ARGV[3] of its unfinished deliveries as dead with the reason
+-- endpoint_deleted. The caller repeats until nothing remains.
+-- KEYS: 1 endpoint hash, 2 endpoint index hash, 3 endpoint version,
+--       4 endpoint list, 5 the endpoint's unfinished deliveries,
+--       6 activity stream
+-- ARGV: 1 integration id, 2 now (RFC 3339), 3 batch size,
+--       4 activity max length, 5 endpoint id
+-- Returns {ended in this call, remaining} | {"not_found"}
+-- @include activity
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DEL', KEYS[1])
+  redis.call('HDEL', KEYS[2], ARGV[5])
+  redis.call('ZREM', KEYS[4], ARGV[5])
+  redis.call('INCR', KEYS[3])
+elseif redis.call('SCARD', KEYS[5]) == 0 then
+  return {'not_found'}
+end
+
+local prefix = 'hg:{' .. ARGV[1] .. '}:dlv:'
+local batch = redis.call('SPOP', KEYS[5], tonumber(ARGV[3]))
+local ended = 0
+for _, delivery_id in ipairs(batch) do
+  local key = prefix .. delivery_id
+  local status = redis.call('HGET', key, 'status')
+  if status and status ~= 'succeeded' and status ~= 'dead' then
+    redis.call('HSET', key, 'status', 'dead', 'reason', 'endpoint_deleted',
+               'next_attempt_at', '', 'updated_at', ARGV[2])
+    ended = ended + 1
+    local event_id = redis.call('HGET', key, 'event_id')
+    hg_activity(KEYS[6], ARGV[1], '{"kind":"delivery","integration_id":' ..
+                cjson.encode(ARGV[1]) .. ',"delivery_id":' ..
+                cjson.encode(delivery_id) .. ',"event_id":' ..
+                cjson.encode(event_id or '') .. ',"endpoint_id":' ..
+                cjson.encode(ARGV[5]) ..
+                ',"status":"dead","reason":"endpoint_deleted"}', ARGV[4])
+  end
+end
+return {ended, redis.call('SCARD', KEYS[5])}

@@ -1,0 +1,19 @@
+-- Deletes one batch of an integration's keys (all share its hash tag) and
+-- counts what they held: events, deliveries, attempts and endpoints.
+-- KEYS: the keys to delete
+-- Returns {events, deliveries, attempts, endpoints}
+local events, deliveries, attempts, endpoints = 0, 0, 0, 0
+for _, key in ipairs(KEYS) do
+  if string.find(key, '}:evt:', 1, true) then
+    events = events + 1
+  elseif string.find(key, '}:dlv:', 1, true) then
+    deliveries = deliveries + 1
+  elseif string.find(key, '}:att:', 1, true) then
+    attempts = attempts + redis.call('LLEN', key)
+  elseif string.find(key, '}:ep:', 1, true) and
+         not string.find(key, ':pending', 1, true) then
+    endpoints = endpoints + 1
+  end
+  redis.call('UNLINK', key)
+end
+return {events, deliveries, attempts, endpoints}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Background jobs: recovering the failed or dead deliveries of an endpoint
+ * since a time. The gateway records the job and queues it; a delivery
+ * worker runs it in batches (retry/jobs.c) and keeps its progress in the
+ * job record, which GET .../jobs/{job_id} returns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/scripts.h"
+#include "gateway/gateway.h"
+
+/* Job records are kept for a week after their creation. */
+#define JOB_RETENTION_S "604800"
+
+typedef struct recover_state {
+    char job_id[HG_ID_MAX];
+    char since[HG_TIME_BUF];
+    char until[HG_TIME_BUF];
+} recover_state;
+
+static void on_job_created(hg_redis_status status, redisReply *reply,
+                           void *arg)
+{
+    hg_req *r = arg;
+    recover_state *s = r->data;
+    char location[HG_KEY_MAX];
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (strcmp(reply->str, "ok") != 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         r->params[0]);
+    } else {
+        gw_audit(r, r->params[0], "endpoint.recover", r->params[1],
+                 json_pack("{s:s, s:s, s:s}", "job_id", s->job_id, "since",
+                           s->since, "until", s->until));
+        snprintf(location, sizeof(location),
+                 "/api/v1/integrations/%s/jobs/%s", r->params[0], s->job_id);
+        hg_reply_header(r, "Location", location);
+        hg_reply_json(r, 202,
+                      json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", s->job_id,
+                                "type", "recover", "status", "queued",
+                                "since", s->since, "until", s->until));
+    }
+    hg_req_release(r);
+}
+
+static void recover_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    json_t *body = gw_json_body(r);
+    json_t *since = json_object_get(body, "since");
+    json_t *until = json_object_get(body, "until");
+    recover_state *s;
+    long long since_ms, until_ms = hg_time_ms();
+    char prefix[11], cursor[32], bound[32], now[HG_TIME_BUF];
+    char k_int[HG_KEY_MAX], k_job[HG_KEY_MAX];
+
+    if (body == NULL)
+        return;
+    if (!json_is_string(since) ||
+        !gw_parse_time(json_string_value(since), &since_ms) ||
+        (until && (!json_is_string(until) ||
+                   !gw_parse_time(json_string_value(until), &until_ms))) ||
+        since_ms > until_ms) {
+        json_decref(body);
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"since\" (required) and \"until\" (default now) "
+                         "must be RFC 3339 times, since before until");
+        return;
+    }
+    json_decref(body);
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    r->data = s;
+    r->data_free = free;
+    hg_id_new("job_", s->job_id);
+    hg_time_format(since_ms, s->since);
+    hg_time_format(until_ms, s->until);
+    /* The job walks delivery ids, which start with their event's time. */
+    snprintf(cursor, sizeof(cursor), "[dlv_%s",
+             hg_id_time_prefix(since_ms, prefix));
+    snprintf(bound, sizeof(bound), "(dlv_%s",
+             hg_id_time_prefix(until_ms + 1, prefix));
+    hg_time_format(hg_time_ms(), now);
+
+    const char *argv[] = {
+        hg_key(k_int, r->params[0], "integration"),
+        hg_key_id(k_job, r->params[0], "job", s->job_id),
+        HG_KEY_JOBS, r->params[0], s->job_id, JOB_RETENTION_S,
+        "id", s->job_id, "type", "recover", "endpoint_id", r->params[1],
+        "since", s->since, "until_at", s->until, "cursor", cursor,
+        "until", bound, "status", "queued", "scanned", "0", "requeued", "0",
+        "created_at", now, "updated_at", now, "finished_at", "",
+    };
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_job_create, 0, on_job_created, r, 3,
+                  (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+}
+
+void gw_recover_endpoint(hg_req *r)
+{
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!gw_endpoint_id_valid(r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
+                         r->params[1]);
+        return;
+    }
+    gw_authorize(r, r->params[0], SCOPE_MANAGE, recover_authorized);
+}
+
+static void on_job(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+
+    if (gw_redis_failed(r, status, reply)) {
+        /* already replied */
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "job %s does not exist",
+                         r->params[1]);
+    } else {
+        json_t *out = json_object();
+        static const char *const shown[] = {
+            "id", "type", "endpoint_id", "since", "until_at", "status",
+            "scanned", "requeued", "created_at", "updated_at", "finished_at",
+            NULL,
+        };
+
+        for (int k = 0; shown[k] != NULL; k++) {
+            for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+                const char *name = hg_reply_str(reply, i, NULL);
+                const char *v = hg_reply_str(reply, i + 1, NULL);
+
+                if (name == NULL || v == NULL || strcmp(name, shown[k]) != 0)
+                    continue;
+                if (strcmp(name, "scanned") == 0 ||
+                    strcmp(name, "requeued") == 0)
+                    json_object_set_new(out, name, json_integer(atoll(v)));
+                else if (strcmp(name, "until_at") == 0)
+                    json_object_set_new(out, "until", json_string(v));
+                else
+                    json_object_set_new(out, name,
+                                        v[0] ? json_string(v) : json_null());
+            }
+        }
+        hg_reply_json(r, 200, out);
+    }
+    hg_req_release(r);
+}
+
+static void job_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    char key[HG_KEY_MAX];
+
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_job, r, "HGETALL %s",
+                     hg_key_id(key, r->params[0], "job", r->params[1]));
+}
+
+void gw_get_job(hg_req *r)
+{
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!hg_id_valid("job_", r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "job %s does not exist",
+                         r->params[1]);
+        return;
+    }
+    gw_authorize(r, r->params[0], SCOPE_READ, job_authorized);
+}

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Credentials of an integration: API keys (scopes, optional expiry,
+ * revocation) and OAuth clients for the client credentials grant. Both are
+ * shown once when created and stored only as SHA-256 hashes; their records
+ * live in the integration's slot, where authorize.lua checks them, and a
+ * global index maps a key or client id to its integration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/scripts.h"
+#include "gateway/gateway.h"
+
+#define NAME_MAX_BYTES 100
+/* Longest lifetime of an API key: five years. */
+#define KEY_LIFETIME_MAX_S (5LL * 365 * 86400)
+#define KEY_LIFETIME_MIN_S 60
+
+typedef enum credential_kind { KIND_KEY, KIND_CLIENT } credential_kind;
+
+typedef struct credential_state {
+    credential_kind kind;
+    char id[HG_ID_MAX];
+    char name[NAME_MAX_BYTES + 1];
+    char scopes[32];
+    char secret[96];      /* the key or client secret, shown once */
+    char sha256[65];
+    char prefix[16];
+    char created_at[HG_TIME_BUF];
+    char expires_at[HG_TIME_BUF];
+    char expires_ms[24];
+    char revoked_at[HG_TIME_BUF];
+} credential_state;
+
+static void free_state(void *p)
+{
+    credential_state *s = p;
+
+    if (s != NULL)
+        memset(s->secret, 0, sizeof(s->secret));
+    free(s);
+}
+
+static const char *kind_name(credential_kind kind)
+{
+    return kind == KIND_KEY ? "key" : "client";
+}
+
+static const char *list_suffix(credential_kind kind)
+{
+    return kind == KIND_KEY ? "keys" : "clients";
+}
+
+static credential_kind route_kind(const hg_req *r)
+{
+    return strstr(r->route->pattern, "/oauth-clients") ? KIND_CLIENT
+                                                       : KIND_KEY;
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+static bool read_scopes(hg_req *r, json_t *scopes, credential_state *s)
+{
+    unsigned mask = 0;
+    size_t i;
+    json_t *item;
+
+    if (!json_is_array(scopes) || json_array_size(scopes) == 0) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"scopes\" must be a non-empty array of "
+                         "\"publish\", \"read\" and \"manage\"");
+        return false;
+    }
+    json_array_foreach(scopes, i, item) {
+        unsigned one = gw_scopes_parse(json_string_value(item));
+
+        if (!json_is_string(item) || one == 0 ||
+            strchr(json_string_value(item), ' ') != NULL) {
+            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                             "scopes[%zu] must be \"publish\", \"read\" or "
+                             "\"manage\"",
+                             i);
+            return false;
+        }
+        mask |= one;
+    }
+    gw_scopes_format(mask, s->scopes, sizeof(s->scopes));
+    return true;
+}
+
+static bool read_expiry(hg_req *r, json_t *body, credential_state *s)
+{
+    json_t *in = json_object_get(body, "expires_in_s");
+    json_t *at = json_object_get(body, "expires_at");
+    int64_t now = hg_time_ms();
+    long long when = 0;
+
+    if (in != NULL && at != NULL) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "give \"expires_in_s\" or \"expires_at\", not both");
+        return false;
+    }
+    if (in != NULL) {
+        if (!json_is_integer(in) || json_integer_value(in) < KEY_LIFETIME_MIN_S ||
+            json_integer_value(in) > KEY_LIFETIME_MAX_S) {
+            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                             "\"expires_in_s\" must be an integer from %d to "
+                             "%lld seconds",
+                             KEY_LIFETIME_MIN_S, KEY_LIFETIME_MAX_S);
+            return false;
+        }
+        when = now + json_integer_value(in) * 1000;
+    } else if (at != NULL) {
+        if (!json_is_string(at) ||
+            !gw_parse_time(json_string_value(at), &when) ||
+            when < now + KEY_LIFETIME_MIN_S * 1000LL ||
+            when > now + KEY_LIFETIME_MAX_S * 1000) {
+            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                             "\"expires_at\" must be an RFC 3339 time at "
+                             "least a minute and at most five years ahead");
+            return false;
+        }
+    }
+    snprintf(s->expires_ms, sizeof(s->expires_ms), "%lld", when);
+    if (when > 0)
+        hg_time_format(when, s->expires_at);
+    return true;
+}
+
+static bool read_body(hg_req *r, credential_state *s)
+{
+    json_t *body = gw_json_body(r);
+    json_t *name;
+    bool ok;
+
+    if (body == NULL)
+        return false;
+    name = json_object_get(body, "name");
+    if (name != NULL && (!json_is_string(name) ||
+                         json_string_length(name) == 0 ||
+                         json_string_length(name) > NAME_MAX_BYTES)) {
+        json_decref(body);
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"name\" must be a string of 1 to %d bytes",
+                         NAME_MAX_BYTES);
+        return false;
+    }
+    snprintf(s->name, sizeof(s->name), "%s",
+             name ? json_string_value(name) : "");
+    ok = read_scopes(r, json_object_get(body, "scopes"), s) &&
+         (s->kind == KIND_CLIENT || read_expiry(r, body, s));
+    json_decref(body);
+    return ok;
+}
+
+/* ---- create ----------------------------------------------------------------- */
+
+static json_t *credential_json(const credential_state *s, bool with_secret)
+{
+    json_t *scopes = json_array();
+    char copy[32];
+    char *save = NULL;
+
+    snprintf(copy, sizeof(copy), "%s", s->scopes);
+    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        json_array_append_new(scopes, json_string(t));
+    json_t *out = json_pack("{s:s, s:s, s:o, s:s}", "id", s->id, "name",
+                            s->name, "scopes", scopes, "created_at",
+                            s->created_at);
+    if (s->kind == KIND_KEY) {
+        json_object_set_new(out, "prefix", json_string(s->prefix));
+        json_object_set_new(out, "expires_at",
+                            s->expires_at[0] ? json_string(s->expires_at)
+                                             : json_null());
+        if (with_secret)
+            json_object_set_new(out, "key", json_string(s->secret));
+    } else if (with_secret) {
+        json_object_set_new(out, "client_id", json_string(s->id));
+        json_object_set_new(out, "client_secret", json_string(s->secret));
+    }
+    return out;
+}
+
+static void on_index_written(hg_redis_status status, redisReply *reply,
+                             void *arg)
+{
+    hg_req *r = arg;
+    credential_state *s = r->data;
+
+    if (!gw_redis_failed(r, status, reply)) {
+        gw_audit(r, r->params[0],
+                 s->kind == KIND_KEY ? "api_key.create" : "oauth_client.create",
+                 s->id, json_pack("{s:s}", "scopes", s->scopes));
+        hg_reply_json(r, 201, credential_json(s, true));
+    }
+    hg_req_release(r);
+}
+
+static void on_created(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    credential_state *s = r->data;
+    gw_thread *t = hg_req_thread(r);
+    char key[HG_KEY_MAX];
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (strcmp(reply->str, "ok") != 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         r->params[0]);
+    } else {
+        /* The global index is in another slot, so it is a second write;
+         * until it lands the credential works in the API but not for the
+         * inspector or the token route. */
+        if (s->kind == KIND_KEY)
+            hg_key_apikey(key, s->sha256);
+        else
+            snprintf(key, sizeof(key), "hg:oauth:client:%s", s->id);
+        hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+        hg_redis_command(t->redis, 0, on_index_written, r,
+                         "HSET %s integration_id %s key_id %s", key,
+                         r->params[0], s->id);
+    }
+    hg_req_release(r);
+}
+
+static void create_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    credential_state *s = calloc(1, sizeof(*s));
+    char k_int[HG_KEY_MAX], k_list[HG_KEY_MAX], k_rec[HG_KEY_MAX];
+    char suffix[96];
+
+    if (s == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    r->data = s;
+    r->data_free = free_state;
+    s->kind = route_kind(r);
+    snprintf(s->expires_ms, sizeof(s->expires_ms), "0");
+    if (!read_body(r, s))
+        return;
+    hg_id_new(s->kind == KIND_KEY ? "key_" : "cli_", s->id);
+    if (hg_api_key_generate(s->kind == KIND_KEY ? "hgk_" : "hgcs_", s->secret,
+                            sizeof(s->secret)) != 0) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "random source failed");
+        return;
+    }
+    hg_sha256_hex(s->secret, strlen(s->secret), s->sha256);
+    snprintf(s->prefix, sizeof(s->prefix), "%.8s", s->secret);
+    hg_time_format(hg_time_ms(), s->created_at);
+    if (s->name[0] == '\0')
+        snprintf(s->name, sizeof(s->name), "%s", s->id);
+
+    snprintf(suffix, sizeof(suffix), "%s:%s", kind_name(s->kind),
+             s->kind == KIND_KEY ? s->sha256 : s->id);
+    const char *argv[] = {
+        hg_key(k_int, r->params[0], "integration"),
+        hg_key(k_list, r->params[0], list_suffix(s->kind)),
+        hg_key(k_rec, r->params[0], suffix),
+        s->id, s->kind == KIND_KEY ? s->sha256 : "1",
+        "id", s->id, "name", s->name, "scopes", s->scopes,
+        "prefix", s->kind == KIND_KEY ? s->prefix : "",
+        "created_at", s->created_at, "expires_at", s->expires_at,
+        "expires_ms", s->expires_ms, "revoked_at", "",
+        "secret_sha256", s->kind == KIND_CLIENT ? s->sha256 : "",
+    };
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_key_create, 0, on_created, r, 3,
+                  (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+}
+
+void gw_create_credential(hg_req *r)
+{
+    if (gw_check_integration_param(r, r->params[0]))
+        gw_authorize(r, r->params[0], SCOPE_MANAGE, create_authorized);
+}
+
+/* ---- list --------------------------------------------------------------------- */
+
+static json_t *record_json(const redisReply *fields, credential_kind kind)
+{
+    credential_state s;
+
+    memset(&s, 0, sizeof(s));
+    s.kind = kind;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const char *k = hg_reply_str(fields, i, NULL);
+        const char *v = hg_reply_str(fields, i + 1, NULL);
+
+        if (k == NULL || v == NULL)
+            continue;
+        if (strcmp(k, "id") == 0)
+            snprintf(s.id, sizeof(s.id), "%s", v);
+        else if (strcmp(k, "name") == 0)
+            snprintf(s.name, sizeof(s.name), "%s", v);
+        else if (strcmp(k, "scopes") == 0)
+            snprintf(s.scopes, sizeof(s.scopes), "%s", v);
+        else if (strcmp(k, "prefix") == 0)
+            snprintf(s.prefix, sizeof(s.prefix), "%s", v);
+        else if (strcmp(k, "created_at") == 0)
+            snprintf(s.created_at, sizeof(s.created_at), "%s", v);
+        else if (strcmp(k, "expires_at") == 0)
+            snprintf(s.expires_at, sizeof(s.expires_at), "%s", v);
+        else if (strcmp(k, "revoked_at") == 0)
+            snprintf(s.revoked_at, sizeof(s.revoked_at), "%s", v);
+    }
+    json_t *out = credential_json(&s, false);
+    json_object_set_new(out, "revoked_at",
+                        s.revoked_at[0] ? json_string(s.revoked_at)
+                                        : json_null());
+    return out;
+}
+
+static void on_list(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+
+    if (!gw_redis_failed(r, status, reply)) {
+        json_t *items = json_array();
+
+        for (size_t i = 0; i < reply->elements; i++)
+            json_array_append_new(items, record_json(reply->element[i],
+                                                     route_kind(r)));
+        hg_reply_json(r, 200, json_pack("{s:o}", "data", items));
+    }
+    hg_req_release(r);
+}
+
+static void list_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    credential_kind kind = route_kind(r);
+    char key[HG_KEY_MAX];
+    const char *argv[] = {hg_key(key, r->params[0], list_suffix(kind)),
+                          r->params[0], kind_name(kind)};
+
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_key_list, 0, on_list, r, 1, 3, argv,
+                  NULL);
+}
+
+void gw_list_credentials(hg_req *r)
+{
+    if (gw_check_integration_param(r, r->params[0]))
+        gw_authorize(r, r->params[0], SCOPE_MANAGE, list_authorized);
+}
+
+/* ---- revoke --------------------------------------------------------------------- */
+
+static void on_revoked(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    gw_thread *t = hg_req_thread(r);
+    credential_kind kind = route_kind(r);
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const char *suffix = hg_reply_str(reply, 1, NULL);
+    char key[HG_KEY_MAX];
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (result == NULL || strcmp(result, "not_found") == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "%s %s does not exist",
+                         kind == KIND_KEY ? "API key" : "OAuth client",
+                         r->params[1]);
+    } else if (strcmp(result, "already_revoked") == 0) {
+        hg_reply_problem(r, HG_E_CONFLICT, "%s %s is already revoked",
+                         kind == KIND_KEY ? "API key" : "OAuth client",
+                         r->params[1]);
+    } else {
+        /* Drops the global index too, so the inspector and the token
+         * route stop accepting it; the record keeps revoked_at. */
+        if (kind == KIND_KEY)
+            hg_key_apikey(key, suffix ? suffix : "");
+        else
+            snprintf(key, sizeof(key), "hg:oauth:client:%s", r->params[1]);
+        hg_redis_command(t->redis, 0, NULL, NULL, "DEL %s", key);
+        gw_audit(r, r->params[0],
+                 kind == KIND_KEY ? "api_key.revoke" : "oauth_client.revoke",
+                 r->params[1], NULL);
+        hg_reply(r, 204, NULL, NULL, 0);
+    }
+    hg_req_release(r);
+}
+
+static void revoke_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    credential_kind kind = route_kind(r);
+    char key[HG_KEY_MAX], now[HG_TIME_BUF];
+    const char *argv[] = {hg_key(key, r->params[0], list_suffix(kind)),
+                          r->params[0], kind_name(kind), r->params[1],
+                          hg_time_format(hg_time_ms(), now)};
+
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_key_revoke, 0, on_revoked, r, 1, 5,
+                  argv, NULL);
+}
+
+void gw_revoke_credential(hg_req *r)
+{
+    credential_kind kind = route_kind(r);
+
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!hg_id_valid(kind == KIND_KEY ? "key_" : "cli_", r->params[1]) &&
+        strcmp(r->params[1], "key_sandbox") != 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "%s does not exist",
+                         r->params[1]);
+        return;
+    }
+    gw_authorize(r, r->params[0], SCOPE_MANAGE, revoke_authorized);
+}
