@@ -154,10 +154,11 @@ static int opt_sandbox_key(hg_config *cfg, const char *value, char *err,
 STRING_OPTION(opt_sandbox_sink, sandbox_sink_url)
 STRING_OPTION(opt_web_dir, web_dir)
 STRING_OPTION(opt_catalog, catalog_path)
+STRING_OPTION(opt_openapi, openapi_path)
 INT_OPTION(opt_api_rate, api_rate_limit, 0, 100000000, "requests per second")
 INT_OPTION(opt_integration_rate, integration_rate_limit, 0, 100000000,
            "requests per second")
-INT_OPTION(opt_token_ttl, token_ttl_s, 60, 86400, "seconds")
+INT_OPTION(opt_token_ttl, token_ttl_s, 1, 86400, "seconds")
 INT_OPTION(opt_secret_grace, secret_grace_s, 0, 30 * 86400, "seconds")
 BOOL_OPTION(opt_https_only, https_only)
 
@@ -286,6 +287,8 @@ static const option_def options[] = {
     {"HOOKGATE_CATALOG", HOOKGATE_DEFAULT_CATALOG,
      HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_catalog,
      "event type catalog (JSON): schemas, examples, deprecations"},
+    {"HOOKGATE_OPENAPI", HOOKGATE_DEFAULT_OPENAPI, HG_SVC_GATEWAY,
+     opt_openapi, "OpenAPI description served at /openapi.json"},
     {"HOOKGATE_SECRET_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_RETRY,
      opt_secret_key,
      "required: 32 bytes as 64 hex characters or base64; encrypts endpoint "

@@ -61,6 +61,7 @@ typedef struct hg_config {
     int sink_capture_limit;
     char web_dir[PATH_MAX];
     char catalog_path[PATH_MAX];
+    char openapi_path[PATH_MAX];
     /* Keys derived from HOOKGATE_SECRET_KEY; the key itself is not kept. */
     bool secret_key_set;
     uint8_t endpoint_secrets_key[32]; /* AES-256-GCM of endpoint secrets */

@@ -112,6 +112,7 @@ static void write_head(evhtp_request_t *req, int status,
                        bool chunked, const char *request_id,
                        struct evbuffer *extra)
 {
+    const hg_http *h = req->htp ? req->htp->arg : NULL;
     struct evbuffer *out = bufferevent_get_output(req->conn->bev);
     bool http10 = req->proto == EVHTP_PROTO_10;
     bool keepalive = (req->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
@@ -126,6 +127,9 @@ static void write_head(evhtp_request_t *req, int status,
         evbuffer_add_printf(out, "Content-Length: %zu\r\n", content_length);
     if (request_id != NULL)
         evbuffer_add_printf(out, "X-Request-Id: %s\r\n", request_id);
+    if (h != NULL && h->opts.static_headers != NULL)
+        evbuffer_add(out, h->opts.static_headers,
+                     strlen(h->opts.static_headers));
     if (extra != NULL)
         evbuffer_add_buffer(out, extra);
     if (!keepalive)
@@ -577,6 +581,10 @@ static void dispatch(hg_req *r)
             continue;
         if (route->method == method) {
             r->route = route;
+            if (route->sunset != NULL) {
+                hg_reply_header(r, "Deprecation", "true");
+                hg_reply_header(r, "Sunset", route->sunset);
+            }
             route->handler(r);
             return;
         }
@@ -865,7 +873,7 @@ hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts)
         return NULL;
     h->base = base;
     h->opts = *opts;
-    h->evhtp = evhtp_new(base, NULL);
+    h->evhtp = evhtp_new(base, h);
     if (h->evhtp == NULL) {
         free(h);
         return NULL;

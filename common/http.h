@@ -38,12 +38,23 @@ typedef struct hg_route {
      * segment. */
     const char *pattern;
     hg_route_fn handler;
+    /* For a deprecated route, the HTTP-date after which it may be removed
+     * (sent as Sunset with "Deprecation: true"); NULL otherwise. */
+    const char *sunset;
 } hg_route;
+
+/* Route table entries. */
+#define HG_ROUTE(method, pattern, handler) {method, pattern, handler, NULL}
+#define HG_DEPRECATED_ROUTE(method, pattern, handler, sunset)                 \
+    {method, pattern, handler, sunset}
 
 typedef struct hg_http_options {
     const char *service;
     const hg_route *routes;
     int route_count;
+    /* Complete "Name: value\r\n" lines added to every response, such
+     * as the API version; may be NULL. */
+    const char *static_headers;
     /* Bodies larger than this answer 413 before they are read. */
     long long max_body_bytes;
     /* 0: serve on the caller's loop; n: n worker threads, each its loop. */

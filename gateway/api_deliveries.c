@@ -100,6 +100,7 @@ static void on_redeliver(hg_redis_status status, redisReply *reply,
                            .correlation_id = r->request_id};
 
         hg_info(&f, "redelivery queued");
+        gw_audit(r, r->params[0], "delivery.redeliver", r->params[1], NULL);
         hg_reply_json(r, 202, json_pack("{s:s, s:s}", "delivery_id",
                                         r->params[1], "status", "queued"));
     }

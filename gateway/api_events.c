@@ -561,6 +561,8 @@ void gw_publish_event(hg_req *r)
         !read_publish_headers(r, s))
         return;
     gw_set_actor(r, &s->cred, "");
+    s->validate = gw_validate_payload;
+    gw_catalog_headers(r, s->type);
     gw_publish_start(r);
 }
 

@@ -364,9 +364,11 @@ void gw_update_integration(hg_req *r)
 /* ---- delete (purge) -------------------------------------------------------------- */
 
 typedef struct purge_state {
+    char integration_id[64];
     char cursor[32];
-    long long events, deliveries, attempts, endpoints, keys;
-    long long api_keys, oauth_clients;
+    gw_purge_counts counts;
+    bool missing_ok;
+    void (*done)(hg_req *r, const gw_purge_counts *counts);
 } purge_state;
 
 static void purge_scan(hg_req *r);
@@ -374,15 +376,27 @@ static void purge_scan(hg_req *r);
 static void finish_purge(hg_req *r)
 {
     purge_state *p = r->data;
+
+    p->done(r, &p->counts);
+}
+
+json_t *gw_purge_counts_json(const gw_purge_counts *p)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
+                     (json_int_t)p->events, "deliveries",
+                     (json_int_t)p->deliveries, "attempts",
+                     (json_int_t)p->attempts, "endpoints",
+                     (json_int_t)p->endpoints, "api_keys",
+                     (json_int_t)p->api_keys, "oauth_clients",
+                     (json_int_t)p->oauth_clients, "redis_keys",
+                     (json_int_t)p->keys);
+}
+
+static void on_integration_purged(hg_req *r, const gw_purge_counts *p)
+{
     hg_log_fields f = {.integration_id = r->params[0],
                        .correlation_id = r->request_id};
-    json_t *removed = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
-        (json_int_t)p->events, "deliveries", (json_int_t)p->deliveries,
-        "attempts", (json_int_t)p->attempts, "endpoints",
-        (json_int_t)p->endpoints, "api_keys", (json_int_t)p->api_keys,
-        "oauth_clients", (json_int_t)p->oauth_clients, "redis_keys",
-        (json_int_t)p->keys);
+    json_t *removed = gw_purge_counts_json(p);
 
     hg_info(&f, "integration deleted: %lld events, %lld deliveries, %lld "
                 "attempts removed",
@@ -406,10 +420,10 @@ static void on_purged_batch(hg_redis_status status, redisReply *reply,
         for (int i = 0; i < 4; i++)
             e[i] = hg_reply_elem(reply, (size_t)i);
         if (e[0] && e[1] && e[2] && e[3]) {
-            p->events += e[0]->integer;
-            p->deliveries += e[1]->integer;
-            p->attempts += e[2]->integer;
-            p->endpoints += e[3]->integer;
+            p->counts.events += e[0]->integer;
+            p->counts.deliveries += e[1]->integer;
+            p->counts.attempts += e[2]->integer;
+            p->counts.endpoints += e[3]->integer;
         }
         if (strcmp(p->cursor, "0") == 0)
             finish_purge(r);
@@ -447,7 +461,7 @@ static void on_scanned(hg_redis_status status, redisReply *reply, void *arg)
     }
     for (size_t i = 0; i < keys->elements; i++)
         argv[i] = keys->element[i]->str;
-    p->keys += (long long)keys->elements;
+    p->counts.keys += (long long)keys->elements;
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_purge_batch, 0, on_purged_batch, r,
                   (int)keys->elements, (int)keys->elements, argv, NULL);
@@ -465,7 +479,7 @@ static void purge_scan(hg_req *r)
     purge_state *p = r->data;
     char pattern[HG_KEY_MAX];
 
-    snprintf(pattern, sizeof(pattern), "hg:{%s}:*", r->params[0]);
+    snprintf(pattern, sizeof(pattern), "hg:{%s}:*", p->integration_id);
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_command(t->redis, 0, on_scanned, r, "SCAN %s MATCH %s COUNT 1000",
                      p->cursor, pattern);
@@ -484,22 +498,26 @@ static void on_purge_started(hg_redis_status status, redisReply *reply,
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r))
         goto done;
-    if (result == NULL || strcmp(result, "ok") != 0 || !nkeys || !nclients) {
-        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
-                         r->params[0]);
+    if (result != NULL && strcmp(result, "not_found") == 0 && p->missing_ok) {
+        finish_purge(r);
         goto done;
     }
-    p->api_keys = nkeys->integer;
-    p->oauth_clients = nclients->integer;
+    if (result == NULL || strcmp(result, "ok") != 0 || !nkeys || !nclients) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         p->integration_id);
+        goto done;
+    }
+    p->counts.api_keys = nkeys->integer;
+    p->counts.oauth_clients = nclients->integer;
     /* The global indexes are in other slots; each is its own command. */
     hg_redis_command(t->redis, 0, NULL, NULL, "SREM %s %s",
-                     HG_KEY_INTEGRATIONS, r->params[0]);
+                     HG_KEY_INTEGRATIONS, p->integration_id);
     for (size_t i = 3; i < reply->elements; i++) {
         const char *item = hg_reply_str(reply, i, NULL);
 
         if (item == NULL)
             continue;
-        if ((long long)i < 3 + p->api_keys)
+        if ((long long)i < 3 + p->counts.api_keys)
             hg_key_apikey(key, item);
         else
             snprintf(key, sizeof(key), "hg:oauth:client:%s", item);
@@ -508,12 +526,14 @@ static void on_purge_started(hg_redis_status status, redisReply *reply,
     snprintf(p->cursor, sizeof(p->cursor), "0");
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_command(t->redis, 0, on_scanned, r,
-                     "SCAN 0 MATCH hg:{%s}:* COUNT 1000", r->params[0]);
+                     "SCAN 0 MATCH hg:{%s}:* COUNT 1000", p->integration_id);
 done:
     hg_req_release(r);
 }
 
-static void delete_authorized(hg_req *r)
+void gw_purge_integration(hg_req *r, const char *integration_id,
+                          bool missing_ok,
+                          void (*done)(hg_req *r, const gw_purge_counts *c))
 {
     gw_thread *t = hg_req_thread(r);
     purge_state *p = calloc(1, sizeof(*p));
@@ -525,12 +545,21 @@ static void delete_authorized(hg_req *r)
     }
     r->data = p;
     r->data_free = free;
-    const char *argv[] = {hg_key(k_int, r->params[0], "integration"),
-                          hg_key(k_keys, r->params[0], "keys"),
-                          hg_key(k_clients, r->params[0], "clients")};
+    snprintf(p->integration_id, sizeof(p->integration_id), "%s",
+             integration_id);
+    p->done = done;
+    p->missing_ok = missing_ok;
+    const char *argv[] = {hg_key(k_int, integration_id, "integration"),
+                          hg_key(k_keys, integration_id, "keys"),
+                          hg_key(k_clients, integration_id, "clients")};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_integration_purge, 0,
                   on_purge_started, r, 3, 3, argv, NULL);
+}
+
+static void delete_authorized(hg_req *r)
+{
+    gw_purge_integration(r, r->params[0], false, on_integration_purged);
 }
 
 void gw_delete_integration(hg_req *r)

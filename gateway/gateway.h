@@ -90,6 +90,9 @@ typedef struct gw_thread {
 } gw_thread;
 
 extern const hg_config *gw_config;
+struct hg_catalog;
+/* The event type catalog, loaded at start; read-only and shared. */
+extern const struct hg_catalog *gw_catalog;
 
 gw_thread *gw_thread_new(struct event_base *base);
 void gw_thread_free(gw_thread *t);
@@ -195,6 +198,14 @@ void gw_disable_endpoint(hg_req *r);
 void gw_rotate_secret(hg_req *r);
 void gw_list_audit(hg_req *r);
 void gw_list_events(hg_req *r);
+void gw_list_event_types(hg_req *r);
+void gw_get_event_type(hg_req *r);
+void gw_test_endpoint(hg_req *r);
+/* Adds Deprecation, Sunset and Link headers when type is deprecated. */
+void gw_catalog_headers(hg_req *r, const char *type);
+/* Validates r's publish against its type's schema when the integration
+ * asks for it; sends 422 and returns false when it does not match. */
+bool gw_validate_payload(hg_req *r, const endpoint_snapshot *snap);
 void gw_recover_endpoint(hg_req *r);
 void gw_get_job(hg_req *r);
 void gw_list_deliveries(hg_req *r);
@@ -209,7 +220,24 @@ void gw_get_event_payload(hg_req *r);
 void gw_get_delivery(hg_req *r);
 void gw_redeliver(hg_req *r);
 
-/* Creates the sandbox integration and endpoint if missing. */
+/* What deleting an integration removed. */
+typedef struct gw_purge_counts {
+    long long events, deliveries, attempts, endpoints, keys;
+    long long api_keys, oauth_clients;
+} gw_purge_counts;
+
+/* Deletes an integration and everything it holds, then calls done (which
+ * replies); sends 503 itself on failure, and 404 for a missing integration
+ * unless missing_ok. Uses r->data. */
+void gw_purge_integration(hg_req *r, const char *integration_id,
+                          bool missing_ok,
+                          void (*done)(hg_req *r, const gw_purge_counts *c));
+
+json_t *gw_purge_counts_json(const gw_purge_counts *counts);
+
+/* Writes the sandbox fixtures at start (sandbox mode only). */
 void gw_sandbox_ensure(hg_redis *redis);
+void gw_get_sandbox(hg_req *r);
+void gw_reset_sandbox(hg_req *r);
 
 #endif

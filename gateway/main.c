@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/catalog.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/http.h"
@@ -38,62 +39,115 @@ static void on_readyz(hg_req *r)
     hg_reply_health(r, true, readiness(hg_req_thread(r)));
 }
 
+static char *openapi_text;
+
+static void on_openapi(hg_req *r)
+{
+    if (openapi_text == NULL) {
+        hg_reply_problem(r, HG_E_NOT_FOUND,
+                         "this gateway has no OpenAPI description "
+                         "(HOOKGATE_OPENAPI)");
+        return;
+    }
+    hg_reply_header(r, "Cache-Control", "public, max-age=300");
+    hg_reply(r, 200, "application/json", openapi_text, strlen(openapi_text));
+}
+
+/* Reads the OpenAPI description once; a missing file is logged, not
+ * fatal, because the API works without it. */
+static void load_openapi(void)
+{
+    json_error_t err;
+    json_t *doc = json_load_file(config.openapi_path, 0, &err);
+    hg_log_fields f = {.error = err.text};
+
+    if (doc == NULL) {
+        hg_warn(&f, "cannot read the OpenAPI description %s",
+                config.openapi_path);
+        return;
+    }
+    openapi_text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+}
+
 static const hg_route routes[] = {
-    {htp_method_GET, "/healthz", on_healthz},
-    {htp_method_GET, "/readyz", on_readyz},
-    {htp_method_POST, "/api/v1/integrations", gw_create_integration},
-    {htp_method_GET, "/api/v1/integrations", gw_list_integrations},
-    {htp_method_GET, "/api/v1/integrations/{id}", gw_get_integration},
-    {htp_method_PATCH, "/api/v1/integrations/{id}", gw_update_integration},
-    {htp_method_DELETE, "/api/v1/integrations/{id}", gw_delete_integration},
-    {htp_method_POST, "/api/v1/integrations/{id}/endpoints",
-     gw_create_endpoint},
-    {htp_method_GET, "/api/v1/integrations/{id}/endpoints",
-     gw_list_endpoints},
-    {htp_method_GET, "/api/v1/integrations/{id}/endpoints/{endpoint}",
-     gw_get_endpoint},
-    {htp_method_PATCH, "/api/v1/integrations/{id}/endpoints/{endpoint}",
-     gw_update_endpoint},
-    {htp_method_DELETE, "/api/v1/integrations/{id}/endpoints/{endpoint}",
-     gw_delete_endpoint},
-    {htp_method_POST, "/api/v1/integrations/{id}/endpoints/{endpoint}/enable",
-     gw_enable_endpoint},
-    {htp_method_POST,
-     "/api/v1/integrations/{id}/endpoints/{endpoint}/disable",
-     gw_disable_endpoint},
-    {htp_method_POST,
-     "/api/v1/integrations/{id}/endpoints/{endpoint}/rotate-secret",
-     gw_rotate_secret},
-    {htp_method_POST,
-     "/api/v1/integrations/{id}/endpoints/{endpoint}/recover",
-     gw_recover_endpoint},
-    {htp_method_GET, "/api/v1/integrations/{id}/jobs/{job}", gw_get_job},
-    {htp_method_GET, "/api/v1/integrations/{id}/audit", gw_list_audit},
-    {htp_method_POST, "/api/v1/integrations/{id}/keys", gw_create_credential},
-    {htp_method_GET, "/api/v1/integrations/{id}/keys", gw_list_credentials},
-    {htp_method_DELETE, "/api/v1/integrations/{id}/keys/{key}",
-     gw_revoke_credential},
-    {htp_method_POST, "/api/v1/integrations/{id}/oauth-clients",
-     gw_create_credential},
-    {htp_method_GET, "/api/v1/integrations/{id}/oauth-clients",
-     gw_list_credentials},
-    {htp_method_DELETE, "/api/v1/integrations/{id}/oauth-clients/{client}",
-     gw_revoke_credential},
-    {htp_method_POST, "/oauth/token", gw_oauth_token},
-    {htp_method_GET, "/api/v1/audit", gw_list_global_audit},
-    {htp_method_POST, "/api/v1/integrations/{id}/events", gw_publish_event},
-    {htp_method_GET, "/api/v1/integrations/{id}/events", gw_list_events},
-    {htp_method_GET, "/api/v1/integrations/{id}/deliveries",
-     gw_list_deliveries},
-    {htp_method_GET, "/api/v1/integrations/{id}/events/{event}",
-     gw_get_event},
-    {htp_method_GET, "/api/v1/integrations/{id}/events/{event}/payload",
-     gw_get_event_payload},
-    {htp_method_GET, "/api/v1/integrations/{id}/deliveries/{delivery}",
-     gw_get_delivery},
-    {htp_method_POST,
-     "/api/v1/integrations/{id}/deliveries/{delivery}/redeliver",
-     gw_redeliver},
+    HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
+    HG_ROUTE(htp_method_GET, "/readyz", on_readyz),
+    HG_ROUTE(htp_method_GET, "/openapi.json", on_openapi),
+    HG_ROUTE(htp_method_POST, "/api/v1/integrations", gw_create_integration),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations", gw_list_integrations),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}", gw_get_integration),
+    HG_ROUTE(htp_method_PATCH, "/api/v1/integrations/{id}",
+             gw_update_integration),
+    HG_ROUTE(htp_method_DELETE, "/api/v1/integrations/{id}",
+             gw_delete_integration),
+    HG_ROUTE(htp_method_POST, "/api/v1/integrations/{id}/endpoints",
+             gw_create_endpoint),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/endpoints",
+             gw_list_endpoints),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/endpoints/{endpoint}",
+             gw_get_endpoint),
+    HG_ROUTE(htp_method_PATCH, "/api/v1/integrations/{id}/endpoints/{endpoint}",
+             gw_update_endpoint),
+    HG_ROUTE(htp_method_DELETE,
+             "/api/v1/integrations/{id}/endpoints/{endpoint}",
+             gw_delete_endpoint),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/endpoints/{endpoint}/enable",
+             gw_enable_endpoint),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/endpoints/{endpoint}/disable",
+             gw_disable_endpoint),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/endpoints/{endpoint}/rotate-secret",
+             gw_rotate_secret),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/endpoints/{endpoint}/recover",
+             gw_recover_endpoint),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/jobs/{job}",
+             gw_get_job),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/audit", gw_list_audit),
+    HG_ROUTE(htp_method_POST, "/api/v1/integrations/{id}/keys",
+             gw_create_credential),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/keys",
+             gw_list_credentials),
+    HG_ROUTE(htp_method_DELETE, "/api/v1/integrations/{id}/keys/{key}",
+             gw_revoke_credential),
+    HG_ROUTE(htp_method_POST, "/api/v1/integrations/{id}/oauth-clients",
+             gw_create_credential),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/oauth-clients",
+             gw_list_credentials),
+    HG_ROUTE(htp_method_DELETE,
+             "/api/v1/integrations/{id}/oauth-clients/{client}",
+             gw_revoke_credential),
+    HG_ROUTE(htp_method_POST, "/oauth/token", gw_oauth_token),
+    HG_ROUTE(htp_method_GET, "/api/v1/sandbox", gw_get_sandbox),
+    HG_ROUTE(htp_method_POST, "/api/v1/sandbox/reset", gw_reset_sandbox),
+    HG_ROUTE(htp_method_GET, "/api/v1/event-types", gw_list_event_types),
+    HG_ROUTE(htp_method_GET, "/api/v1/event-types/{type}", gw_get_event_type),
+    /* The catalog was first served per integration; the route stays until
+     * its sunset. */
+    HG_DEPRECATED_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/event-types",
+                        gw_list_event_types, "Wed, 30 Jun 2027 00:00:00 GMT"),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/endpoints/{endpoint}/test",
+             gw_test_endpoint),
+    HG_ROUTE(htp_method_GET, "/api/v1/audit", gw_list_global_audit),
+    HG_ROUTE(htp_method_POST, "/api/v1/integrations/{id}/events",
+             gw_publish_event),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/events",
+             gw_list_events),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/deliveries",
+             gw_list_deliveries),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/events/{event}",
+             gw_get_event),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/events/{event}/payload",
+             gw_get_event_payload),
+    HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/deliveries/{delivery}",
+             gw_get_delivery),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/deliveries/{delivery}/redeliver",
+             gw_redeliver),
 };
 
 static hg_redis *connect_redis(struct event_base *base, const char *name,
@@ -194,6 +248,8 @@ int main(int argc, char **argv)
 {
     struct event_base *base;
     hg_redis *main_redis;
+    hg_catalog *catalog;
+    char err[512];
     int rc;
 
     rc = hg_service_init(argc, argv, "hookgate-gateway",
@@ -203,6 +259,13 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     gw_config = &config;
+    catalog = hg_catalog_load(config.catalog_path, err, sizeof(err));
+    if (catalog == NULL) {
+        hg_error(NULL, "cannot load the event type catalog: %s", err);
+        return 2;
+    }
+    gw_catalog = catalog;
+    load_openapi();
     if (!config.admin_key_set)
         hg_warn(NULL, "HOOKGATE_ADMIN_KEY is not set: admin routes respond "
                       "401");
@@ -213,22 +276,21 @@ int main(int argc, char **argv)
         .service = "gateway",
         .routes = routes,
         .route_count = sizeof(routes) / sizeof(routes[0]),
+        .static_headers = "API-Version: v1\r\n",
         .max_body_bytes = config.max_payload_bytes,
         .threads = config.threads,
         .thread_init = thread_init,
         .thread_exit = thread_exit,
     };
     http = hg_http_new(base, &o);
-    if (http == NULL ||
-        hg_http_listen(http, config.gateway_addr.host,
-                       config.gateway_addr.port) != 0) {
+    if (http == NULL || hg_http_listen(http, config.gateway_addr.host,
+                                       config.gateway_addr.port) != 0) {
         hg_error(NULL, "cannot listen on %s:%d", config.gateway_addr.host,
                  config.gateway_addr.port);
         return 1;
     }
     hg_info(NULL, "gateway listening on %s:%d with %d threads",
-            config.gateway_addr.host, config.gateway_addr.port,
-            config.threads);
+            config.gateway_addr.host, config.gateway_addr.port, config.threads);
 
     hg_service_run(base, on_stop, NULL);
 
@@ -237,6 +299,8 @@ int main(int argc, char **argv)
     hg_http_free(http);
     hg_redis_free(main_redis);
     event_base_free(base);
+    hg_catalog_free(catalog);
+    free(openapi_text);
     hg_info(NULL, "gateway stopped");
     return 0;
 }

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT
  *
- * Sandbox mode: on every connect to Redis the gateway makes sure that the
- * integration "sandbox" exists with the configured API key, and that its
- * endpoint "ep_sandbox" (every event type) points at the inspector's sink.
- * Existing data is kept, including the endpoint's secret.
+ * Sandbox mode (HOOKGATE_SANDBOX=1): the integration "sandbox" with a
+ * known API key, the endpoint ep_sandbox (every event type, to the
+ * inspector's sink /sink/sandbox, signed with a documented secret), and the
+ * reference data of catalog/sandbox-fixtures.json that the catalog examples
+ * use. The gateway writes them at every connect to Redis; POST
+ * /api/v1/sandbox/reset deletes everything of the sandbox and writes them
+ * again, with fixed times, so the state after a reset is always the same.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
@@ -20,9 +24,80 @@
 /* A fixed, documented secret, so developers can verify sandbox deliveries
  * with it; base64 of "hookgate-sandbox-secret-local-dev". */
 #define SANDBOX_SECRET "whsec_aG9va2dhdGUtc2FuZGJveC1zZWNyZXQtbG9jYWwtZGV2"
+/* The creation time of every fixture. */
+#define FIXTURE_TIME "2026-01-01T00:00:00.000Z"
+#define FIXTURES_MAX_BYTES (1024 * 1024)
 
-static void on_endpoint_ensured(hg_redis_status status, redisReply *reply,
-                                void *arg)
+static char *fixtures_text; /* compact JSON, read once at start */
+
+/* Loads catalog/sandbox-fixtures.json, next to the catalog. */
+static const char *fixtures(void)
+{
+    char path[PATH_MAX + 64];
+    const char *slash;
+    json_t *doc;
+    json_error_t err;
+
+    if (fixtures_text != NULL)
+        return fixtures_text;
+    slash = strrchr(gw_config->catalog_path, '/');
+    snprintf(path, sizeof(path), "%.*s/sandbox-fixtures.json",
+             slash ? (int)(slash - gw_config->catalog_path) : 1,
+             slash ? gw_config->catalog_path : ".");
+    doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (doc == NULL) {
+        hg_log_fields f = {.error = err.text};
+
+        hg_warn(&f, "cannot read the sandbox fixtures %s; using none", path);
+        doc = json_object();
+    }
+    fixtures_text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return fixtures_text ? fixtures_text : "{}";
+}
+
+/* Runs sandbox_fixtures.lua; mode "ensure" at start, "reset" after a
+ * purge. */
+static void write_fixtures(hg_redis *redis, const char *mode, hg_redis_cb cb,
+                           void *arg)
+{
+    const char *key = gw_config->sandbox_api_key;
+    char sha256[65], prefix[12], sealed[HG_SECRETBOX_SEALED_MAX];
+    char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_rec[HG_KEY_MAX];
+    char k_idx[HG_KEY_MAX], k_list[HG_KEY_MAX], k_ver[HG_KEY_MAX];
+    char k_ep[HG_KEY_MAX], k_fix[HG_KEY_MAX], suffix[96];
+
+    hg_sha256_hex(key, strlen(key), sha256);
+    snprintf(prefix, sizeof(prefix), "%.8s", key);
+    snprintf(suffix, sizeof(suffix), "key:%s", sha256);
+    if (gw_endpoint_seal(SANDBOX_ID, SANDBOX_ENDPOINT, SANDBOX_SECRET, sealed,
+                         sizeof(sealed)) != 0)
+        sealed[0] = '\0';
+
+    const char *argv[] = {
+        hg_key(k_int, SANDBOX_ID, "integration"),
+        hg_key(k_keys, SANDBOX_ID, "keys"),
+        hg_key(k_rec, SANDBOX_ID, suffix),
+        hg_key(k_idx, SANDBOX_ID, "endpoints"),
+        hg_key(k_list, SANDBOX_ID, "eplist"),
+        hg_key(k_ver, SANDBOX_ID, "epver"),
+        hg_key_id(k_ep, SANDBOX_ID, "ep", SANDBOX_ENDPOINT),
+        hg_key(k_fix, SANDBOX_ID, "fixtures"),
+        sha256, prefix, sealed, gw_config->sandbox_sink_url, fixtures(),
+        FIXTURE_TIME, mode,
+    };
+    hg_redis_eval(redis, &hg_script_sandbox_fixtures, 0, cb, arg, 8, 15,
+                  argv, NULL);
+
+    /* The global indexes live outside the sandbox's slot. */
+    hg_redis_command(redis, 0, NULL, NULL,
+                     "HSET %s integration_id %s key_id key_sandbox",
+                     hg_key_apikey(k_rec, sha256), SANDBOX_ID);
+    hg_redis_command(redis, 0, NULL, NULL, "SADD %s %s", HG_KEY_INTEGRATIONS,
+                     SANDBOX_ID);
+}
+
+static void on_ensured(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_log_fields f = {.integration_id = SANDBOX_ID,
                        .endpoint_id = SANDBOX_ENDPOINT};
@@ -31,82 +106,106 @@ static void on_endpoint_ensured(hg_redis_status status, redisReply *reply,
     if (status != HG_REDIS_OK || hg_reply_is_error(reply)) {
         f.error = status != HG_REDIS_OK ? hg_redis_status_text(status)
                                         : reply->str;
-        hg_error(&f, "sandbox endpoint setup failed");
+        hg_error(&f, "writing the sandbox fixtures failed");
         return;
     }
     hg_info(&f, "sandbox ready: endpoint %s receives every event type at %s",
             SANDBOX_ENDPOINT, gw_config->sandbox_sink_url);
 }
 
-static void on_integration_ensured(hg_redis_status status, redisReply *reply,
-                                   void *arg)
-{
-    hg_redis *redis = arg;
-    hg_log_fields f = {.integration_id = SANDBOX_ID};
-    char sealed[HG_SECRETBOX_SEALED_MAX];
-    char now[HG_TIME_BUF];
-    char k_int[HG_KEY_MAX], k_idx[HG_KEY_MAX], k_ver[HG_KEY_MAX];
-    char k_ep[HG_KEY_MAX], k_list[HG_KEY_MAX];
-
-    if (status != HG_REDIS_OK || hg_reply_is_error(reply)) {
-        f.error = status != HG_REDIS_OK ? hg_redis_status_text(status)
-                                        : reply->str;
-        hg_error(&f, "sandbox integration setup failed");
-        return;
-    }
-    if (gw_endpoint_seal(SANDBOX_ID, SANDBOX_ENDPOINT, SANDBOX_SECRET, sealed,
-                         sizeof(sealed)) != 0) {
-        hg_error(&f, "sandbox setup failed: sealing the secret failed");
-        return;
-    }
-    hg_time_format(hg_time_ms(), now);
-
-    /* "ensure" keeps the creation time of an existing endpoint. */
-    const char *argv[] = {
-        hg_key(k_int, SANDBOX_ID, "integration"),
-        hg_key(k_idx, SANDBOX_ID, "endpoints"),
-        hg_key(k_ver, SANDBOX_ID, "epver"),
-        hg_key_id(k_ep, SANDBOX_ID, "ep", SANDBOX_ENDPOINT),
-        hg_key(k_list, SANDBOX_ID, "eplist"),
-        "ensure", SANDBOX_ENDPOINT, now,
-        "id", SANDBOX_ENDPOINT,
-        "url", gw_config->sandbox_sink_url,
-        "event_types", "[\"*\"]",
-        "filters", "*",
-        "status", "enabled",
-        "disabled_reason", "",
-        "description", "Sandbox sink in the inspector",
-        "headers", "{}",
-        "ordering_key", "",
-        "secret", sealed,
-        "previous_secret", "",
-        "created_at", now,
-    };
-    hg_redis_eval(redis, &hg_script_endpoint_put, 0, on_endpoint_ensured,
-                  NULL, 5, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
-}
-
 void gw_sandbox_ensure(hg_redis *redis)
 {
-    char sha256[65];
-    char now[HG_TIME_BUF];
-    char k_int[HG_KEY_MAX], k_api[HG_KEY_MAX], k_keys[HG_KEY_MAX];
-    const char *key = gw_config->sandbox_api_key;
+    write_fixtures(redis, "ensure", on_ensured, NULL);
+}
 
-    hg_sha256_hex(key, strlen(key), sha256);
-    hg_time_format(hg_time_ms(), now);
+/* ---- routes --------------------------------------------------------------- */
 
-    char k_rec[HG_KEY_MAX], suffix[80], prefix[12];
+static bool sandbox_on(hg_req *r)
+{
+    if (gw_config->sandbox)
+        return true;
+    hg_reply_problem(r, HG_E_FORBIDDEN,
+                     "sandbox mode is off on this hookgate "
+                     "(HOOKGATE_SANDBOX=1 turns it on)");
+    return false;
+}
 
-    snprintf(suffix, sizeof(suffix), "key:%s", sha256);
-    snprintf(prefix, sizeof(prefix), "%.8s", key);
-    const char *argv[] = {
-        HG_KEY_INTEGRATIONS, hg_key(k_int, SANDBOX_ID, "integration"),
-        hg_key_apikey(k_api, sha256), hg_key(k_keys, SANDBOX_ID, "keys"),
-        hg_key(k_rec, SANDBOX_ID, suffix),
-        SANDBOX_ID, "Sandbox", now, sha256, "publish read manage", "1",
-        "key_sandbox", "sandbox key", prefix,
-    };
-    hg_redis_eval(redis, &hg_script_create_integration, 0,
-                  on_integration_ensured, redis, 5, 14, argv, NULL);
+static json_t *sandbox_json(void)
+{
+    json_t *data = json_loads(fixtures(), 0, NULL);
+
+    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:o}", "enabled", 1,
+                     "integration_id", SANDBOX_ID, "api_key",
+                     gw_config->sandbox_api_key, "endpoint_id",
+                     SANDBOX_ENDPOINT, "endpoint_secret", SANDBOX_SECRET,
+                     "sink_url", gw_config->sandbox_sink_url, "fixtures",
+                     data ? data : json_object());
+}
+
+static void sandbox_authorized(hg_req *r)
+{
+    hg_reply_json(r, 200, sandbox_json());
+}
+
+void gw_get_sandbox(hg_req *r)
+{
+    if (sandbox_on(r))
+        gw_authorize(r, SANDBOX_ID, SCOPE_READ, sandbox_authorized);
+}
+
+typedef struct reset_state {
+    gw_purge_counts counts;
+} reset_state;
+
+static void on_reset_written(hg_redis_status status, redisReply *reply,
+                             void *arg)
+{
+    hg_req *r = arg;
+    reset_state *s = r->data;
+    json_t *out;
+
+    if (!gw_redis_failed(r, status, reply) && !hg_req_done(r)) {
+        hg_log_fields f = {.integration_id = SANDBOX_ID,
+                           .correlation_id = r->request_id};
+
+        hg_info(&f, "sandbox reset");
+        gw_audit(r, NULL, "sandbox.reset", SANDBOX_ID,
+                 gw_purge_counts_json(&s->counts));
+        out = sandbox_json();
+        json_object_set_new(out, "removed", gw_purge_counts_json(&s->counts));
+        hg_reply_json(r, 200, out);
+    }
+    hg_req_release(r);
+}
+
+static void on_purged(hg_req *r, const gw_purge_counts *counts)
+{
+    gw_thread *t = hg_req_thread(r);
+    reset_state *s = calloc(1, sizeof(*s));
+    char key[HG_KEY_MAX];
+
+    if (s == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    s->counts = *counts;
+    if (r->data_free != NULL)
+        r->data_free(r->data);
+    r->data = s;
+    r->data_free = free;
+    snprintf(key, sizeof(key), "hg:sink:{%s}:captures", SANDBOX_ID);
+    hg_redis_command(t->redis, 0, NULL, NULL, "DEL %s", key);
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    write_fixtures(t->redis, "reset", on_reset_written, r);
+}
+
+static void reset_authorized(hg_req *r)
+{
+    gw_purge_integration(r, SANDBOX_ID, true, on_purged);
+}
+
+void gw_reset_sandbox(hg_req *r)
+{
+    if (sandbox_on(r))
+        gw_authorize(r, SANDBOX_ID, SCOPE_MANAGE, reset_authorized);
 }

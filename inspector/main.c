@@ -25,32 +25,31 @@ static void on_healthz(hg_req *r)
 
 static void on_readyz(hg_req *r)
 {
-    hg_reply_health(r, true,
-                    hg_redis_ready(insp->redis) ? NULL
-                                                : "redis is not connected");
+    hg_reply_health(
+        r, true, hg_redis_ready(insp->redis) ? NULL : "redis is not connected");
 }
 
-#define SINK_ROUTE(method) {method, "/sink/{sink}", insp_sink_receive}
+#define SINK_ROUTE(method) HG_ROUTE(method, "/sink/{sink}", insp_sink_receive)
 
 static const hg_route routes[] = {
-    {htp_method_GET, "/healthz", on_healthz},
-    {htp_method_GET, "/readyz", on_readyz},
-    {htp_method_GET, "/", insp_index},
-    {htp_method_GET, "/assets/{name}", insp_static},
-    {htp_method_POST, "/inspector/api/session", insp_session_create},
-    {htp_method_GET, "/inspector/api/session", insp_session_get},
-    {htp_method_DELETE, "/inspector/api/session", insp_session_delete},
-    {htp_method_GET, "/inspector/api/activity", insp_activity},
-    {htp_method_GET, "/inspector/api/feed", insp_feed},
-    {htp_method_GET, "/inspector/api/integrations/{id}/events/{event}",
-     insp_event},
-    {htp_method_GET,
-     "/inspector/api/integrations/{id}/events/{event}/payload",
-     insp_event_payload},
-    {htp_method_GET, "/inspector/api/sinks/{sink}/captures",
-     insp_sink_captures},
-    {htp_method_DELETE, "/inspector/api/sinks/{sink}/captures",
-     insp_sink_clear},
+    HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
+    HG_ROUTE(htp_method_GET, "/readyz", on_readyz),
+    HG_ROUTE(htp_method_GET, "/", insp_index),
+    HG_ROUTE(htp_method_GET, "/assets/{name}", insp_static),
+    HG_ROUTE(htp_method_POST, "/inspector/api/session", insp_session_create),
+    HG_ROUTE(htp_method_GET, "/inspector/api/session", insp_session_get),
+    HG_ROUTE(htp_method_DELETE, "/inspector/api/session", insp_session_delete),
+    HG_ROUTE(htp_method_GET, "/inspector/api/activity", insp_activity),
+    HG_ROUTE(htp_method_GET, "/inspector/api/feed", insp_feed),
+    HG_ROUTE(htp_method_GET, "/inspector/api/integrations/{id}/events/{event}",
+             insp_event),
+    HG_ROUTE(htp_method_GET,
+             "/inspector/api/integrations/{id}/events/{event}/payload",
+             insp_event_payload),
+    HG_ROUTE(htp_method_GET, "/inspector/api/sinks/{sink}/captures",
+             insp_sink_captures),
+    HG_ROUTE(htp_method_DELETE, "/inspector/api/sinks/{sink}/captures",
+             insp_sink_clear),
     SINK_ROUTE(htp_method_POST),
     SINK_ROUTE(htp_method_PUT),
     SINK_ROUTE(htp_method_PATCH),

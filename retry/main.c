@@ -31,8 +31,8 @@ static void on_readyz(hg_req *r)
 }
 
 static const hg_route routes[] = {
-    {htp_method_GET, "/healthz", on_healthz},
-    {htp_method_GET, "/readyz", on_readyz},
+    HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
+    HG_ROUTE(htp_method_GET, "/readyz", on_readyz),
 };
 
 static void on_stopped(void *arg)
@@ -63,8 +63,7 @@ int main(int argc, char **argv)
 
     base = event_base_new();
     worker = dispatcher_new(base, &config);
-    jobs = worker ? jobs_runner_new(base, &config,
-                                    dispatcher_consumer(worker))
+    jobs = worker ? jobs_runner_new(base, &config, dispatcher_consumer(worker))
                   : NULL;
     hg_http_options o = {
         .service = "retry",
@@ -80,8 +79,9 @@ int main(int argc, char **argv)
                  config.retry_addr.port);
         return 1;
     }
-    hg_info(NULL, "retry worker listening on %s:%d; %d retries scheduled "
-                  "after a failure",
+    hg_info(NULL,
+            "retry worker listening on %s:%d; %d retries scheduled "
+            "after a failure",
             config.retry_addr.host, config.retry_addr.port,
             config.schedule.count);
 
