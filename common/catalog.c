@@ -119,8 +119,8 @@ static bool check_entry_members(const struct loader *ld, size_t i,
                                 const char *type, const json_t *entry)
 {
     static const char *const known[] = {
-        "type",   "title",  "description", "deprecated",
-        "sunset", "schema", "example",
+        "type",          "title",  "description", "deprecated",
+        "deprecated_at", "sunset", "schema",      "example",
     };
     const char *key;
     const json_t *value;
@@ -133,8 +133,9 @@ static bool check_entry_members(const struct loader *ld, size_t i,
         if (!found)
             return entry_fail(ld, i, type,
                               "unknown member \"%s\"; an entry has type, "
-                              "title, description, deprecated, sunset, schema "
-                              "and example",
+                              "title, description, deprecated, "
+                              "deprecated_at (optional), sunset, schema and "
+                              "example",
                               key);
     }
     return true;
@@ -208,6 +209,33 @@ static bool read_sunset(const struct loader *ld, size_t i, const json_t *entry,
     return true;
 }
 
+/* Reads the optional "deprecated_at"; runs after read_sunset(). */
+static bool read_deprecated_at(const struct loader *ld, size_t i,
+                               const json_t *entry, hg_catalog_type *t)
+{
+    const json_t *at = json_object_get(entry, "deprecated_at");
+
+    if (at == NULL || json_is_null(at))
+        return true;
+    if (!json_is_string(at) ||
+        !hg_schema_parse_date_time(json_string_value(at),
+                                   json_string_length(at), &t->deprecated_unix))
+        return entry_fail(ld, i, t->type,
+                          "invalid \"deprecated_at\"; expected an RFC 3339 "
+                          "date-time such as \"2026-12-04T00:00:00Z\" or "
+                          "null");
+    if (!t->deprecated)
+        return entry_fail(ld, i, t->type,
+                          "\"deprecated_at\" is set but \"deprecated\" is "
+                          "false; deprecate the type or remove "
+                          "\"deprecated_at\"");
+    if (t->sunset != NULL && t->deprecated_unix > t->sunset_unix)
+        return entry_fail(ld, i, t->type,
+                          "\"deprecated_at\" is later than \"sunset\"");
+    t->deprecated_at = json_string_value(at);
+    return true;
+}
+
 static bool read_schema(const struct loader *ld, size_t i, const json_t *entry,
                         hg_catalog_type *t)
 {
@@ -257,6 +285,7 @@ static bool read_entry(const struct loader *ld, size_t i, const json_t *entry,
     return read_type_name(ld, i, entry, t) &&
            check_entry_members(ld, i, t->type, entry) &&
            read_text_fields(ld, i, entry, t) && read_sunset(ld, i, entry, t) &&
+           read_deprecated_at(ld, i, entry, t) &&
            read_schema(ld, i, entry, t) && read_example(ld, i, entry, t);
 }
 

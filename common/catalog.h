@@ -35,6 +35,12 @@ typedef struct hg_catalog_type {
     const char *title;       /* short, for listings */
     const char *description; /* one or more sentences */
     bool deprecated;
+    /* When the type was deprecated, as written in the file (RFC 3339), or
+     * NULL when the file has no date. Only a deprecated type has one. */
+    const char *deprecated_at;
+    /* The same instant in seconds since the Unix epoch, 0 without it; the
+     * Deprecation header of RFC 9745 sends it as "@<seconds>". */
+    int64_t deprecated_unix;
     /* Sunset instant as written in the file (RFC 3339), or NULL. Only a
      * deprecated type has one. */
     const char *sunset;
@@ -61,6 +67,9 @@ typedef struct hg_catalog hg_catalog;
  *   that does not validate against the schema,
  * - a sunset that is neither an RFC 3339 date-time nor null, or a sunset on
  *   a type that is not deprecated,
+ * - a deprecated_at (optional) that is neither an RFC 3339 date-time nor
+ *   null, that is set on a type that is not deprecated, or that is later
+ *   than the sunset,
  * - a missing member or one that the format does not define.
  * Returns NULL on failure and writes to err (errsz bytes) a message that
  * starts with path and names the entry, such as

@@ -9,6 +9,7 @@
 #include "common/crypto.h"
 #include "common/json_intake.h"
 #include "common/secretbox.h"
+#include "common/urlpolicy.h"
 
 typedef int (*parse_fn)(hg_config *cfg, const char *value, char *err,
                         size_t errsz);
@@ -161,6 +162,23 @@ INT_OPTION(opt_integration_rate, integration_rate_limit, 0, 100000000,
 INT_OPTION(opt_token_ttl, token_ttl_s, 1, 86400, "seconds")
 INT_OPTION(opt_secret_grace, secret_grace_s, 0, 30 * 86400, "seconds")
 BOOL_OPTION(opt_https_only, https_only)
+INT_OPTION(opt_endpoint_concurrency, endpoint_max_concurrency, 0, 10000,
+           "a count")
+INT_OPTION(opt_breaker_failures, breaker_failures, 1, 100000, "a count")
+INT_OPTION(opt_breaker_probe, breaker_probe_s, 1, 86400, "seconds")
+INT_OPTION(opt_breaker_probe_max, breaker_probe_max_s, 1, 7 * 86400,
+           "seconds")
+INT_OPTION(opt_disable_after, disable_after_s, 0, 365LL * 86400, "seconds")
+STRING_OPTION(opt_outbound_proxy, outbound_proxy)
+STRING_OPTION(opt_resolve_override, resolve_override)
+BOOL_OPTION(opt_allow_unsafe_redis, allow_unsafe_redis)
+
+static int opt_allowed_cidrs(hg_config *cfg, const char *value, char *err,
+                             size_t errsz)
+{
+    return hg_cidr_list_parse(value, &cfg->allowed_cidrs,
+                              &cfg->allowed_cidr_count, err, errsz);
+}
 
 /* Derives one purpose-bound key from the master key, so the endpoint
  * secrets key and the token key never coincide. */
@@ -229,7 +247,7 @@ static const option_def options[] = {
      HG_SVC_INSPECTOR | HG_SVC_GATEWAY, opt_inspector_addr,
      "address the inspector listens on (host:port)"},
     {"HOOKGATE_RETRY_ADDR", "127.0.0.1:8082", HG_SVC_RETRY, opt_retry_addr,
-     "address of the delivery worker's health and metrics (host:port)"},
+     "address of the delivery worker's /healthz and /readyz (host:port)"},
     {"HOOKGATE_ADMIN_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_INSPECTOR,
      opt_admin_key,
      "admin API key (at least 16 characters); unset: admin routes answer 401"},
@@ -260,10 +278,14 @@ static const option_def options[] = {
      "deepest nesting of objects and arrays accepted in an event body"},
     {"HOOKGATE_REDIS_TIMEOUT_MS", "5000", HG_SVC_ALL, opt_redis_timeout,
      "deadline of each Redis command in milliseconds"},
-    {"HOOKGATE_CONNECT_TIMEOUT_MS", "10000", HG_SVC_RETRY, opt_connect_timeout,
-     "connect timeout of a delivery in milliseconds"},
-    {"HOOKGATE_DELIVERY_TIMEOUT_MS", "30000", HG_SVC_RETRY,
-     opt_delivery_timeout, "total timeout of a delivery in milliseconds"},
+    {"HOOKGATE_CONNECT_TIMEOUT_MS", "10000", HG_SVC_RETRY | HG_SVC_GATEWAY,
+     opt_connect_timeout,
+     "connect timeout of a delivery in milliseconds, and the largest "
+     "connect_timeout_ms an endpoint may set"},
+    {"HOOKGATE_DELIVERY_TIMEOUT_MS", "30000", HG_SVC_RETRY | HG_SVC_GATEWAY,
+     opt_delivery_timeout,
+     "total timeout of a delivery in milliseconds, and the largest "
+     "timeout_ms an endpoint may set"},
     {"HOOKGATE_RESPONSE_CAPTURE_BYTES", "65536", HG_SVC_RETRY, opt_capture,
      "response body bytes stored per attempt; the rest is not read"},
     {"HOOKGATE_VISIBILITY_TIMEOUT_MS", "120000", HG_SVC_RETRY, opt_visibility,
@@ -305,6 +327,33 @@ static const option_def options[] = {
      "default grace period of a rotated endpoint secret in seconds"},
     {"HOOKGATE_HTTPS_ONLY", "0", HG_SVC_GATEWAY, opt_https_only,
      "1 accepts only https endpoint URLs"},
+    {"HOOKGATE_ENDPOINT_MAX_CONCURRENCY", "20", HG_SVC_RETRY,
+     opt_endpoint_concurrency,
+     "deliveries in flight per endpoint across all workers, unless the "
+     "endpoint sets max_concurrency (0: no cap)"},
+    {"HOOKGATE_BREAKER_FAILURES", "10", HG_SVC_RETRY, opt_breaker_failures,
+     "consecutive failures that open an endpoint's circuit breaker"},
+    {"HOOKGATE_BREAKER_PROBE_S", "30", HG_SVC_RETRY, opt_breaker_probe,
+     "seconds before an open breaker sends one trial delivery (doubling)"},
+    {"HOOKGATE_BREAKER_PROBE_MAX_S", "600", HG_SVC_RETRY,
+     opt_breaker_probe_max, "longest wait between trial deliveries"},
+    {"HOOKGATE_DISABLE_AFTER_S", "432000", HG_SVC_RETRY, opt_disable_after,
+     "seconds of continuous failure after which an endpoint is disabled "
+     "(0: never)"},
+    {"HOOKGATE_ALLOWED_CIDRS", "", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_allowed_cidrs,
+     "comma-separated networks deliveries may reach even though they are "
+     "private, such as 10.20.0.0/16"},
+    {"HOOKGATE_OUTBOUND_PROXY", "", HG_SVC_RETRY, opt_outbound_proxy,
+     "proxy for deliveries (http://host:port); the proxy then owns the "
+     "address policy"},
+    {"HOOKGATE_RESOLVE_OVERRIDE", "", HG_SVC_RETRY, opt_resolve_override,
+     "for tests: comma-separated host:port:address entries that replace DNS "
+     "(libcurl CURLOPT_RESOLVE)"},
+    {"HOOKGATE_ALLOW_UNSAFE_REDIS", "0", HG_SVC_RETRY | HG_SVC_GATEWAY,
+     opt_allow_unsafe_redis,
+     "1 starts even when Redis may lose or evict queued work (no AOF, an "
+     "eviction policy)"},
 };
 
 static void apply_defaults(hg_config *cfg)
@@ -341,6 +390,23 @@ int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
                  "HOOKGATE_DELIVERY_TIMEOUT_MS by more than 5000 ms, so a "
                  "delivery still in progress is never taken over");
         return -1;
+    }
+    if (service & HG_SVC_RETRY) {
+        /* A delivery must outlive its last retry, jitter included, or its
+         * record would expire while it is still scheduled. */
+        long long span = 0;
+
+        for (int i = 0; i < cfg->schedule.count; i++)
+            span += cfg->schedule.delay_s[i];
+        span = span * (100 + HG_JITTER_PERCENT) / 100 + 3600;
+        if (cfg->event_retention_s < span) {
+            snprintf(err, errsz,
+                     "invalid HOOKGATE_EVENT_RETENTION_S: must be at least "
+                     "%lld s, the retry schedule with jitter plus an hour, "
+                     "so no delivery expires while a retry is pending",
+                     span);
+            return -1;
+        }
     }
     if ((service & (HG_SVC_GATEWAY | HG_SVC_RETRY)) && !cfg->secret_key_set) {
         snprintf(err, errsz,

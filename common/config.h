@@ -17,6 +17,7 @@
 #include "common/backoff.h"
 #include "common/log.h"
 #include "common/redis_url.h"
+#include "common/urlpolicy.h"
 
 enum {
     HG_SVC_GATEWAY = 1,
@@ -71,6 +72,17 @@ typedef struct hg_config {
     int token_ttl_s;
     int secret_grace_s;
     bool https_only;
+    int endpoint_max_concurrency;
+    int breaker_failures;
+    int breaker_probe_s;
+    int breaker_probe_max_s;
+    long long disable_after_s;
+    /* Networks deliveries may reach despite the private-address policy. */
+    struct hg_cidr *allowed_cidrs;
+    int allowed_cidr_count;
+    char outbound_proxy[512];
+    char resolve_override[1024];
+    bool allow_unsafe_redis;
 } hg_config;
 
 /* Fills *cfg from the environment for the given service. Returns 0, or -1

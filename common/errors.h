@@ -20,6 +20,7 @@
     X(NOT_FOUND, 404, "Not found")                                            \
     X(METHOD_NOT_ALLOWED, 405, "Method not allowed")                          \
     X(CONFLICT, 409, "The resource already exists")                           \
+    X(ALREADY_REVOKED, 409, "The credential is already revoked")              \
     X(IDEMPOTENCY_KEY_REUSED, 422,                                            \
       "The Idempotency-Key was already used with a different body")           \
     X(TARGET_NOT_ALLOWED, 422, "The endpoint URL is not allowed")             \

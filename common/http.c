@@ -177,6 +177,8 @@ static void req_free(hg_req *r)
         event_free(r->deadline);
     if (r->headers_out != NULL)
         evbuffer_free(r->headers_out);
+    free(r->query);
+    free(r->query_text);
     if (r->data_free != NULL)
         r->data_free(r->data);
     free(r);
@@ -277,9 +279,65 @@ const char *hg_req_header(const hg_req *r, const char *name)
 
 const char *hg_req_query(const hg_req *r, const char *name)
 {
-    if (r->req == NULL || r->req->uri == NULL || r->req->uri->query == NULL)
-        return NULL;
-    return evhtp_kv_find(r->req->uri->query, name);
+    for (int i = 0; i < r->query_count; i++) {
+        if (strcmp(r->query[i].name, name) == 0)
+            return r->query[i].value;
+    }
+    return NULL;
+}
+
+/* Percent-decodes s in place, as hg_req_query() describes. */
+static void percent_decode(char *s)
+{
+    char *out = s;
+
+    for (const char *p = s; *p != '\0'; p++) {
+        int hi = *p == '%' ? hg_hex_value((unsigned char)p[1]) : -1;
+        int lo = hi >= 0 ? hg_hex_value((unsigned char)p[2]) : -1;
+
+        if (*p == '+') {
+            *out++ = ' ';
+        } else if (lo >= 0 && (hi | lo) != 0) {
+            *out++ = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+}
+
+/* Splits the query string at "&", as HTML forms and the WHATWG URL
+ * standard do (libevhtp's own parser also splits at ";"), and decodes each
+ * name and value once. Returns false when out of memory. */
+static bool parse_query(hg_req *r)
+{
+    const char *raw = r->req->uri ? (const char *)r->req->uri->query_raw : NULL;
+    size_t pairs = 1;
+    char *save = NULL;
+
+    if (raw == NULL || raw[0] == '\0')
+        return true;
+    for (const char *c = raw; *c != '\0'; c++)
+        pairs += *c == '&';
+    r->query_text = strdup(raw);
+    r->query = calloc(pairs, sizeof(*r->query));
+    if (r->query_text == NULL || r->query == NULL)
+        return false;
+    for (char *pair = strtok_r(r->query_text, "&", &save); pair != NULL;
+         pair = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+        char *value = eq != NULL ? eq + 1 : pair + strlen(pair);
+
+        if (eq != NULL)
+            *eq = '\0';
+        percent_decode(pair);
+        percent_decode(value);
+        r->query[r->query_count].name = pair;
+        r->query[r->query_count].value = value;
+        r->query_count++;
+    }
+    return true;
 }
 
 bool hg_req_bearer(const hg_req *r, char *out, size_t cap)
@@ -400,7 +458,9 @@ void hg_reply(hg_req *r, int status, const char *content_type,
     write_head(r->req, status, content_type, len, false, r->request_id,
                headers_of(r));
     out = bufferevent_get_output(r->req->conn->bev);
-    if (len > 0)
+    /* A HEAD response gets the Content-Length of the body it leaves out
+     * (RFC 9110, section 9.3.2). */
+    if (len > 0 && !r->head)
         evbuffer_add(out, body, len);
     r->req->flags |= EVHTP_REQ_FLAG_FINISHED;
     finish(r, status);
@@ -472,18 +532,33 @@ void hg_reply_unavailable(hg_req *r, const char *why)
 
 void hg_reply_health(hg_req *r, bool readiness, const char *reason)
 {
-    json_t *body;
+    json_t *problem;
 
     if (!readiness || reason == NULL) {
-        body = json_pack("{s:s}", "status", "ok");
-        hg_reply_json(r, 200, body);
+        hg_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
         return;
     }
-    body = json_pack("{s:s, s:s}", "status", "unavailable", "reason", reason);
-    hg_reply_json(r, 503, body);
+    /* Not hg_reply_unavailable(): probes poll, so a warning per response
+     * would flood the log while Redis is away. */
+    problem = hg_problem_new(r, HG_E_UNAVAILABLE, reason);
+    json_object_set_new(problem, "reason", json_string(reason));
+    hg_reply_problem_json(r, HG_E_UNAVAILABLE, problem);
 }
 
 /* ---- streaming -------------------------------------------------------- */
+
+/* Marks a stream as complete; libevhtp closes the connection once the
+ * output is sent, which frees the request. */
+static void stream_finish(hg_req *r)
+{
+    r->req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
+    r->req->flags |= EVHTP_REQ_FLAG_FINISHED;
+    r->streaming = false;
+    r->replied = true;
+    /* Nudges libevhtp to notice the finished request once the output
+     * drains; the write callback then closes the connection. */
+    bufferevent_enable(r->req->conn->bev, EV_WRITE);
+}
 
 void hg_stream_start(hg_req *r, int status, const char *content_type)
 {
@@ -502,11 +577,17 @@ void hg_stream_start(hg_req *r, int status, const char *content_type)
     }
     /* A stream is idle on the read side by design; only writes may stall. */
     evhtp_connection_set_timeouts(r->req->conn, NULL, &write_timeout);
+    if (r->head)
+        r->req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
     write_head(r->req, status, content_type, 0, true, r->request_id,
                headers_of(r));
     r->streaming = true;
     log_access(r, status);
     r->status = status;
+    /* A HEAD response ends with its head: later writes return -1, as
+     * they do once a client is gone. */
+    if (r->head)
+        stream_finish(r);
 }
 
 long hg_stream_write(hg_req *r, const void *data, size_t len)
@@ -529,13 +610,7 @@ void hg_stream_end(hg_req *r)
     if (r->req == NULL || !r->streaming)
         return;
     evbuffer_add(bufferevent_get_output(r->req->conn->bev), "0\r\n\r\n", 5);
-    r->req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
-    r->req->flags |= EVHTP_REQ_FLAG_FINISHED;
-    r->streaming = false;
-    r->replied = true;
-    /* Nudges libevhtp to notice the finished request once the output
-     * drains; the write callback then closes the connection. */
-    bufferevent_enable(r->req->conn->bev, EV_WRITE);
+    stream_finish(r);
 }
 
 /* ---- routing ---------------------------------------------------------- */
@@ -566,34 +641,39 @@ static bool match_route(const char *pattern, const char *path,
     return *pattern == '\0' && *path == '\0';
 }
 
+/* Appends a method to the Allow list of a 405. */
+static void allow_add(char *allow, size_t cap, const char *method)
+{
+    size_t n = strlen(allow);
+
+    snprintf(allow + n, cap - n, "%s%s", n > 0 ? ", " : "", method);
+}
+
 static void dispatch(hg_req *r)
 {
     const hg_http_options *o = &r->server->opts;
     const char *path = hg_req_path(r);
     htp_method method = r->req->method;
     bool path_known = false;
-    char allow[128] = "";
+    char allow[160] = "";
 
     for (int i = 0; i < o->route_count; i++) {
         const hg_route *route = &o->routes[i];
 
         if (!match_route(route->pattern, path, r->params))
             continue;
-        if (route->method == method) {
+        /* Every GET route serves HEAD too (RFC 9110, section 9.3.2). */
+        if (route->method == method ||
+            (r->head && route->method == htp_method_GET)) {
             r->route = route;
-            if (route->sunset != NULL) {
-                hg_reply_header(r, "Deprecation", "true");
-                hg_reply_header(r, "Sunset", route->sunset);
-            }
             route->handler(r);
             return;
         }
         path_known = true;
-        if (strlen(allow) + 16 < sizeof(allow)) {
-            if (allow[0] != '\0')
-                strcat(allow, ", ");
-            strcat(allow, htparser_get_methodstr_m(route->method));
-        }
+        allow_add(allow, sizeof(allow),
+                  htparser_get_methodstr_m(route->method));
+        if (route->method == htp_method_GET)
+            allow_add(allow, sizeof(allow), "HEAD");
     }
     if (path_known) {
         hg_reply_header(r, "Allow", allow);
@@ -621,13 +701,17 @@ static void on_request(evhtp_request_t *req, void *arg)
     r->thread = req->conn->thread ? evthr_get_aux(req->conn->thread)
                                   : h->opts.single_thread_ctx;
     r->start_us = hg_mono_us();
+    r->head = req->method == htp_method_HEAD;
     /* One reference for libevhtp's request, released by the fini hook, and
      * one for this function. */
     r->refs = 2;
     choose_request_id(req, r->request_id);
     set_request_fini_hook(req, on_request_fini, r);
 
-    dispatch(r);
+    if (parse_query(r))
+        dispatch(r);
+    else
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
     hg_req_release(r);
 }
 
@@ -716,7 +800,8 @@ static evhtp_res reject_early(evhtp_request_t *req, hg_error code,
     req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
     write_head(req, hg_error_status(code), "application/problem+json",
                evbuffer_get_length(body), false, request_id, NULL);
-    evbuffer_add_buffer(bufferevent_get_output(req->conn->bev), body);
+    if (req->method != htp_method_HEAD)
+        evbuffer_add_buffer(bufferevent_get_output(req->conn->bev), body);
     evbuffer_free(body);
 
     evbuffer_drain(req->buffer_in, evbuffer_get_length(req->buffer_in));
@@ -859,6 +944,13 @@ static void on_thread_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 
     (void)htp;
     close_thread_connections();
+    /* A connection freed just before the loop stopped (a client that hung
+     * up) can still have a deferred bufferevent callback queued, which
+     * holds a reference to its bufferevent; event_base_free drops such
+     * callbacks without running them. Two non-blocking turns run them, so
+     * the bufferevents are freed. */
+    for (int i = 0; i < 2; i++)
+        event_base_loop(evthr_get_base(thr), EVLOOP_NONBLOCK);
     if (h->opts.thread_exit != NULL)
         h->opts.thread_exit(evthr_get_aux(thr), h->opts.arg);
 }

@@ -38,8 +38,10 @@ typedef struct hg_route {
      * segment. */
     const char *pattern;
     hg_route_fn handler;
-    /* For a deprecated route, the HTTP-date after which it may be removed
-     * (sent as Sunset with "Deprecation: true"); NULL otherwise. */
+    /* For a deprecated route, the HTTP-date after which it may be removed;
+     * NULL otherwise. The router does not send it: the handler sends it as
+     * Sunset together with Deprecation, whose value (RFC 9745) is the date
+     * of deprecation, which the table does not have. */
     const char *sunset;
 } hg_route;
 
@@ -47,6 +49,12 @@ typedef struct hg_route {
 #define HG_ROUTE(method, pattern, handler) {method, pattern, handler, NULL}
 #define HG_DEPRECATED_ROUTE(method, pattern, handler, sunset)                 \
     {method, pattern, handler, sunset}
+
+/* One query parameter, percent-decoded. */
+typedef struct hg_query_param {
+    const char *name;
+    const char *value;
+} hg_query_param;
 
 typedef struct hg_http_options {
     const char *service;
@@ -83,7 +91,15 @@ struct hg_req {
     bool paused;
     bool replied;
     bool streaming;
+    /* A HEAD request, served by the GET route: the reply has the GET
+     * response's status and headers but no body. */
+    bool head;
     int status;
+    /* The query parameters in request order; names and values point into
+     * query_text. */
+    hg_query_param *query;
+    int query_count;
+    char *query_text;
     /* Called once when libevhtp frees the request (reply sent or client
      * gone), before the request's reference is released. */
     void (*on_close)(hg_req *r);
@@ -114,7 +130,10 @@ void hg_http_free(hg_http *h);
 
 /* Request accessors. */
 const char *hg_req_header(const hg_req *r, const char *name);
-/* Returns the raw (still percent-encoded) value of a query parameter. */
+/* Returns the value of the first query parameter called name, or NULL.
+ * Names and values are percent-decoded once, with "+" as a space. A "%"
+ * that is not followed by two hex digits, and "%00", stay as sent, so such
+ * a value fails the route's own check instead of being cut short. */
 const char *hg_req_query(const hg_req *r, const char *name);
 const char *hg_req_path(const hg_req *r);
 /* Copies the token of "Authorization: Bearer <token>" into out (cap bytes
@@ -169,8 +188,10 @@ long hg_stream_write(hg_req *r, const void *data, size_t len);
 /* Ends the chunked response. */
 void hg_stream_end(hg_req *r);
 
-/* Answers /healthz and /readyz for all processes: ready() returns NULL when
- * ready, or a reason. */
+/* Sends the response of /healthz and /readyz for all processes: 200
+ * {"status": "ok"}, or for a readiness check with a reason (NULL when
+ * ready) 503 UNAVAILABLE as problem+json whose detail and "reason" member
+ * are the reason. */
 void hg_reply_health(hg_req *r, bool readiness, const char *reason);
 
 #endif

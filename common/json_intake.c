@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/text.h"
+
 /* Hard cap on nesting, regardless of max_depth. One bit per level records
  * whether the level is an object or an array, so the bit stack takes 8 KiB of
  * stack. */
@@ -148,17 +150,6 @@ static bool at_digit(const struct scan *s)
     return s->pos < s->len && s->p[s->pos] >= '0' && s->p[s->pos] <= '9';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Checks one multi-byte UTF-8 sequence at s->pos. The narrowed second-byte
  * ranges after E0, ED, F0 and F4 reject overlong forms, UTF-16 surrogates and
  * code points past U+10FFFF, and C0, C1 and F5 to FF never lead a sequence. */
@@ -221,7 +212,7 @@ static bool scan_escape(struct scan *s, struct text_sink *sink)
     if (s->p[at + 1] != 'u' || s->len - at < 6)
         return fail(s, at, MSG_ESCAPE);
     for (size_t i = 2; i < 6; i++) {
-        int digit = hex_value(s->p[at + i]);
+        int digit = hg_hex_value((unsigned char)s->p[at + i]);
 
         if (digit < 0)
             return fail(s, at, MSG_ESCAPE);

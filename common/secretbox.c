@@ -7,21 +7,11 @@
 #include <string.h>
 
 #include "common/crypto.h"
+#include "common/text.h"
 
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define PLAIN_MAX 128
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int hg_secretbox_key_parse(const char *text, uint8_t key[HG_SECRETBOX_KEY_BYTES],
                            char *err, size_t errsz)
@@ -31,8 +21,8 @@ int hg_secretbox_key_parse(const char *text, uint8_t key[HG_SECRETBOX_KEY_BYTES]
 
     if (len == 2 * HG_SECRETBOX_KEY_BYTES) {
         for (size_t i = 0; i < HG_SECRETBOX_KEY_BYTES; i++) {
-            int hi = hex_value(text[2 * i]);
-            int lo = hex_value(text[2 * i + 1]);
+            int hi = hg_hex_value((unsigned char)text[2 * i]);
+            int lo = hg_hex_value((unsigned char)text[2 * i + 1]);
 
             if (hi < 0 || lo < 0)
                 goto invalid;

@@ -6,7 +6,9 @@
 #include <stdio.h>
 
 #include "common/log.h"
+#include "common/redis_check.h"
 #include "common/scripts.h"
+#include "common/urlpolicy.h"
 
 typedef struct stop_state {
     struct event_base *base;
@@ -29,6 +31,7 @@ int hg_service_init(int argc, char **argv, const char *program,
         return 2;
     }
     hg_log_init(log_name, cfg->log_level);
+    hg_urlpolicy_allow(cfg->allowed_cidrs, cfg->allowed_cidr_count);
     hg_scripts_init();
     /* A peer that closes early must give EPIPE, not end the process. */
     signal(SIGPIPE, SIG_IGN);
@@ -52,7 +55,58 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(s->base);
 }
 
-void hg_service_run(struct event_base *base,
+static int exit_code;
+
+void hg_service_fail(struct event_base *base)
+{
+    exit_code = 1;
+    event_base_loopbreak(base);
+}
+
+typedef struct redis_guard {
+    const hg_config *cfg;
+    struct event_base *base;
+    void (*safe)(void *arg);
+    void *arg;
+} redis_guard;
+
+static void on_redis_checked(bool checked, const char *problem, void *arg)
+{
+    redis_guard *g = arg;
+
+    if (!checked) {
+        free(g);
+        return;
+    }
+    if (problem != NULL && !g->cfg->allow_unsafe_redis) {
+        hg_error(NULL, "refusing to run: %s", problem);
+        hg_service_fail(g->base);
+    } else {
+        if (problem != NULL)
+            hg_warn(NULL, "running anyway (HOOKGATE_ALLOW_UNSAFE_REDIS=1): "
+                          "%s",
+                    problem);
+        if (g->safe != NULL)
+            g->safe(g->arg);
+    }
+    free(g);
+}
+
+void hg_service_check_redis(hg_redis *r, const hg_config *cfg,
+                            struct event_base *base,
+                            void (*safe)(void *arg), void *arg)
+{
+    redis_guard *g = malloc(sizeof(*g));
+
+    if (g == NULL) {
+        hg_error(NULL, "out of memory checking Redis");
+        abort();
+    }
+    *g = (redis_guard){cfg, base, safe, arg};
+    hg_redis_check_durability(r, on_redis_checked, g);
+}
+
+int hg_service_run(struct event_base *base,
                     void (*on_stop)(struct event_base *base, void *arg),
                     void *arg)
 {
@@ -65,4 +119,5 @@ void hg_service_run(struct event_base *base,
     event_base_dispatch(base);
     event_free(sigterm);
     event_free(sigint);
+    return exit_code;
 }

@@ -8,6 +8,7 @@
 #define HG_SERVICE_H
 
 #include "common/config.h"
+#include "common/redis.h"
 
 struct event_base;
 
@@ -19,9 +20,21 @@ int hg_service_init(int argc, char **argv, const char *program,
                     const char *log_name, hg_config *cfg);
 /* Runs base until SIGTERM or SIGINT. On the first signal, calls
  * on_stop(base, arg), which must end the loop when it is done; with a NULL
- * on_stop the loop ends at once. */
-void hg_service_run(struct event_base *base,
+ * on_stop the loop ends at once. Returns the exit code: 0, or 1 after
+ * hg_service_fail. */
+int hg_service_run(struct event_base *base,
                     void (*on_stop)(struct event_base *base, void *arg),
                     void *arg);
+
+/* Ends the loop of base at once; hg_service_run then returns 1. */
+void hg_service_fail(struct event_base *base);
+
+/* Checks that the Redis behind r keeps queued work (see redis_check.h).
+ * When it does, or HOOKGATE_ALLOW_UNSAFE_REDIS allows the risk, calls
+ * safe(arg) (safe may be NULL); otherwise logs the problem and fails the
+ * service. Nothing is called when the connection drops first. */
+void hg_service_check_redis(hg_redis *r, const hg_config *cfg,
+                            struct event_base *base,
+                            void (*safe)(void *arg), void *arg);
 
 #endif

@@ -99,3 +99,14 @@ void hg_text_sanitize(const char *s, char *out, size_t cap)
     out[hg_utf8_valid_prefix((const unsigned char *)out, o)] = '\0';
 }
 
+
+int hg_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

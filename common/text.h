@@ -25,4 +25,7 @@ void hg_json_set_body(json_t *o, const char *name, const char *body,
  * a request can go into a JSON string. */
 void hg_text_sanitize(const char *s, char *out, size_t cap);
 
+/* Returns the value of a hexadecimal digit (either case), or -1. */
+int hg_hex_value(int c);
+
 #endif

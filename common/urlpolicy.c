@@ -20,6 +20,8 @@
     "Endpoints must have a public address; the operator of this hookgate "   \
     "can allow private targets with HOOKGATE_ALLOW_PRIVATE_TARGETS=1."
 
+static bool in_allowed(int family, const unsigned char *a);
+
 /* An IPv4 network in host byte order. */
 typedef struct v4_net {
     uint32_t addr;
@@ -358,7 +360,8 @@ static hg_url_result check_v6_host(const char *host, char *err, size_t errsz)
         return HG_URL_INVALID;
     }
 
-    if (v6_private(sa6.sin6_addr.s6_addr)) {
+    if (v6_private(sa6.sin6_addr.s6_addr) &&
+        !in_allowed(AF_INET6, sa6.sin6_addr.s6_addr)) {
         set_err(err, errsz,
                 "target address %s is a private, loopback or reserved "
                 "address. " ALLOW_HINT,
@@ -394,7 +397,8 @@ static hg_url_result check_name_host(const char *host, char *err, size_t errsz)
     if (inet_aton(name, &sa.sin_addr) == 0)
         return HG_URL_OK;
 
-    if (v4_private(ntohl(sa.sin_addr.s_addr))) {
+    if (v4_private(ntohl(sa.sin_addr.s_addr)) &&
+        !in_allowed(AF_INET, (const unsigned char *)&sa.sin_addr)) {
         inet_ntop(AF_INET, &sa.sin_addr, text, sizeof(text));
         set_err(err, errsz,
                 "target address %s is a private, loopback or reserved "
@@ -431,4 +435,122 @@ hg_url_result hg_url_check(const char *url, bool allow_private, char *err,
     if (host[0] == '[')
         return check_v6_host(host, err, errsz);
     return check_name_host(host, err, errsz);
+}
+
+/* ---- allowed networks ------------------------------------------------- */
+
+static const hg_cidr *allowed_networks;
+static int allowed_count;
+
+static int parse_one_cidr(const char *text, hg_cidr *out)
+{
+    char addr[64];
+    const char *slash = strchr(text, '/');
+    size_t len = slash ? (size_t)(slash - text) : strlen(text);
+    int max;
+    char *end;
+
+    if (len == 0 || len >= sizeof(addr))
+        return -1;
+    memcpy(addr, text, len);
+    addr[len] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, addr, out->addr) == 1) {
+        out->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+        out->family = AF_INET6;
+        max = 128;
+    } else {
+        return -1;
+    }
+    out->prefix = max;
+    if (slash != NULL) {
+        long p = strtol(slash + 1, &end, 10);
+
+        if (slash[1] == '\0' || *end != '\0' || p < 0 || p > max)
+            return -1;
+        out->prefix = (int)p;
+    }
+    return 0;
+}
+
+int hg_cidr_list_parse(const char *s, hg_cidr **out, int *count, char *err,
+                       size_t errsz)
+{
+    char *copy = strdup(s), *save = NULL;
+    hg_cidr *list = NULL;
+    int n = 0;
+
+    *out = NULL;
+    *count = 0;
+    if (copy == NULL)
+        return -1;
+    for (char *t = strtok_r(copy, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        hg_cidr *grown;
+
+        while (*t == ' ')
+            t++;
+        for (char *e = t + strlen(t); e > t && e[-1] == ' '; e--)
+            e[-1] = '\0';
+        if (*t == '\0')
+            continue;
+        grown = realloc(list, sizeof(*list) * (size_t)(n + 1));
+        if (grown == NULL || parse_one_cidr(t, &grown[n]) != 0) {
+            set_err(err, errsz,
+                    "\"%.64s\" is not a network such as 10.20.0.0/16 or "
+                    "fd00::/8",
+                    t);
+            free(grown ? grown : list);
+            free(copy);
+            return -1;
+        }
+        list = grown;
+        n++;
+    }
+    free(copy);
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+void hg_urlpolicy_allow(const hg_cidr *networks, int count)
+{
+    allowed_networks = networks;
+    allowed_count = count;
+}
+
+static bool in_network(int family, const unsigned char *a, const hg_cidr *c)
+{
+    int full = c->prefix / 8, rest = c->prefix % 8;
+
+    if (family != c->family || memcmp(a, c->addr, (size_t)full) != 0)
+        return false;
+    return rest == 0 ||
+           ((a[full] ^ c->addr[full]) & (unsigned char)(0xff << (8 - rest))) ==
+               0;
+}
+
+static bool in_allowed(int family, const unsigned char *a)
+{
+    for (int i = 0; i < allowed_count; i++) {
+        if (in_network(family, a, &allowed_networks[i]))
+            return true;
+    }
+    return false;
+}
+
+bool hg_addr_allowed(const struct sockaddr *addr, bool allow_private)
+{
+    if (allow_private || !hg_addr_is_private(addr))
+        return true;
+    if (addr->sa_family == AF_INET)
+        return in_allowed(AF_INET, (const unsigned char *)&(
+                                       (const struct sockaddr_in *)addr)
+                                       ->sin_addr);
+    if (addr->sa_family == AF_INET6)
+        return in_allowed(AF_INET6, ((const struct sockaddr_in6 *)addr)
+                                        ->sin6_addr.s6_addr);
+    return false;
 }

@@ -27,6 +27,25 @@ typedef enum hg_url_result {
  * problem. */
 hg_url_result hg_url_check(const char *url, bool allow_private, char *err,
                            size_t errsz);
+/* A network such as 10.20.0.0/16 or fd00::/8. */
+typedef struct hg_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int prefix;
+} hg_cidr;
+
+/* Parses comma-separated networks (spaces allowed; a bare address is a
+ * /32 or /128) into a new array (caller frees). Returns 0, or -1 with a
+ * sentence in err. An empty string gives no networks. */
+int hg_cidr_list_parse(const char *s, hg_cidr **out, int *count, char *err,
+                       size_t errsz);
+/* Sets the networks that are allowed although private, for every later
+ * check in this process. Call once at start, before threads. */
+void hg_urlpolicy_allow(const hg_cidr *networks, int count);
+/* Returns true when a delivery may connect to addr: a public address, any
+ * address with allow_private, or one inside an allowed network. */
+bool hg_addr_allowed(const struct sockaddr *addr, bool allow_private);
+
 /* Returns true when addr is not a public unicast address: loopback, private
  * (RFC 1918, unique local), link-local, carrier-grade NAT, multicast,
  * unspecified, reserved, or an IPv4-mapped or NAT64 form of one of those. */

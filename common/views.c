@@ -11,10 +11,18 @@ static json_t *string_or_null(const char *s)
     return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/* Fields of a delivery hash shown as they are; the rest (attempt ids,
+ * work stream names, lane keys) are internal. */
+static const char *const delivery_fields[] = {
+    "id", "event_id", "endpoint_id", "status", "reason", "next_attempt_at",
+    "created_at", "updated_at", NULL,
+};
+
 json_t *hg_view_delivery(const redisReply *fields)
 {
     json_t *out = json_object();
     const char *attempts = "0";
+    bool test = false, ordered = false;
 
     for (size_t i = 0; fields && i + 1 < fields->elements; i += 2) {
         const char *k = hg_reply_str(fields, i, NULL);
@@ -24,14 +32,24 @@ json_t *hg_view_delivery(const redisReply *fields)
             continue;
         if (strcmp(k, "attempt_count") == 0)
             attempts = v;
-        else if (strcmp(k, "retry_index") != 0)
-            json_object_set_new(out, k, string_or_null(v));
+        else if (strcmp(k, "test") == 0)
+            test = strcmp(v, "1") == 0;
+        else if (strcmp(k, "lane") == 0)
+            ordered = v[0] != '\0';
+        for (int f = 0; delivery_fields[f] != NULL; f++) {
+            if (strcmp(k, delivery_fields[f]) == 0)
+                json_object_set_new(out, k, string_or_null(v));
+        }
     }
     json_object_set_new(out, "attempt_count", json_integer(atoll(attempts)));
-    if (json_object_get(out, "reason") == NULL)
-        json_object_set_new(out, "reason", json_null());
-    if (json_object_get(out, "next_attempt_at") == NULL)
-        json_object_set_new(out, "next_attempt_at", json_null());
+    json_object_set_new(out, "test", json_boolean(test));
+    /* True while the delivery waits its turn behind earlier events with
+     * the same ordering key, or is the one holding that turn. */
+    json_object_set_new(out, "ordered", json_boolean(ordered));
+    for (int f = 0; delivery_fields[f] != NULL; f++) {
+        if (json_object_get(out, delivery_fields[f]) == NULL)
+            json_object_set_new(out, delivery_fields[f], json_null());
+    }
     return out;
 }
 
@@ -50,19 +68,41 @@ json_t *hg_view_attempts(const redisReply *list)
     return attempts;
 }
 
+/* Fields of an event hash shown as they are; the others (payload,
+ * received_ms, the delivery id list) are internal or have their own
+ * route. */
+static const char *const event_fields[] = {
+    "id", "type", "received_at", "correlation_id", "traceparent", NULL,
+};
+
 json_t *hg_view_event(const redisReply *reply, bool attempts)
 {
     const redisReply *head = hg_reply_elem(reply, 0);
     json_t *out, *deliveries;
+    bool test = false;
 
     if (head == NULL || head->type != REDIS_REPLY_ARRAY)
         return NULL;
     out = json_object();
     deliveries = json_array();
     for (size_t i = 0; i + 1 < head->elements; i += 2) {
-        json_object_set_new(out, hg_reply_str(head, i, NULL),
-                            string_or_null(hg_reply_str(head, i + 1, NULL)));
+        const char *k = hg_reply_str(head, i, NULL);
+        const char *v = hg_reply_str(head, i + 1, NULL);
+
+        if (k == NULL || v == NULL)
+            continue;
+        if (strcmp(k, "test") == 0)
+            test = strcmp(v, "1") == 0;
+        for (int f = 0; event_fields[f] != NULL; f++) {
+            if (strcmp(k, event_fields[f]) == 0)
+                json_object_set_new(out, k, string_or_null(v));
+        }
     }
+    for (int f = 0; event_fields[f] != NULL; f++) {
+        if (json_object_get(out, event_fields[f]) == NULL)
+            json_object_set_new(out, event_fields[f], json_null());
+    }
+    json_object_set_new(out, "test", json_boolean(test));
     for (size_t i = 1; i < reply->elements; i++) {
         const redisReply *pair = hg_reply_elem(reply, i);
         json_t *d = hg_view_delivery(hg_reply_elem(pair, 0));

@@ -16,8 +16,9 @@ json_t *hg_view_delivery(const redisReply *fields);
 /* Parses stored attempt records (JSON strings) into an array. */
 json_t *hg_view_attempts(const redisReply *list);
 /* Builds an event with its deliveries from an event_detail.lua reply, or
- * returns NULL when the reply says the event does not exist. With
- * attempts, each delivery carries its "attempts" array. */
+ * returns NULL when the event does not exist. The event has the fields of
+ * a fixed list, "test" as a boolean, and "deliveries". With attempts, each
+ * delivery carries its "attempts" array. */
 json_t *hg_view_event(const redisReply *reply, bool attempts);
 
 #endif

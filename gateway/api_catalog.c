@@ -5,6 +5,10 @@
  * publish of a deprecated type, payload validation for integrations that
  * turned it on, and test events that send a catalog example (or a given
  * payload) to one endpoint through the normal delivery path.
+ *
+ * The catalog is public. Its former per-integration path is deprecated and
+ * checks the integration and the caller as the other integration routes
+ * do.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +16,37 @@
 
 #include "common/catalog.h"
 #include "common/jsonschema.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 
+/* GET /api/v1/integrations/{id}/event-types was deprecated on
+ * 2026-12-04T00:00:00Z, when GET /api/v1/event-types replaced it. */
+#define LEGACY_LIST_DEPRECATED_UNIX 1796342400LL
+/* The document that describes the deprecated path and its replacement. */
+#define LEGACY_LIST_DEPRECATION_LINK "/openapi.json"
+
 const hg_catalog *gw_catalog;
+
+/* Adds the headers of a deprecated resource: Deprecation with the date of
+ * deprecation as "@<seconds>" (RFC 9745; left out when deprecated_unix is
+ * negative, because the header has no value without a date), Sunset (RFC
+ * 8594) unless sunset_http is NULL, and a Link with rel="deprecation" to
+ * where the deprecation is described. */
+static void deprecation_headers(hg_req *r, long long deprecated_unix,
+                                const char *sunset_http, const char *link)
+{
+    char value[320];
+
+    if (deprecated_unix >= 0) {
+        snprintf(value, sizeof(value), "@%lld", deprecated_unix);
+        hg_reply_header(r, "Deprecation", value);
+    }
+    if (sunset_http != NULL)
+        hg_reply_header(r, "Sunset", sunset_http);
+    snprintf(value, sizeof(value), "<%s>; rel=\"deprecation\"", link);
+    hg_reply_header(r, "Link", value);
+}
 
 /* ---- catalog routes ---------------------------------------------------------- */
 
@@ -27,15 +58,58 @@ static json_t *type_summary(const hg_catalog_type *t)
                      t->sunset ? json_string(t->sunset) : json_null());
 }
 
-void gw_list_event_types(hg_req *r)
+static void reply_type_list(hg_req *r, const char *cache_control)
 {
     json_t *items = json_array();
 
     for (size_t i = 0; i < hg_catalog_count(gw_catalog); i++)
         json_array_append_new(items,
                               type_summary(hg_catalog_at(gw_catalog, i)));
-    hg_reply_header(r, "Cache-Control", "public, max-age=300");
+    hg_reply_header(r, "Cache-Control", cache_control);
     hg_reply_json(r, 200, json_pack("{s:o}", "data", items));
+}
+
+static void on_legacy_integration(hg_redis_status status, redisReply *reply,
+                                  void *arg)
+{
+    hg_req *r = arg;
+
+    if (gw_redis_failed(r, status, reply)) {
+        /* already replied */
+    } else if (reply->type != REDIS_REPLY_INTEGER || reply->integer == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         r->params[0]);
+    } else {
+        /* private: the request carried a credential. */
+        reply_type_list(r, "private, max-age=300");
+    }
+    hg_req_release(r);
+}
+
+static void legacy_list_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    char key[HG_KEY_MAX];
+
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_legacy_integration, r, "EXISTS %s",
+                     hg_key(key, r->params[0], "integration"));
+}
+
+void gw_list_event_types(hg_req *r)
+{
+    /* The route table sends the deprecated per-integration path here too,
+     * marked by its sunset. */
+    if (r->route == NULL || r->route->sunset == NULL) {
+        reply_type_list(r, "public, max-age=300");
+        return;
+    }
+    /* On every response of the path, errors included: the path itself is
+     * deprecated, whatever the outcome. */
+    deprecation_headers(r, LEGACY_LIST_DEPRECATED_UNIX, r->route->sunset,
+                        LEGACY_LIST_DEPRECATION_LINK);
+    if (gw_check_integration_param(r, r->params[0]))
+        gw_authorize(r, r->params[0], SCOPE_READ, legacy_list_authorized);
 }
 
 void gw_get_event_type(hg_req *r)
@@ -62,18 +136,14 @@ void gw_get_event_type(hg_req *r)
 void gw_catalog_headers(hg_req *r, const char *type)
 {
     const hg_catalog_type *t = hg_catalog_find(gw_catalog, type);
+    char link[192];
 
     if (t == NULL || !t->deprecated)
         return;
-    /* RFC 9745 and RFC 8594; the link names where the type is described. */
-    hg_reply_header(r, "Deprecation", "true");
-    if (t->sunset_http != NULL)
-        hg_reply_header(r, "Sunset", t->sunset_http);
-    char link[256];
-
-    snprintf(link, sizeof(link), "</api/v1/event-types/%s>; rel=\"deprecation\"",
-             t->type);
-    hg_reply_header(r, "Link", link);
+    /* The catalog entry of the type names its replacement. */
+    snprintf(link, sizeof(link), "/api/v1/event-types/%s", t->type);
+    deprecation_headers(r, t->deprecated_at ? t->deprecated_unix : -1,
+                        t->sunset_http, link);
 }
 
 /* Parses a body for validation: big integers do not fit jansson's
@@ -89,38 +159,34 @@ static json_t *parse_for_validation(const char *body, size_t len)
     return doc;
 }
 
-bool gw_validate_payload(hg_req *r, const endpoint_snapshot *snap)
+bool gw_payload_valid(const gw_publish *s, const char *integration_id,
+                      char *why, size_t cap)
 {
-    gw_publish *s = r->data;
-    const hg_catalog_type *t;
-    char why[512];
+    const hg_catalog_type *t = hg_catalog_find(gw_catalog, s->type);
+    char reason[512];
     json_t *doc;
     bool ok;
 
-    if (!snap->validate_payloads)
-        return true;
-    t = hg_catalog_find(gw_catalog, s->type);
     if (t == NULL) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "event type %s is not in the catalog, and payload "
-                         "validation is on for integration %s",
-                         s->type, r->params[0]);
+        snprintf(why, cap,
+                 "event type %s is not in the catalog, and payload "
+                 "validation is on for integration %s",
+                 s->type, integration_id);
         return false;
     }
     doc = parse_for_validation(s->body, s->len);
     if (doc == NULL) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "the payload cannot be checked against the schema "
-                         "of %s: it repeats a member name",
-                         s->type);
+        snprintf(why, cap,
+                 "the payload cannot be checked against the schema of %s: "
+                 "it repeats a member name",
+                 s->type);
         return false;
     }
-    ok = hg_schema_validate(t->compiled, doc, why, sizeof(why));
+    ok = hg_schema_validate(t->compiled, doc, reason, sizeof(reason));
     json_decref(doc);
     if (!ok)
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "the payload does not match the schema of %s: %s",
-                         s->type, why);
+        snprintf(why, cap, "the payload does not match the schema of %s: %s",
+                 s->type, reason);
     return ok;
 }
 
@@ -139,22 +205,6 @@ static void on_test_accepted(hg_req *r, const char *event_id, bool replayed)
                   json_pack("{s:s, s:s, s:s, s:s, s:b}", "event_id", event_id,
                             "delivery_id", delivery, "endpoint_id",
                             r->params[1], "type", s->type, "test", 1));
-}
-
-/* Refuses a test to an endpoint that does not exist or is disabled. */
-static bool check_test_endpoint(hg_req *r, const endpoint_snapshot *snap)
-{
-    gw_publish *s = r->data;
-
-    for (int i = 0; i < snap->count; i++) {
-        if (strcmp(snap->endpoints[i].id, s->only_endpoint) == 0)
-            return gw_validate_payload(r, snap);
-    }
-    hg_reply_problem(r, HG_E_NOT_FOUND,
-                     "endpoint %s does not exist or is disabled; enable it "
-                     "to send it a test event",
-                     s->only_endpoint);
-    return false;
 }
 
 /* Takes the payload of a test: the given "payload" object, or the catalog
@@ -215,28 +265,18 @@ static bool test_payload(hg_req *r, json_t *body, gw_publish *s)
     return true;
 }
 
-void gw_test_endpoint(hg_req *r)
+/* Builds and stores the test event once the caller is authorized, so that
+ * nothing about the body, the endpoint or the integration reaches a caller
+ * without a valid credential. publish.lua checks that the endpoint exists
+ * and is enabled. */
+static void test_authorized(hg_req *r)
 {
     gw_publish *s;
     json_t *body = NULL;
     size_t len;
 
-    if (!gw_check_integration_param(r, r->params[0]))
-        return;
-    if (!gw_endpoint_id_valid(r->params[1])) {
-        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
-                         r->params[1]);
-        return;
-    }
     if ((s = gw_publish_new(r)) == NULL || !gw_read_credential(r, &s->cred))
         return;
-    if (s->cred.kind == CRED_TOKEN &&
-        strcmp(s->cred.token_integration, r->params[0]) != 0) {
-        hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "the access token does not belong to integration %s",
-                         r->params[0]);
-        return;
-    }
     hg_req_body(r, &len);
     if (len > 0 && (body = gw_json_body(r)) == NULL)
         return;
@@ -247,8 +287,18 @@ void gw_test_endpoint(hg_req *r)
     json_decref(body);
     s->test = true;
     snprintf(s->only_endpoint, sizeof(s->only_endpoint), "%.63s", r->params[1]);
-    s->validate = check_test_endpoint;
     s->on_accepted = on_test_accepted;
-    gw_set_actor(r, &s->cred, "");
     gw_publish_start(r);
+}
+
+void gw_test_endpoint(hg_req *r)
+{
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!gw_endpoint_id_valid(r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
+                         r->params[1]);
+        return;
+    }
+    gw_authorize(r, r->params[0], SCOPE_PUBLISH, test_authorized);
 }

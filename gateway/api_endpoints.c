@@ -1,48 +1,37 @@
 /* SPDX-License-Identifier: MIT
  *
  * Endpoint routes: create, list, read, update, delete, enable, disable and
- * rotate the secret. Input is validated field by field (URL policy, type
- * filters, custom headers, delivery settings); secrets are sealed with
- * AES-256-GCM before they reach Redis and are shown only when created or
- * rotated. Every change bumps the integration's endpoint version so that
- * gateways re-read the endpoint list before their next publish.
+ * rotate the secret. Input is validated field by field with the checks of
+ * validate.c (URL policy, type filters, custom headers, delivery
+ * settings); secrets are sealed with AES-256-GCM before they reach Redis
+ * and are shown only when created or rotated. Every change bumps the
+ * integration's endpoint version so that gateways re-read the endpoint
+ * list before their next publish.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
-#include "common/urlpolicy.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
+#include "gateway/validate.h"
 
-#define DESCRIPTION_MAX 500
-#define HEADERS_MAX 20
-#define HEADER_NAME_MAX 100
-#define HEADER_VALUE_MAX 1000
-#define ORDERING_KEY_MAX 200
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
 #define DELETE_BATCH "500"
 /* Field/value pairs an endpoint write can carry. */
 #define FIELDS_MAX 32
 
-/* Headers hookgate sets itself or that belong to the connection. */
-static const char *const reserved_headers[] = {
-    "host", "content-type", "content-length", "content-encoding",
-    "transfer-encoding", "connection", "keep-alive", "te", "trailer",
-    "upgrade", "expect", "user-agent", "webhook-id", "webhook-timestamp",
-    "webhook-signature", "traceparent", "tracestate", NULL,
-};
-
 /* The fields of one endpoint write, as strings for endpoint_put.lua. */
 typedef struct endpoint_input {
     char id[HG_ID_MAX];
+    const char *action; /* audit action, such as "endpoint.enable" */
+    bool create;        /* 201 with the secret and Location, not 200 */
     char secret[HG_SECRET_MAX_LEN];   /* in clear, for the response only */
     char sealed[HG_SECRETBOX_SEALED_MAX];
     char *strings[FIELDS_MAX];        /* owned copies of values */
@@ -88,239 +77,149 @@ static void input_set_int(endpoint_input *in, const char *name, long long v)
 
 bool gw_endpoint_id_valid(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n < 4 || n > 63 || strncmp(s, "ep_", 3) != 0)
-        return false;
-    for (size_t i = 3; i < n; i++) {
-        char c = s[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return gw_validate_endpoint_id(s);
 }
 
 /* ---- field validation ---------------------------------------------------- */
 
-static bool read_url(hg_req *r, json_t *url, endpoint_input *in)
+static gw_endpoint_rules endpoint_rules(void)
 {
-    char why[300];
-    const char *text = json_string_value(url);
-    hg_url_result res;
+    gw_endpoint_rules rules = {
+        .allow_private_targets = gw_config->allow_private_targets,
+        .https_only = gw_config->https_only,
+        .connect_timeout_max_ms = gw_config->connect_timeout_ms,
+        .timeout_max_ms = gw_config->delivery_timeout_ms,
+    };
 
-    if (text == NULL) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"url\" must be an http or https URL string");
-        return false;
-    }
-    res = hg_url_check(text, gw_config->allow_private_targets, why,
-                       sizeof(why));
-    if (res == HG_URL_NOT_ALLOWED) {
-        hg_reply_problem(r, HG_E_TARGET_NOT_ALLOWED, "%s", why);
-        return false;
-    }
-    if (res != HG_URL_OK) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR, "invalid \"url\": %s", why);
-        return false;
-    }
-    if (gw_config->https_only && strncasecmp(text, "https://", 8) != 0) {
-        hg_reply_problem(r, HG_E_TARGET_NOT_ALLOWED,
-                         "this deployment accepts only https endpoint URLs");
-        return false;
-    }
-    input_set(in, "url", text);
-    return true;
+    return rules;
 }
 
-static bool read_event_types(hg_req *r, json_t *types, endpoint_input *in)
+static gw_validate_result read_url(json_t *url, const gw_endpoint_rules *rules,
+                                   endpoint_input *in)
+{
+    gw_validate_result res = gw_validate_url(url, rules);
+
+    if (res.ok && url != NULL)
+        input_set(in, "url", json_string_value(url));
+    return res;
+}
+
+/* Stores the distinct filters as a JSON array and as the space-separated
+ * list that the publish path matches against. */
+static gw_validate_result read_event_types(json_t *types, endpoint_input *in)
 {
     char filters[HG_TYPE_FILTERS_MAX * (HG_EVENT_TYPE_MAX + 3)] = "";
-    json_t *unique = json_array();
+    json_t *distinct;
+    gw_validate_result res = gw_validate_event_types(types, &distinct);
     json_t *item;
     size_t i;
     char *text;
 
-    if (!json_is_array(types) || json_array_size(types) == 0 ||
-        json_array_size(types) > HG_TYPE_FILTERS_MAX) {
-        json_decref(unique);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"event_types\" must be an array of 1 to %d type "
-                         "filters, such as [\"booking.*\"]",
-                         HG_TYPE_FILTERS_MAX);
-        return false;
-    }
-    json_array_foreach(types, i, item) {
-        const char *f = json_string_value(item);
-        bool seen = false;
-        size_t k;
-        json_t *prior;
-
-        if (f == NULL || !hg_type_filter_valid(f)) {
-            json_decref(unique);
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "event_types[%zu] is not a valid filter: use a "
-                             "type (A-Z a-z 0-9 . _ -, up to 128), "
-                             "\"prefix.*\" or \"*\"",
-                             i);
-            return false;
-        }
-        json_array_foreach(unique, k, prior) {
-            seen = seen || strcmp(json_string_value(prior), f) == 0;
-        }
-        if (seen)
-            continue;
-        json_array_append(unique, item);
+    if (distinct == NULL)
+        return res;
+    json_array_foreach(distinct, i, item) {
         if (filters[0] != '\0')
             strcat(filters, " ");
-        strcat(filters, f);
+        strcat(filters, json_string_value(item));
     }
-    text = json_dumps(unique, JSON_COMPACT);
-    json_decref(unique);
+    text = json_dumps(distinct, JSON_COMPACT);
+    json_decref(distinct);
     input_set(in, "event_types", text ? text : "[]");
     input_set(in, "filters", filters);
     free(text);
-    return true;
+    return res;
 }
 
-static bool header_name_valid(const char *name)
+static gw_validate_result read_description(json_t *description,
+                                           endpoint_input *in)
 {
-    size_t n = strlen(name);
+    gw_validate_result res = gw_validate_description(description);
 
-    if (n == 0 || n > HEADER_NAME_MAX)
-        return false;
-    /* RFC 9110 token characters. */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL))
-            return false;
-    }
-    return true;
+    if (res.ok && description != NULL)
+        input_set(in, "description", json_string_value(description));
+    return res;
 }
 
-static bool header_reserved(const char *name)
+static gw_validate_result read_headers(json_t *headers, endpoint_input *in)
 {
-    for (int i = 0; reserved_headers[i] != NULL; i++) {
-        if (strcasecmp(name, reserved_headers[i]) == 0)
-            return true;
-    }
-    return strncasecmp(name, "proxy-", 6) == 0;
-}
-
-static bool read_headers(hg_req *r, json_t *headers, endpoint_input *in)
-{
-    const char *name;
-    json_t *value;
+    gw_validate_result res = gw_validate_headers(headers);
     char *text;
 
-    if (!json_is_object(headers) || json_object_size(headers) > HEADERS_MAX) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"headers\" must be an object of at most %d "
-                         "header names and string values",
-                         HEADERS_MAX);
-        return false;
-    }
-    json_object_foreach(headers, name, value) {
-        const char *v = json_string_value(value);
-
-        if (!header_name_valid(name)) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "header name \"%.100s\" is not a valid HTTP "
-                             "field name",
-                             name);
-            return false;
-        }
-        if (header_reserved(name)) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "header \"%s\" is set by hookgate and cannot be "
-                             "overridden",
-                             name);
-            return false;
-        }
-        if (v == NULL || json_string_length(value) > HEADER_VALUE_MAX ||
-            memchr(v, '\0', json_string_length(value)) != NULL ||
-            strpbrk(v, "\r\n") != NULL) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "the value of header \"%s\" must be a string of "
-                             "at most %d bytes without CR, LF or NUL",
-                             name, HEADER_VALUE_MAX);
-            return false;
-        }
-    }
+    if (!res.ok || headers == NULL)
+        return res;
     text = json_dumps(headers, JSON_COMPACT | JSON_SORT_KEYS);
     input_set(in, "headers", text ? text : "{}");
     free(text);
-    return true;
+    return res;
 }
 
-/* Reads an optional integer setting; null stores "" (the default). */
-static bool read_setting(hg_req *r, json_t *body, const char *name,
-                         long long lo, long long hi, endpoint_input *in)
+static gw_validate_result read_enabled(json_t *enabled, endpoint_input *in)
 {
-    json_t *v = json_object_get(body, name);
+    gw_validate_result res = gw_validate_enabled(enabled);
 
-    if (v == NULL)
-        return true;
-    if (json_is_null(v)) {
-        input_set(in, name, "");
-        return true;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < lo ||
-        json_integer_value(v) > hi) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"%s\" must be null or an integer from %lld to %lld",
-                         name, lo, hi);
-        return false;
-    }
-    input_set_int(in, name, json_integer_value(v));
-    return true;
+    if (!res.ok || enabled == NULL)
+        return res;
+    input_set(in, "status", json_is_true(enabled) ? "enabled" : "disabled");
+    input_set(in, "disabled_reason", json_is_true(enabled) ? "" : "manual");
+    return res;
 }
 
-static bool read_ordering_key(hg_req *r, json_t *v, endpoint_input *in)
+/* A null ordering key stores "", which means no ordering. */
+static gw_validate_result read_ordering_key(json_t *key, endpoint_input *in)
 {
-    const char *s = json_string_value(v);
+    gw_validate_result res = gw_validate_ordering_key(key);
 
-    if (json_is_null(v)) {
-        input_set(in, "ordering_key", "");
-        return true;
-    }
-    if (s == NULL || s[0] != '/' || strlen(s) > ORDERING_KEY_MAX) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"ordering_key\" must be null or a JSON Pointer "
-                         "into the event such as \"/data/booking_id\" "
-                         "(at most %d characters)",
-                         ORDERING_KEY_MAX);
-        return false;
-    }
-    input_set(in, "ordering_key", s);
-    return true;
+    if (res.ok && key != NULL)
+        input_set(in, "ordering_key",
+                  json_is_null(key) ? "" : json_string_value(key));
+    return res;
 }
 
+/* Reads the optional delivery settings; null stores "" (the default). */
+static gw_validate_result read_settings(json_t *body,
+                                        const gw_endpoint_rules *rules,
+                                        endpoint_input *in)
+{
+    static const char *const names[] = {
+        "connect_timeout_ms", "timeout_ms", "max_concurrency", "rate_limit",
+        NULL,
+    };
+    gw_validate_result res = {.ok = true};
+
+    for (int i = 0; names[i] != NULL && res.ok; i++) {
+        json_t *v = json_object_get(body, names[i]);
+
+        res = gw_validate_setting(v, names[i], rules);
+        if (!res.ok || v == NULL)
+            continue;
+        if (json_is_null(v))
+            input_set(in, names[i], "");
+        else
+            input_set_int(in, names[i], json_integer_value(v));
+    }
+    return res;
+}
+
+/* Copies a supplied secret into in->secret, or generates one when the body
+ * has none. */
 static bool read_secret(hg_req *r, json_t *secret, endpoint_input *in)
 {
-    uint8_t key[HG_SECRET_MAX_BYTES];
-    const char *why = NULL;
+    gw_validate_result res = gw_validate_secret(secret);
 
-    if (secret == NULL || json_is_null(secret)) {
-        if (hg_secret_generate(HG_SECRET_DEFAULT_BYTES, in->secret,
-                               sizeof(in->secret)) == 0)
-            return true;
-        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "random source failed");
+    if (!res.ok) {
+        hg_reply_problem(r, res.code, "%s", res.message);
         return false;
     }
-    if (!json_is_string(secret) ||
-        json_string_length(secret) >= sizeof(in->secret) ||
-        hg_secret_parse(json_string_value(secret), key, sizeof(key), &why) <
-            0) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR, "invalid \"secret\": %s",
-                         why ? why : "it must be a string such as whsec_...");
-        return false;
+    if (secret != NULL && !json_is_null(secret)) {
+        snprintf(in->secret, sizeof(in->secret), "%s",
+                 json_string_value(secret));
+        return true;
     }
-    memset(key, 0, sizeof(key));
-    snprintf(in->secret, sizeof(in->secret), "%s", json_string_value(secret));
-    return true;
+    if (hg_secret_generate(HG_SECRET_DEFAULT_BYTES, in->secret,
+                           sizeof(in->secret)) == 0)
+        return true;
+    hg_reply_problem(r, HG_E_INTERNAL_ERROR, "random source failed");
+    return false;
 }
 
 /* Seals in->secret for the endpoint and adds it as the "secret" field. */
@@ -339,74 +238,32 @@ static bool seal_secret(hg_req *r, endpoint_input *in, const char *field)
     return true;
 }
 
-/* Validates every field present in body; with create, url and
- * event_types are required. */
+/* Validates every field present in body in a fixed order, so the first
+ * invalid one is reported; with create, url and event_types are required. */
 static bool read_fields(hg_req *r, json_t *body, bool create,
                         endpoint_input *in)
 {
-    static const char *const known[] = {
-        "url", "event_types", "description", "headers", "secret", "enabled",
-        "connect_timeout_ms", "timeout_ms", "max_concurrency", "rate_limit",
-        "ordering_key", NULL,
-    };
-    const char *name;
-    json_t *v;
+    gw_endpoint_rules rules = endpoint_rules();
+    gw_validate_result res = gw_validate_endpoint_members(body, create);
 
-    json_object_foreach(body, name, v) {
-        bool ok = false;
+    if (res.ok)
+        res = read_url(json_object_get(body, "url"), &rules, in);
+    if (res.ok)
+        res = read_event_types(json_object_get(body, "event_types"), in);
+    if (res.ok)
+        res = read_description(json_object_get(body, "description"), in);
+    if (res.ok)
+        res = read_headers(json_object_get(body, "headers"), in);
+    if (res.ok)
+        res = read_enabled(json_object_get(body, "enabled"), in);
+    if (res.ok)
+        res = read_ordering_key(json_object_get(body, "ordering_key"), in);
+    if (res.ok)
+        res = read_settings(body, &rules, in);
 
-        for (int i = 0; known[i] != NULL && !ok; i++)
-            ok = strcmp(name, known[i]) == 0;
-        if (!ok || (!create && strcmp(name, "secret") == 0)) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "unknown field \"%.64s\"%s", name,
-                             create ? "" : " (rotate a secret with "
-                                           "POST .../rotate-secret)");
-            return false;
-        }
-    }
-    if (create && (json_object_get(body, "url") == NULL ||
-                   json_object_get(body, "event_types") == NULL)) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"url\" and \"event_types\" are required");
-        return false;
-    }
-    if ((v = json_object_get(body, "url")) && !read_url(r, v, in))
-        return false;
-    if ((v = json_object_get(body, "event_types")) &&
-        !read_event_types(r, v, in))
-        return false;
-    if ((v = json_object_get(body, "description"))) {
-        if (!json_is_string(v) ||
-            json_string_length(v) > DESCRIPTION_MAX) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "\"description\" must be a string of at most %d "
-                             "bytes",
-                             DESCRIPTION_MAX);
-            return false;
-        }
-        input_set(in, "description", json_string_value(v));
-    }
-    if ((v = json_object_get(body, "headers")) && !read_headers(r, v, in))
-        return false;
-    if ((v = json_object_get(body, "enabled"))) {
-        if (!json_is_boolean(v)) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "\"enabled\" must be true or false");
-            return false;
-        }
-        input_set(in, "status", json_is_true(v) ? "enabled" : "disabled");
-        input_set(in, "disabled_reason", json_is_true(v) ? "" : "manual");
-    }
-    if ((v = json_object_get(body, "ordering_key")) &&
-        !read_ordering_key(r, v, in))
-        return false;
-    return read_setting(r, body, "connect_timeout_ms", 100,
-                        gw_config->connect_timeout_ms, in) &&
-           read_setting(r, body, "timeout_ms", 1000,
-                        gw_config->delivery_timeout_ms, in) &&
-           read_setting(r, body, "max_concurrency", 1, 1000, in) &&
-           read_setting(r, body, "rate_limit", 1, 100000, in);
+    if (!res.ok)
+        hg_reply_problem(r, res.code, "%s", res.message);
+    return res.ok;
 }
 
 /* ---- views ----------------------------------------------------------------- */
@@ -487,7 +344,7 @@ static void on_put(hg_redis_status status, redisReply *reply, void *arg)
     hg_req *r = arg;
     endpoint_input *in = r->data;
     const char *result = hg_reply_str(reply, 0, NULL);
-    bool create = r->route->method == htp_method_POST;
+    char location[HG_KEY_MAX];
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied */
@@ -500,11 +357,15 @@ static void on_put(hg_redis_status status, redisReply *reply, void *arg)
     } else {
         json_t *out = gw_endpoint_json(reply, 1);
 
-        if (create)
+        gw_audit(r, r->params[0], in->action, in->id, NULL);
+        if (in->create) {
             json_object_set_new(out, "secret", json_string(in->secret));
-        gw_audit(r, r->params[0], create ? "endpoint.create" : "endpoint.update",
-                 in->id, NULL);
-        hg_reply_json(r, create ? 201 : 200, out);
+            snprintf(location, sizeof(location),
+                     "/api/v1/integrations/%s/endpoints/%s", r->params[0],
+                     in->id);
+            hg_reply_header(r, "Location", location);
+        }
+        hg_reply_json(r, in->create ? 201 : 200, out);
     }
     hg_req_release(r);
 }
@@ -533,7 +394,7 @@ static void put_endpoint(hg_req *r, const char *mode)
                   argv, NULL);
 }
 
-static endpoint_input *input_new(hg_req *r)
+static endpoint_input *input_new(hg_req *r, const char *action)
 {
     endpoint_input *in = calloc(1, sizeof(*in));
 
@@ -541,6 +402,7 @@ static endpoint_input *input_new(hg_req *r)
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         return NULL;
     }
+    in->action = action;
     r->data = in;
     r->data_free = input_free;
     return in;
@@ -553,10 +415,11 @@ static void create_authorized(hg_req *r)
     char now[HG_TIME_BUF];
     bool ok;
 
-    if (body == NULL || (in = input_new(r)) == NULL) {
+    if (body == NULL || (in = input_new(r, "endpoint.create")) == NULL) {
         json_decref(body);
         return;
     }
+    in->create = true;
     hg_id_new("ep_", in->id);
     input_set(in, "id", in->id);
     input_set(in, "status", "enabled");
@@ -577,7 +440,7 @@ void gw_create_endpoint(hg_req *r)
 {
     if (!gw_check_integration_param(r, r->params[0]))
         return;
-    gw_authorize(r, r->params[0], SCOPE_MANAGE, create_authorized);
+    gw_authorize_existing(r, r->params[0], SCOPE_MANAGE, create_authorized);
 }
 
 static bool check_endpoint_params(hg_req *r)
@@ -598,7 +461,7 @@ static void update_authorized(hg_req *r)
     endpoint_input *in;
     bool ok;
 
-    if (body == NULL || (in = input_new(r)) == NULL) {
+    if (body == NULL || (in = input_new(r, "endpoint.update")) == NULL) {
         json_decref(body);
         return;
     }
@@ -612,12 +475,14 @@ static void update_authorized(hg_req *r)
 void gw_update_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, update_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              update_authorized);
 }
 
 static void set_status(hg_req *r, bool enable)
 {
-    endpoint_input *in = input_new(r);
+    endpoint_input *in =
+        input_new(r, enable ? "endpoint.enable" : "endpoint.disable");
 
     if (in == NULL)
         return;
@@ -640,13 +505,15 @@ static void disable_authorized(hg_req *r)
 void gw_enable_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, enable_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              enable_authorized);
 }
 
 void gw_disable_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, disable_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              disable_authorized);
 }
 
 /* ---- read and list ---------------------------------------------------------- */
@@ -679,7 +546,8 @@ static void get_authorized(hg_req *r)
 void gw_get_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize(r, r->params[0], SCOPE_READ, get_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_READ,
+                              get_authorized);
 }
 
 static void on_list(hg_redis_status status, redisReply *reply, void *arg)
@@ -730,7 +598,8 @@ static void list_authorized(hg_req *r)
 void gw_list_endpoints(hg_req *r)
 {
     if (gw_check_integration_param(r, r->params[0]))
-        gw_authorize(r, r->params[0], SCOPE_READ, list_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_READ,
+                              list_authorized);
 }
 
 /* ---- delete ------------------------------------------------------------------ */
@@ -818,7 +687,8 @@ static void delete_authorized(hg_req *r)
 void gw_delete_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, delete_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              delete_authorized);
 }
 
 /* ---- secret rotation --------------------------------------------------------- */
@@ -853,6 +723,7 @@ static void rotate_authorized(hg_req *r)
     size_t len;
     json_t *body = NULL;
     json_t *grace;
+    gw_validate_result res;
     endpoint_input *in;
     long long grace_s = gw_config->secret_grace_s;
     int64_t expires_ms;
@@ -862,19 +733,18 @@ static void rotate_authorized(hg_req *r)
     hg_req_body(r, &len);
     if (len > 0 && (body = gw_json_body(r)) == NULL)
         return;
-    if ((in = input_new(r)) == NULL) {
+    if ((in = input_new(r, "endpoint.rotate_secret")) == NULL) {
         json_decref(body);
         return;
     }
     snprintf(in->id, sizeof(in->id), "%.63s", r->params[1]);
     grace = json_object_get(body, "grace_period_s");
-    if (grace != NULL && (!json_is_integer(grace) ||
-                          json_integer_value(grace) < 0 ||
-                          json_integer_value(grace) > 30 * 86400)) {
+    res = gw_validate_rotation_members(body);
+    if (res.ok)
+        res = gw_validate_grace_period(grace);
+    if (!res.ok) {
         json_decref(body);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"grace_period_s\" must be an integer from 0 to "
-                         "2592000 (30 days)");
+        hg_reply_problem(r, res.code, "%s", res.message);
         return;
     }
     if (grace != NULL)
@@ -902,7 +772,8 @@ static void rotate_authorized(hg_req *r)
 void gw_rotate_secret(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, rotate_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              rotate_authorized);
 }
 
 /* ---- sandbox ------------------------------------------------------------------ */

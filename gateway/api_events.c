@@ -6,7 +6,14 @@
  * runs publish.lua, which writes the event, its deliveries and their work
  * entries atomically. If the endpoint list changed since it was cached, the
  * script refuses and the list is read again.
+ *
+ * The script checks the caller first, so the happy path is one round trip.
+ * A problem found in the request before that (its body, headers or
+ * payload) is sent only after the caller was authorized on its own, so a
+ * caller without a valid credential learns nothing about the request or
+ * whether the integration exists.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,7 @@
 #include "common/scripts.h"
 #include "common/typefilter.h"
 #include "common/views.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
@@ -92,6 +100,59 @@ endpoint_snapshot *gw_snapshot_store(gw_thread *t, const char *integration_id,
     return s;
 }
 
+/* ---- problems held until the caller is authorized ---------------------- */
+
+typedef struct held_problem {
+    hg_error code;
+    char detail[1024];
+} held_problem;
+
+static void reply_held_problem(hg_req *r)
+{
+    held_problem *p = r->data;
+
+    hg_reply_problem(r, p->code, "%s", p->detail);
+}
+
+/* Sends a client error about the request (its body, headers or payload)
+ * only to a caller that may act on integration r->params[0] with scope.
+ * Unless this request was authorized already, gw_authorize() runs first,
+ * so a caller without a valid credential gets its 401, 403 or 429 and
+ * learns nothing about the request or the integration. Replaces r->data,
+ * so the caller must return without touching it. */
+__attribute__((format(printf, 4, 5))) static void
+reply_problem_authorized(hg_req *r, unsigned scope, hg_error code,
+                         const char *fmt, ...)
+{
+    held_problem *p;
+    va_list ap;
+
+    if (r->auth_admin || r->auth_integration[0] != '\0') {
+        char detail[1024];
+
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        hg_reply_problem(r, code, "%s", detail);
+        return;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    p->code = code;
+    /* Formatted before r->data is freed: the arguments may point into it. */
+    va_start(ap, fmt);
+    vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+    va_end(ap);
+    if (r->data_free != NULL)
+        r->data_free(r->data);
+    r->data = p;
+    r->data_free = free;
+    gw_authorize(r, r->params[0], scope, reply_held_problem);
+}
+
 /* ---- request checks ----------------------------------------------------- */
 
 static bool traceparent_valid(const char *s)
@@ -158,18 +219,20 @@ static bool reply_intake_error(hg_req *r, hg_json_intake_result res,
     case HG_JSON_OK:
         return false;
     case HG_JSON_MALFORMED:
-        hg_reply_problem(r, HG_E_MALFORMED_JSON, "%s (at byte %zu)",
-                         info->error, info->error_offset);
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_MALFORMED_JSON,
+                                 "%s (at byte %zu)", info->error,
+                                 info->error_offset);
         return true;
     case HG_JSON_TOO_DEEP:
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "%s: the limit is %d levels (at byte %zu)",
-                         info->error, gw_config->json_max_depth,
-                         info->error_offset);
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                 "%s: the limit is %d levels (at byte %zu)",
+                                 info->error, gw_config->json_max_depth,
+                                 info->error_offset);
         return true;
     default:
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR, "%s (at byte %zu)",
-                         info->error, info->error_offset);
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                 "%s (at byte %zu)", info->error,
+                                 info->error_offset);
         return true;
     }
 }
@@ -181,26 +244,27 @@ static bool choose_type(hg_req *r, const hg_json_intake_info *info,
     const char *header = hg_req_header(r, "X-Event-Type");
 
     if (header != NULL && !hg_event_type_valid(header, strlen(header))) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "X-Event-Type must be 1 to 128 characters of "
-                         "A-Z a-z 0-9 . _ -");
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                 "X-Event-Type must be 1 to 128 "
+                                 "characters of A-Z a-z 0-9 . _ -");
         return false;
     }
     if (info->type[0] != '\0') {
         if (header != NULL && strcmp(header, info->type) != 0) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "X-Event-Type \"%s\" differs from the body's "
-                             "type \"%s\"",
-                             header, info->type);
+            reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                     "X-Event-Type \"%s\" differs from "
+                                     "the body's type \"%s\"",
+                                     header, info->type);
             return false;
         }
         snprintf(s->type, sizeof(s->type), "%s", info->type);
         return true;
     }
     if (header == NULL) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "the event has no type: add a top-level \"type\" "
-                         "string or an X-Event-Type header");
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                 "the event has no type: add a top-level "
+                                 "\"type\" string or an X-Event-Type "
+                                 "header");
         return false;
     }
     snprintf(s->type, sizeof(s->type), "%s", header);
@@ -214,10 +278,10 @@ static bool read_publish_headers(hg_req *r, gw_publish *s)
 
     if (idem != NULL) {
         if (!idempotency_key_valid(idem)) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "Idempotency-Key must be 1 to %d printable "
-                             "ASCII characters",
-                             IDEMPOTENCY_KEY_MAX);
+            reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                     "Idempotency-Key must be 1 to %d "
+                                     "printable ASCII characters",
+                                     IDEMPOTENCY_KEY_MAX);
             return false;
         }
         snprintf(s->idempotency_key, sizeof(s->idempotency_key), "%s", idem);
@@ -237,6 +301,9 @@ static void on_snapshot(hg_redis_status status, redisReply *reply, void *arg)
     hg_req *r = arg;
 
     if (!gw_redis_failed(r, status, reply) && !hg_req_done(r)) {
+        gw_publish *s = r->data;
+
+        s->snapshot_read = true;
         if (gw_snapshot_store(hg_req_thread(r), r->params[0], reply) == NULL)
             hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         else
@@ -273,6 +340,8 @@ static void reply_accepted(hg_req *r, const char *event_id, bool replayed)
         s->on_accepted(r, event_id, replayed);
         return;
     }
+    /* Only on success, so an error response carries no type headers. */
+    gw_catalog_headers(r, s->type);
     body = json_pack("{s:s}", "id", event_id);
     hg_reply_json(r, 202, body);
 }
@@ -304,8 +373,10 @@ static void on_published(hg_redis_status status, redisReply *reply,
     } else if (strcmp(result, "ok") == 0 || strcmp(result, "duplicate") == 0) {
         bool replayed = result[0] == 'd';
 
-        if (s->cred.kind != CRED_ADMIN && n2 && n3)
-            gw_rate_headers(r, n2->integer, n3->integer);
+        /* gw_authorize() sent the rate headers of a test event. */
+        if (s->cred.kind != CRED_ADMIN && !s->test && n2 && n3)
+            gw_rate_limit_headers(r, hg_reply_str(reply, 4, NULL),
+                                  n2->integer, n3->integer);
         hg_debug(&f, replayed ? "idempotent repeat" : "event accepted");
         reply_accepted(r, value, replayed);
     } else if (strcmp(result, "idempotency_conflict") == 0) {
@@ -320,6 +391,11 @@ static void on_published(hg_redis_status status, redisReply *reply,
     } else if (strcmp(result, "no_integration") == 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
                          r->params[0]);
+    } else if (strcmp(result, "no_endpoint") == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND,
+                         "endpoint %s does not exist or is disabled; enable "
+                         "it to send it a test event",
+                         s->only_endpoint);
     } else if (strcmp(result, "denied") == 0) {
         gw_reply_denied(r, &s->cred, value ? value : "unknown", "publish");
     } else if (strcmp(result, "limited") == 0 && n1) {
@@ -330,21 +406,22 @@ static void on_published(hg_redis_status status, redisReply *reply,
     hg_req_release(r);
 }
 
-/* Returns the indexes of the snapshot's endpoints that receive the event:
- * those whose filters match, or only the requested one for a test event. */
+/* Writes the ids of the endpoints that receive the event: those of the
+ * snapshot whose filters match, or the one endpoint of a test event.
+ * publish.lua checks that endpoint, so a test does not depend on the
+ * cached list knowing a new endpoint. */
 static int match_endpoints(const endpoint_snapshot *snap, const gw_publish *s,
-                           int *matched)
+                           const char **matched)
 {
     int n = 0;
 
+    if (s->only_endpoint[0] != '\0') {
+        matched[n++] = s->only_endpoint;
+        return n;
+    }
     for (int i = 0; i < snap->count; i++) {
-        if (s->only_endpoint[0] != '\0') {
-            if (strcmp(snap->endpoints[i].id, s->only_endpoint) == 0)
-                matched[n++] = i;
-        } else if (hg_type_filter_list_match(snap->endpoints[i].filters,
-                                             s->type)) {
-            matched[n++] = i;
-        }
+        if (hg_type_filter_list_match(snap->endpoints[i].filters, s->type))
+            matched[n++] = snap->endpoints[i].id;
     }
     return n;
 }
@@ -396,7 +473,7 @@ static void fill_keys(hg_req *r, gw_publish *s, publish_args *a)
 
 /* Builds the argument vector of publish.lua for n matched endpoints. */
 static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
-                      const int *matched, int n, publish_args *a)
+                      const char **matched, int n, publish_args *a)
 {
     const char *integration = r->params[0];
     const char **v;
@@ -428,9 +505,12 @@ static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
     snprintf(a->retention, sizeof(a->retention), "%lld",
              gw_config->event_retention_s);
     snprintf(a->count, sizeof(a->count), "%d", n);
-    snprintf(a->rate, sizeof(a->rate), "%d", gw_config->api_rate_limit);
+    /* A test event was authorized, and counted against the rate limits,
+     * by gw_authorize() already; a rate of 0 skips the limit. */
+    snprintf(a->rate, sizeof(a->rate), "%d",
+             s->test ? 0 : gw_config->api_rate_limit);
     snprintf(a->irate, sizeof(a->irate), "%d",
-             gw_config->integration_rate_limit);
+             s->test ? 0 : gw_config->integration_rate_limit);
     const char *fixed[PUBLISH_FIXED_ARGS] = {
         snap->version, s->event_id, s->type, s->received_ms, s->received_at,
         s->body, r->request_id, s->traceparent, a->retention,
@@ -445,13 +525,34 @@ static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
     for (int i = 0; i < PUBLISH_FIXED_ARGS; i++)
         v[k++] = fixed[i];
     for (int i = 0; i < n; i++)
-        v[k + i] = snap->endpoints[matched[i]].id;
+        v[k + i] = matched[i];
     for (int i = 0; i < n; i++)
         v[k + n + i] = a->dids[i];
     /* The payload is not NUL-terminated and may contain NUL bytes. */
     for (int i = 0; i < a->argc; i++)
         a->lens[i] = i == payload ? s->len : strlen(v[i]);
     return 0;
+}
+
+/* Checks the payload when the integration validates payloads; returns
+ * false after replying or starting a reload of the snapshot. */
+static bool payload_checked(hg_req *r, const endpoint_snapshot *snap)
+{
+    gw_publish *s = r->data;
+    char why[768];
+
+    if (!snap->validate_payloads ||
+        gw_payload_valid(s, r->params[0], why, sizeof(why)))
+        return true;
+    /* A cached snapshot may predate turning validation off; publish.lua
+     * only checks its version after this. Read it again before rejecting. */
+    if (!s->snapshot_read) {
+        load_snapshot(r);
+        return false;
+    }
+    reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR, "%s",
+                             why);
+    return false;
 }
 
 /* Runs publish.lua for the endpoints of the cached snapshot that match. */
@@ -461,17 +562,17 @@ static void publish_with_snapshot(hg_req *r)
     gw_publish *s = r->data;
     endpoint_snapshot *snap = gw_snapshot_find(t, r->params[0]);
     publish_args a;
-    int *matched;
+    const char **matched;
     int n;
 
     if (snap == NULL) {
         load_snapshot(r);
         return;
     }
-    if (s->validate != NULL && !s->validate(r, snap))
+    if (!payload_checked(r, snap))
         return;
     memset(&a, 0, sizeof(a));
-    matched = malloc(sizeof(*matched) * (size_t)(snap->count + 1));
+    matched = calloc((size_t)snap->count + 1, sizeof(*matched));
     n = matched ? match_endpoints(snap, s, matched) : 0;
     if (matched == NULL || build_args(r, s, snap, matched, n, &a) != 0) {
         free(matched);
@@ -541,6 +642,12 @@ void gw_publish_event(hg_req *r)
 
     if (!gw_check_integration_param(r, r->params[0]))
         return;
+    if (!atomic_load(&gw_redis_verified)) {
+        hg_reply_problem(r, HG_E_UNAVAILABLE,
+                         "the gateway is starting: the Redis configuration "
+                         "has not been checked yet");
+        return;
+    }
     if ((s = gw_publish_new(r)) == NULL || !gw_read_credential(r, &s->cred))
         return;
     if (s->cred.kind == CRED_TOKEN &&
@@ -551,8 +658,9 @@ void gw_publish_event(hg_req *r)
         return;
     }
     if (!gw_is_json_media_type(hg_req_header(r, "Content-Type"))) {
-        hg_reply_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE,
-                         "publish events as Content-Type: application/json");
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_UNSUPPORTED_MEDIA_TYPE,
+                                 "publish events as Content-Type: "
+                                 "application/json");
         return;
     }
     s->body = hg_req_body(r, &s->len);
@@ -561,8 +669,6 @@ void gw_publish_event(hg_req *r)
         !read_publish_headers(r, s))
         return;
     gw_set_actor(r, &s->cred, "");
-    s->validate = gw_validate_payload;
-    gw_catalog_headers(r, s->type);
     gw_publish_start(r);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * Integration routes: creation with the admin key (returning the first API
- * key, shown once and stored only as its SHA-256) and reading.
+ * key, shown once and stored only as its SHA-256), reading, listing,
+ * update and deletion with everything the integration holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,20 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
+#include "gateway/validate.h"
 
 #define NAME_MAX_CHARS 200
 #define API_KEY_MAX 96
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
 
 typedef struct create_state {
     char id[64];
     char name[NAME_MAX_CHARS * 4 + 1];
     char api_key[API_KEY_MAX];
+    char api_key_id[HG_ID_MAX];
     char created_at[HG_TIME_BUF];
 } create_state;
 
@@ -48,12 +54,17 @@ static void on_created(hg_redis_status status, redisReply *reply, void *arg)
         } else {
             hg_log_fields f = {.integration_id = s->id,
                                .correlation_id = r->request_id};
+            char location[HG_KEY_MAX];
 
             hg_info(&f, "integration created");
             gw_audit(r, s->id, "integration.create", s->id, NULL);
+            snprintf(location, sizeof(location), "/api/v1/integrations/%s",
+                     s->id);
+            hg_reply_header(r, "Location", location);
             hg_reply_json(r, 201,
-                          json_pack("{s:s, s:s, s:s, s:s}", "id", s->id,
+                          json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", s->id,
                                     "name", s->name, "api_key", s->api_key,
+                                    "api_key_id", s->api_key_id,
                                     "created_at", s->created_at));
         }
     }
@@ -65,6 +76,7 @@ static void create_authorized(hg_req *r)
     gw_thread *t = hg_req_thread(r);
     json_t *body = gw_json_body(r);
     json_t *id, *name;
+    gw_validate_result res;
     create_state *s;
     char sha256[65];
     char k_int[HG_KEY_MAX], k_api[HG_KEY_MAX];
@@ -74,20 +86,14 @@ static void create_authorized(hg_req *r)
         return;
     id = json_object_get(body, "id");
     name = json_object_get(body, "name");
-    if (!json_is_string(id) || !hg_integration_id_valid(json_string_value(id))) {
+    res = gw_validate_integration_members(body);
+    if (res.ok)
+        res = gw_validate_integration_id(id);
+    if (res.ok)
+        res = gw_validate_integration_name(name);
+    if (!res.ok) {
         json_decref(body);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"id\" must be a string matching "
-                         "[a-z0-9][a-z0-9_-]{0,62}");
-        return;
-    }
-    if (name != NULL && (!json_is_string(name) ||
-                         json_string_length(name) == 0 ||
-                         json_string_length(name) > NAME_MAX_CHARS)) {
-        json_decref(body);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"name\" must be a string of 1 to %d bytes",
-                         NAME_MAX_CHARS);
+        hg_reply_problem(r, res.code, "%s", res.message);
         return;
     }
 
@@ -110,10 +116,10 @@ static void create_authorized(hg_req *r)
     hg_time_format(hg_time_ms(), s->created_at);
     hg_sha256_hex(s->api_key, strlen(s->api_key), sha256);
 
-    char key_id[HG_ID_MAX], prefix[12], k_rec[HG_KEY_MAX];
+    char prefix[12], k_rec[HG_KEY_MAX];
     char suffix[80];
 
-    hg_id_new("key_", key_id);
+    hg_id_new("key_", s->api_key_id);
     snprintf(prefix, sizeof(prefix), "%.8s", s->api_key);
     snprintf(suffix, sizeof(suffix), "key:%s", sha256);
     const char *argv[] = {
@@ -121,7 +127,7 @@ static void create_authorized(hg_req *r)
         hg_key_apikey(k_api, sha256), hg_key(k_keys, s->id, "keys"),
         hg_key(k_rec, s->id, suffix),
         s->id, s->name, s->created_at, sha256, "publish read manage", "0",
-        key_id, "initial key", prefix,
+        s->api_key_id, "initial key", prefix,
     };
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_create_integration, 0, on_created, r,
@@ -207,56 +213,169 @@ void gw_get_integration(hg_req *r)
 
 /* ---- list ------------------------------------------------------------------------ */
 
+/* One page of the integration list: the ids of the page, then one HGETALL
+ * per id (the hashes are in different cluster slots, so no script can read
+ * them together). */
+typedef struct list_state {
+    int limit;
+    char cursor[64];
+    char next[64];
+    size_t count;
+    int pending;
+    bool failed;
+    char (*ids)[64];
+    json_t **items;
+    struct list_slot *slots;
+} list_state;
+
+/* The argument of one HGETALL callback. */
+typedef struct list_slot {
+    hg_req *r;
+    size_t index;
+} list_slot;
+
+static void free_list_state(void *p)
+{
+    list_state *s = p;
+
+    if (s == NULL)
+        return;
+    for (size_t i = 0; s->items != NULL && i < s->count; i++)
+        json_decref(s->items[i]);
+    free(s->items);
+    free(s->ids);
+    free(s->slots);
+    free(s);
+}
+
 static int compare_ids(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void on_list(hg_redis_status status, redisReply *reply, void *arg)
+static void reply_page(hg_req *r)
+{
+    list_state *s = r->data;
+    json_t *items = json_array();
+
+    for (size_t i = 0; i < s->count; i++) {
+        /* An integration deleted since the SMEMBERS has no hash left. */
+        if (s->items[i] != NULL)
+            json_array_append(items, s->items[i]);
+    }
+    hg_reply_json(r, 200,
+                  json_pack("{s:o, s:o}", "data", items, "next_cursor",
+                            s->next[0] ? json_string(s->next) : json_null()));
+}
+
+static void on_list_item(hg_redis_status status, redisReply *reply,
+                         void *arg)
+{
+    list_slot *slot = arg;
+    hg_req *r = slot->r;
+    list_state *s = r->data;
+
+    s->pending--;
+    if (s->failed || hg_req_done(r)) {
+        /* already replied */
+    } else if (gw_redis_failed(r, status, reply)) {
+        s->failed = true;
+    } else {
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
+            s->items[slot->index] = integration_json(reply, 0);
+        if (s->pending == 0)
+            reply_page(r);
+    }
+    hg_req_release(r);
+}
+
+/* Keeps the ids after the cursor, up to the limit. Looking one id past
+ * the limit shows whether a next page exists, so the last page is never
+ * empty. */
+static size_t select_page(list_state *s, const char **sorted, size_t n)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s->cursor[0] != '\0' && strcmp(sorted[i], s->cursor) <= 0)
+            continue;
+        if (count == (size_t)s->limit) {
+            snprintf(s->next, sizeof(s->next), "%s", s->ids[count - 1]);
+            break;
+        }
+        snprintf(s->ids[count++], sizeof(s->ids[0]), "%s", sorted[i]);
+    }
+    return count;
+}
+
+static void on_list_ids(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
-    const char *cursor = hg_req_query(r, "cursor");
-    json_t *items, *next = json_null();
-    const char **ids;
-    int limit, count = 0;
+    list_state *s = r->data;
+    gw_thread *t = hg_req_thread(r);
+    const char **sorted = NULL;
+    char key[HG_KEY_MAX];
 
-    if (gw_redis_failed(r, status, reply) ||
-        !gw_query_limit(r, 100, 1000, &limit))
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r))
         goto done;
-    ids = calloc(reply->elements + 1, sizeof(*ids));
-    if (ids == NULL) {
+    sorted = calloc(reply->elements + 1, sizeof(*sorted));
+    s->ids = calloc((size_t)s->limit, sizeof(*s->ids));
+    s->items = calloc((size_t)s->limit, sizeof(*s->items));
+    s->slots = calloc((size_t)s->limit, sizeof(*s->slots));
+    if (sorted == NULL || s->ids == NULL || s->items == NULL ||
+        s->slots == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < reply->elements; i++)
-        ids[i] = reply->element[i]->str;
-    qsort(ids, reply->elements, sizeof(*ids), compare_ids);
-    items = json_array();
-    for (size_t i = 0; i < reply->elements; i++) {
-        if (cursor != NULL && strcmp(ids[i], cursor) <= 0)
-            continue;
-        if (count == limit) {
-            next = json_string(ids[i - 1]);
-            break;
-        }
-        json_array_append_new(items, json_string(ids[i]));
-        count++;
+        sorted[i] = reply->element[i]->str;
+    qsort(sorted, reply->elements, sizeof(*sorted), compare_ids);
+    s->count = select_page(s, sorted, reply->elements);
+    if (s->count == 0) {
+        reply_page(r);
+        goto done;
     }
-    free(ids);
-    hg_reply_json(r, 200,
-                  json_pack("{s:o, s:o}", "data", items, "next_cursor", next));
+
+    s->pending = (int)s->count;
+    for (size_t i = 0; i < s->count; i++) {
+        s->slots[i].r = r;
+        s->slots[i].index = i;
+        hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+        hg_redis_command(t->redis, 0, on_list_item, &s->slots[i],
+                         "HGETALL %s", hg_key(key, s->ids[i], "integration"));
+    }
 done:
+    free(sorted);
     hg_req_release(r);
 }
 
 static void list_authorized(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
+    const char *cursor = hg_req_query(r, "cursor");
+    list_state *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    r->data = s;
+    r->data_free = free_list_state;
+    if (!gw_query_limit(r, PAGE_DEFAULT, PAGE_MAX, &s->limit))
+        return;
+    if (cursor != NULL &&
+        (gw_query_decode(cursor, s->cursor, sizeof(s->cursor)) != 0 ||
+         !hg_integration_id_valid(s->cursor))) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"cursor\" must be the next_cursor of a previous "
+                         "page");
+        return;
+    }
 
     /* NOTE: the ids come in one SMEMBERS and are paged here; that suits
      * thousands of integrations, not millions. */
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_command(t->redis, 0, on_list, r, "SMEMBERS %s",
+    hg_redis_command(t->redis, 0, on_list_ids, r, "SMEMBERS %s",
                      HG_KEY_INTEGRATIONS);
 }
 
@@ -297,37 +416,19 @@ static void update_authorized(hg_req *r)
     char k_int[HG_KEY_MAX], k_ver[HG_KEY_MAX], now[HG_TIME_BUF];
     char name_copy[NAME_MAX_CHARS * 4 + 1], op_copy[64];
     int argc = 0;
-    const char *key;
-    json_t *value;
+    gw_validate_result res;
 
     if (body == NULL)
         return;
-    json_object_foreach(body, key, value) {
-        if (strcmp(key, "name") != 0 &&
-            strcmp(key, "operational_endpoint_id") != 0 &&
-            strcmp(key, "validate_payloads") != 0) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "unknown field \"%.64s\"", key);
-            json_decref(body);
-            return;
-        }
+    res = gw_validate_integration_update(body);
+    if (!res.ok) {
+        json_decref(body);
+        hg_reply_problem(r, res.code, "%s", res.message);
+        return;
     }
     name = json_object_get(body, "name");
     op = json_object_get(body, "operational_endpoint_id");
     validate = json_object_get(body, "validate_payloads");
-    if ((name && (!json_is_string(name) || json_string_length(name) == 0 ||
-                  json_string_length(name) > NAME_MAX_CHARS)) ||
-        (op && !json_is_null(op) &&
-         (!json_is_string(op) || !gw_endpoint_id_valid(json_string_value(op)))) ||
-        (validate && !json_is_boolean(validate))) {
-        json_decref(body);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"name\" must be a string of 1 to %d bytes, "
-                         "\"operational_endpoint_id\" an endpoint id or null, "
-                         "\"validate_payloads\" a boolean",
-                         NAME_MAX_CHARS);
-        return;
-    }
     snprintf(name_copy, sizeof(name_copy), "%s",
              name ? json_string_value(name) : "");
     snprintf(op_copy, sizeof(op_copy), "%s",

@@ -12,7 +12,9 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
+#include "gateway/validate.h"
 
 /* Job records are kept for a week after their creation. */
 #define JOB_RETENTION_S "604800"
@@ -28,11 +30,16 @@ static void on_job_created(hg_redis_status status, redisReply *reply,
 {
     hg_req *r = arg;
     recover_state *s = r->data;
+    const char *result =
+        reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
     char location[HG_KEY_MAX];
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied */
-    } else if (strcmp(reply->str, "ok") != 0) {
+    } else if (result != NULL && strcmp(result, "no_endpoint") == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
+                         r->params[1]);
+    } else if (result == NULL || strcmp(result, "ok") != 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
                          r->params[0]);
     } else {
@@ -54,27 +61,22 @@ static void recover_authorized(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
     json_t *body = gw_json_body(r);
-    json_t *since = json_object_get(body, "since");
-    json_t *until = json_object_get(body, "until");
     recover_state *s;
-    long long since_ms, until_ms = hg_time_ms();
+    gw_validate_result res;
+    long long since_ms, until_ms;
     char prefix[11], cursor[32], bound[32], now[HG_TIME_BUF];
-    char k_int[HG_KEY_MAX], k_job[HG_KEY_MAX];
+    char k_int[HG_KEY_MAX], k_job[HG_KEY_MAX], k_ep[HG_KEY_MAX];
 
     if (body == NULL)
         return;
-    if (!json_is_string(since) ||
-        !gw_parse_time(json_string_value(since), &since_ms) ||
-        (until && (!json_is_string(until) ||
-                   !gw_parse_time(json_string_value(until), &until_ms))) ||
-        since_ms > until_ms) {
-        json_decref(body);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"since\" (required) and \"until\" (default now) "
-                         "must be RFC 3339 times, since before until");
+    res = gw_validate_recovery(body, hg_time_ms(),
+                               gw_config->event_retention_s, &since_ms,
+                               &until_ms);
+    json_decref(body);
+    if (!res.ok) {
+        hg_reply_problem(r, res.code, "%s", res.message);
         return;
     }
-    json_decref(body);
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
@@ -95,14 +97,16 @@ static void recover_authorized(hg_req *r)
     const char *argv[] = {
         hg_key(k_int, r->params[0], "integration"),
         hg_key_id(k_job, r->params[0], "job", s->job_id),
-        HG_KEY_JOBS, r->params[0], s->job_id, JOB_RETENTION_S,
+        HG_KEY_JOBS,
+        hg_key_id(k_ep, r->params[0], "ep", r->params[1]),
+        r->params[0], s->job_id, JOB_RETENTION_S,
         "id", s->job_id, "type", "recover", "endpoint_id", r->params[1],
         "since", s->since, "until_at", s->until, "cursor", cursor,
         "until", bound, "status", "queued", "scanned", "0", "requeued", "0",
         "created_at", now, "updated_at", now, "finished_at", "",
     };
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_eval(t->redis, &hg_script_job_create, 0, on_job_created, r, 3,
+    hg_redis_eval(t->redis, &hg_script_job_create, 0, on_job_created, r, 4,
                   (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
 }
 
@@ -115,7 +119,7 @@ void gw_recover_endpoint(hg_req *r)
                          r->params[1]);
         return;
     }
-    gw_authorize(r, r->params[0], SCOPE_MANAGE, recover_authorized);
+    gw_authorize_existing(r, r->params[0], SCOPE_MANAGE, recover_authorized);
 }
 
 static void on_job(hg_redis_status status, redisReply *reply, void *arg)
@@ -176,5 +180,5 @@ void gw_get_job(hg_req *r)
                          r->params[1]);
         return;
     }
-    gw_authorize(r, r->params[0], SCOPE_READ, job_authorized);
+    gw_authorize_existing(r, r->params[0], SCOPE_READ, job_authorized);
 }

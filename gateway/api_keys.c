@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * Credentials of an integration: API keys (scopes, optional expiry,
- * revocation) and OAuth clients for the client credentials grant. Both are
- * shown once when created and stored only as SHA-256 hashes; their records
- * live in the integration's slot, where authorize.lua checks them, and a
- * global index maps a key or client id to its integration.
+ * Credentials of an integration: API keys and OAuth clients for the client
+ * credentials grant, both with scopes, an optional expiry and revocation.
+ * Both are shown once when created and stored only as SHA-256 hashes;
+ * their records live in the integration's slot, where authorize.lua checks
+ * them, and a global index maps a key or client id to its integration.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +14,13 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
+#include "gateway/validate.h"
 
 #define NAME_MAX_BYTES 100
-/* Longest lifetime of an API key: five years. */
-#define KEY_LIFETIME_MAX_S (5LL * 365 * 86400)
-#define KEY_LIFETIME_MIN_S 60
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
 
 typedef enum credential_kind { KIND_KEY, KIND_CLIENT } credential_kind;
 
@@ -27,7 +28,7 @@ typedef struct credential_state {
     credential_kind kind;
     char id[HG_ID_MAX];
     char name[NAME_MAX_BYTES + 1];
-    char scopes[32];
+    char scopes[GW_SCOPES_TEXT_MAX];
     char secret[96];      /* the key or client secret, shown once */
     char sha256[65];
     char prefix[16];
@@ -62,100 +63,61 @@ static credential_kind route_kind(const hg_req *r)
                                                        : KIND_KEY;
 }
 
-/* ---- validation ------------------------------------------------------------ */
-
-static bool read_scopes(hg_req *r, json_t *scopes, credential_state *s)
+/* The path segment of the collection: "keys" or "oauth-clients". */
+static const char *route_segment(credential_kind kind)
 {
-    unsigned mask = 0;
-    size_t i;
-    json_t *item;
-
-    if (!json_is_array(scopes) || json_array_size(scopes) == 0) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"scopes\" must be a non-empty array of "
-                         "\"publish\", \"read\" and \"manage\"");
-        return false;
-    }
-    json_array_foreach(scopes, i, item) {
-        unsigned one = gw_scopes_parse(json_string_value(item));
-
-        if (!json_is_string(item) || one == 0 ||
-            strchr(json_string_value(item), ' ') != NULL) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "scopes[%zu] must be \"publish\", \"read\" or "
-                             "\"manage\"",
-                             i);
-            return false;
-        }
-        mask |= one;
-    }
-    gw_scopes_format(mask, s->scopes, sizeof(s->scopes));
-    return true;
+    return kind == KIND_KEY ? "keys" : "oauth-clients";
 }
 
-static bool read_expiry(hg_req *r, json_t *body, credential_state *s)
+/* True for an id of this kind; the sandbox's fixed key id is one too. */
+static bool credential_id_valid(credential_kind kind, const char *id)
 {
-    json_t *in = json_object_get(body, "expires_in_s");
-    json_t *at = json_object_get(body, "expires_at");
-    int64_t now = hg_time_ms();
-    long long when = 0;
+    if (kind == KIND_CLIENT)
+        return hg_id_valid("cli_", id);
+    return hg_id_valid("key_", id) || strcmp(id, "key_sandbox") == 0;
+}
 
-    if (in != NULL && at != NULL) {
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "give \"expires_in_s\" or \"expires_at\", not both");
-        return false;
-    }
-    if (in != NULL) {
-        if (!json_is_integer(in) || json_integer_value(in) < KEY_LIFETIME_MIN_S ||
-            json_integer_value(in) > KEY_LIFETIME_MAX_S) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "\"expires_in_s\" must be an integer from %d to "
-                             "%lld seconds",
-                             KEY_LIFETIME_MIN_S, KEY_LIFETIME_MAX_S);
-            return false;
-        }
-        when = now + json_integer_value(in) * 1000;
-    } else if (at != NULL) {
-        if (!json_is_string(at) ||
-            !gw_parse_time(json_string_value(at), &when) ||
-            when < now + KEY_LIFETIME_MIN_S * 1000LL ||
-            when > now + KEY_LIFETIME_MAX_S * 1000) {
-            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                             "\"expires_at\" must be an RFC 3339 time at "
-                             "least a minute and at most five years ahead");
-            return false;
-        }
-    }
+/* ---- validation ------------------------------------------------------------ */
+
+static gw_validate_result read_expiry(json_t *body, credential_state *s)
+{
+    long long when = 0;
+    gw_validate_result res = gw_validate_key_expiry(body, hg_time_ms(), &when);
+
+    if (!res.ok)
+        return res;
     snprintf(s->expires_ms, sizeof(s->expires_ms), "%lld", when);
     if (when > 0)
         hg_time_format(when, s->expires_at);
-    return true;
+    return res;
 }
 
+/* Reads the name, scopes and expiry of a create body. */
 static bool read_body(hg_req *r, credential_state *s)
 {
     json_t *body = gw_json_body(r);
     json_t *name;
-    bool ok;
+    gw_validate_result res;
 
     if (body == NULL)
         return false;
     name = json_object_get(body, "name");
-    if (name != NULL && (!json_is_string(name) ||
-                         json_string_length(name) == 0 ||
-                         json_string_length(name) > NAME_MAX_BYTES)) {
-        json_decref(body);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"name\" must be a string of 1 to %d bytes",
-                         NAME_MAX_BYTES);
-        return false;
+    res = gw_validate_credential_members(body);
+    if (res.ok)
+        res = gw_validate_credential_name(name);
+    if (res.ok) {
+        snprintf(s->name, sizeof(s->name), "%s",
+                 name ? json_string_value(name) : "");
+        res = gw_validate_scopes(json_object_get(body, "scopes"), s->scopes,
+                                 sizeof(s->scopes));
     }
-    snprintf(s->name, sizeof(s->name), "%s",
-             name ? json_string_value(name) : "");
-    ok = read_scopes(r, json_object_get(body, "scopes"), s) &&
-         (s->kind == KIND_CLIENT || read_expiry(r, body, s));
+    if (res.ok)
+        res = read_expiry(body, s);
     json_decref(body);
-    return ok;
+
+    if (!res.ok)
+        hg_reply_problem(r, res.code, "%s", res.message);
+    return res.ok;
 }
 
 /* ---- create ----------------------------------------------------------------- */
@@ -172,13 +134,13 @@ static json_t *credential_json(const credential_state *s, bool with_secret)
     json_t *out = json_pack("{s:s, s:s, s:o, s:s}", "id", s->id, "name",
                             s->name, "scopes", scopes, "created_at",
                             s->created_at);
-    if (s->kind == KIND_KEY) {
+    if (s->kind == KIND_KEY)
         json_object_set_new(out, "prefix", json_string(s->prefix));
-        json_object_set_new(out, "expires_at",
-                            s->expires_at[0] ? json_string(s->expires_at)
-                                             : json_null());
-        if (with_secret)
-            json_object_set_new(out, "key", json_string(s->secret));
+    json_object_set_new(out, "expires_at",
+                        s->expires_at[0] ? json_string(s->expires_at)
+                                         : json_null());
+    if (s->kind == KIND_KEY && with_secret) {
+        json_object_set_new(out, "key", json_string(s->secret));
     } else if (with_secret) {
         json_object_set_new(out, "client_id", json_string(s->id));
         json_object_set_new(out, "client_secret", json_string(s->secret));
@@ -191,11 +153,15 @@ static void on_index_written(hg_redis_status status, redisReply *reply,
 {
     hg_req *r = arg;
     credential_state *s = r->data;
+    char location[HG_KEY_MAX];
 
     if (!gw_redis_failed(r, status, reply)) {
         gw_audit(r, r->params[0],
                  s->kind == KIND_KEY ? "api_key.create" : "oauth_client.create",
                  s->id, json_pack("{s:s}", "scopes", s->scopes));
+        snprintf(location, sizeof(location), "/api/v1/integrations/%s/%s/%s",
+                 r->params[0], route_segment(s->kind), s->id);
+        hg_reply_header(r, "Location", location);
         hg_reply_json(r, 201, credential_json(s, true));
     }
     hg_req_release(r);
@@ -210,7 +176,8 @@ static void on_created(hg_redis_status status, redisReply *reply, void *arg)
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied */
-    } else if (strcmp(reply->str, "ok") != 0) {
+    } else if (reply->type != REDIS_REPLY_STRING ||
+               strcmp(reply->str, "ok") != 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
                          r->params[0]);
     } else {
@@ -279,7 +246,8 @@ static void create_authorized(hg_req *r)
 void gw_create_credential(hg_req *r)
 {
     if (gw_check_integration_param(r, r->params[0]))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, create_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              create_authorized);
 }
 
 /* ---- list --------------------------------------------------------------------- */
@@ -322,13 +290,17 @@ static void on_list(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
 
-    if (!gw_redis_failed(r, status, reply)) {
+    if (!gw_redis_failed(r, status, reply) && !hg_req_done(r)) {
+        const char *next = hg_reply_str(reply, 0, NULL);
         json_t *items = json_array();
 
-        for (size_t i = 0; i < reply->elements; i++)
+        for (size_t i = 1; i < reply->elements; i++)
             json_array_append_new(items, record_json(reply->element[i],
                                                      route_kind(r)));
-        hg_reply_json(r, 200, json_pack("{s:o}", "data", items));
+        hg_reply_json(r, 200,
+                      json_pack("{s:o, s:o}", "data", items, "next_cursor",
+                                next && next[0] ? json_string(next)
+                                                : json_null()));
     }
     hg_req_release(r);
 }
@@ -337,19 +309,33 @@ static void list_authorized(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
     credential_kind kind = route_kind(r);
-    char key[HG_KEY_MAX];
+    const char *cursor = hg_req_query(r, "cursor");
+    char key[HG_KEY_MAX], limit[16];
+    int n;
+
+    if (!gw_query_limit(r, PAGE_DEFAULT, PAGE_MAX, &n))
+        return;
+    if (cursor != NULL && !credential_id_valid(kind, cursor)) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"cursor\" must be the next_cursor of a previous "
+                         "page");
+        return;
+    }
+    snprintf(limit, sizeof(limit), "%d", n);
     const char *argv[] = {hg_key(key, r->params[0], list_suffix(kind)),
-                          r->params[0], kind_name(kind)};
+                          r->params[0], kind_name(kind),
+                          cursor ? cursor : "", limit};
 
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_eval(t->redis, &hg_script_key_list, 0, on_list, r, 1, 3, argv,
+    hg_redis_eval(t->redis, &hg_script_key_list, 0, on_list, r, 1, 5, argv,
                   NULL);
 }
 
 void gw_list_credentials(hg_req *r)
 {
     if (gw_check_integration_param(r, r->params[0]))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, list_authorized);
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+                              list_authorized);
 }
 
 /* ---- revoke --------------------------------------------------------------------- */
@@ -370,7 +356,7 @@ static void on_revoked(hg_redis_status status, redisReply *reply, void *arg)
                          kind == KIND_KEY ? "API key" : "OAuth client",
                          r->params[1]);
     } else if (strcmp(result, "already_revoked") == 0) {
-        hg_reply_problem(r, HG_E_CONFLICT, "%s %s is already revoked",
+        hg_reply_problem(r, HG_E_ALREADY_REVOKED, "%s %s is already revoked",
                          kind == KIND_KEY ? "API key" : "OAuth client",
                          r->params[1]);
     } else {
@@ -409,11 +395,11 @@ void gw_revoke_credential(hg_req *r)
 
     if (!gw_check_integration_param(r, r->params[0]))
         return;
-    if (!hg_id_valid(kind == KIND_KEY ? "key_" : "cli_", r->params[1]) &&
-        strcmp(r->params[1], "key_sandbox") != 0) {
-        hg_reply_problem(r, HG_E_NOT_FOUND, "%s does not exist",
+    if (!credential_id_valid(kind, r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "%s %s does not exist",
+                         kind == KIND_KEY ? "API key" : "OAuth client",
                          r->params[1]);
         return;
     }
-    gw_authorize(r, r->params[0], SCOPE_MANAGE, revoke_authorized);
+    gw_authorize_existing(r, r->params[0], SCOPE_MANAGE, revoke_authorized);
 }

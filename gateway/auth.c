@@ -19,10 +19,14 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
 
 #define TOKEN_MAX 512
 #define TOKEN_PREFIX "hgt_"
+/* WWW-Authenticate of a credential that was presented and refused
+ * (RFC 6750, section 3.1). */
+#define BEARER_INVALID "Bearer realm=\"hookgate\", error=\"invalid_token\""
 
 typedef struct auth_step {
     hg_req *r;
@@ -235,14 +239,40 @@ void gw_credential_keys(const gw_credential *c, const char *integration_id,
 
 /* ---- rate limit headers and denials ------------------------------------ */
 
-void gw_rate_headers(hg_req *r, long long remaining, long long reset_ms)
+/* Returns the configured rate of a policy; 0 means no limit. */
+static int policy_rate(const char *policy)
+{
+    return strcmp(policy, "integration") == 0
+               ? gw_config->integration_rate_limit
+               : gw_config->api_rate_limit;
+}
+
+/* The fields follow the IETF draft draft-ietf-httpapi-ratelimit-headers:
+ * RateLimit-Policy lists each quota policy with its quota q per window w
+ * (seconds), and RateLimit gives the remaining quota r of one policy and
+ * the seconds t until it is full again. A limit of 0 means no limit here
+ * and is left out, because in the draft q=0 allocates nothing. */
+void gw_rate_limit_headers(hg_req *r, const char *policy,
+                           long long remaining, long long reset_ms)
 {
     char value[160];
+    int key_rate = gw_config->api_rate_limit;
+    int integration_rate = gw_config->integration_rate_limit;
 
-    snprintf(value, sizeof(value), "\"key\";q=%d;w=1, \"integration\";q=%d;w=1",
-             gw_config->api_rate_limit, gw_config->integration_rate_limit);
+    if (key_rate <= 0 && integration_rate <= 0)
+        return;
+    value[0] = '\0';
+    if (key_rate > 0)
+        snprintf(value, sizeof(value), "\"key\";q=%d;w=1", key_rate);
+    if (integration_rate > 0)
+        snprintf(value + strlen(value), sizeof(value) - strlen(value),
+                 "%s\"integration\";q=%d;w=1", value[0] ? ", " : "",
+                 integration_rate);
     hg_reply_header(r, "RateLimit-Policy", value);
-    snprintf(value, sizeof(value), "\"key\";r=%lld;t=%lld",
+
+    if (policy == NULL || policy[0] == '\0' || policy_rate(policy) <= 0)
+        return;
+    snprintf(value, sizeof(value), "\"%s\";r=%lld;t=%lld", policy,
              remaining < 0 ? 0 : remaining, (reset_ms + 999) / 1000);
     hg_reply_header(r, "RateLimit", value);
 }
@@ -251,24 +281,24 @@ void gw_reply_limited(hg_req *r, long long retry_ms, const char *which)
 {
     char value[64];
     long long seconds = (retry_ms + 999) / 1000;
+    const char *policy =
+        which != NULL && strcmp(which, "integration") == 0 ? "integration"
+                                                           : "key";
     hg_log_fields f = {.integration_id = r->auth_integration,
                        .correlation_id = r->request_id};
 
     if (seconds < 1)
         seconds = 1;
-    hg_info(&f, "rate limit of the %s reached", which);
+    hg_info(&f, "rate limit of the %s reached", policy);
     snprintf(value, sizeof(value), "%lld", seconds);
     hg_reply_header(r, "Retry-After", value);
-    gw_rate_headers(r, 0, retry_ms);
+    gw_rate_limit_headers(r, policy, 0, retry_ms);
     hg_reply_problem(r, HG_E_RATE_LIMITED,
                      "the %s rate limit of %d requests per second is "
                      "reached; retry after %lld s",
-                     strcmp(which, "integration") == 0 ? "integration"
-                                                       : "per-credential",
-                     strcmp(which, "integration") == 0
-                         ? gw_config->integration_rate_limit
-                         : gw_config->api_rate_limit,
-                     seconds);
+                     strcmp(policy, "integration") == 0 ? "integration"
+                                                        : "per-credential",
+                     policy_rate(policy), seconds);
 }
 
 static void on_key_owner(hg_redis_status status, redisReply *reply,
@@ -282,8 +312,7 @@ static void on_key_owner(hg_redis_status status, redisReply *reply,
                              "the API key does not belong to integration %s",
                              r->params[0]);
         else
-            reply_unauthorized(r, HG_E_UNAUTHORIZED,
-                               "Bearer realm=\"hookgate\"",
+            reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
                                "the API key is not valid");
     }
     hg_req_release(r);
@@ -307,25 +336,36 @@ void gw_reply_denied(hg_req *r, const gw_credential *c, const char *reason,
     gw_reply_denied_now(r, c, reason, scope);
 }
 
+/* A refused credential gets error="invalid_token" whatever its kind, as
+ * RFC 6750 says of an expired, revoked or unknown access token, and a
+ * missing scope gets error="insufficient_scope" with the scope needed. */
 void gw_reply_denied_now(hg_req *r, const gw_credential *c,
                          const char *reason, const char *scope)
 {
     bool token = c->kind == CRED_TOKEN;
+    char header[128];
 
     if (strcmp(reason, "scope") == 0) {
+        snprintf(header, sizeof(header),
+                 "Bearer realm=\"hookgate\", error=\"insufficient_scope\", "
+                 "scope=\"%s\"",
+                 scope);
+        hg_reply_header(r, "WWW-Authenticate", header);
         hg_reply_problem(r, HG_E_FORBIDDEN,
                          "the %s lacks the %s scope",
                          token ? "access token" : "API key", scope);
     } else if (strcmp(reason, "expired") == 0) {
-        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
-                           "the API key expired; create a new key");
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
+                           token ? "the OAuth client of this token expired; "
+                                   "create a new client"
+                                 : "the API key expired; create a new key");
     } else if (strcmp(reason, "revoked") == 0) {
-        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
                            token ? "the OAuth client of this token was "
                                    "revoked"
                                  : "the API key was revoked");
     } else {
-        reply_unauthorized(r, HG_E_UNAUTHORIZED, "Bearer realm=\"hookgate\"",
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
                            token ? "the OAuth client of this token does not "
                                    "exist"
                                  : "the API key is not valid for this "
@@ -361,12 +401,13 @@ static void on_authorized(hg_redis_status status, redisReply *reply,
     if (result != NULL && strcmp(result, "ok") == 0 && n3 && n4) {
         const char *principal = hg_reply_str(reply, 1, NULL);
         const char *scopes = hg_reply_str(reply, 2, NULL);
+        const char *policy = hg_reply_str(reply, 5, NULL);
 
         snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
                  a->integration_id);
         r->auth_scopes = gw_scopes_parse(scopes ? scopes : "");
         gw_set_actor(r, &a->cred, principal ? principal : "");
-        gw_rate_headers(r, n3->integer, n4->integer);
+        gw_rate_limit_headers(r, policy, n3->integer, n4->integer);
         a->next(r);
     } else if (result != NULL && strcmp(result, "limited") == 0 && n1) {
         gw_reply_limited(r, n1->integer, hg_reply_str(reply, 2, NULL));
@@ -383,8 +424,63 @@ done:
     free(a);
 }
 
-void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
-                  void (*next)(hg_req *r))
+static void on_integration_checked(hg_redis_status status,
+                                   redisReply *reply, void *arg)
+{
+    auth_step *a = arg;
+    hg_req *r = a->r;
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        a->next(r);
+    } else {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         a->integration_id);
+    }
+    hg_req_release(r);
+    free(a);
+}
+
+static auth_step *auth_step_new(hg_req *r, const gw_credential *c,
+                                const char *integration_id, unsigned scope,
+                                void (*next)(hg_req *r))
+{
+    auth_step *a = calloc(1, sizeof(*a));
+
+    if (a == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return NULL;
+    }
+    a->r = r;
+    a->cred = *c;
+    snprintf(a->integration_id, sizeof(a->integration_id), "%s",
+             integration_id);
+    a->scope = scope;
+    a->next = next;
+    return a;
+}
+
+/* The admin key is checked without Redis and reaches any integration id,
+ * so only its requests need this lookup. Other credentials are records
+ * inside the integration, so they fail authorization when it is gone. */
+static void admin_check_integration(hg_req *r, const gw_credential *c,
+                                    const char *integration_id,
+                                    void (*next)(hg_req *r))
+{
+    gw_thread *t = hg_req_thread(r);
+    char key[HG_KEY_MAX];
+    auth_step *a = auth_step_new(r, c, integration_id, SCOPE_ALL, next);
+
+    if (a == NULL)
+        return;
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_integration_checked, a, "EXISTS %s",
+                     hg_key(key, integration_id, "integration"));
+}
+
+static void authorize(hg_req *r, const char *integration_id, unsigned scope,
+                      bool existing, void (*next)(hg_req *r))
 {
     gw_thread *t = hg_req_thread(r);
     char record[HG_KEY_MAX], bucket[HG_KEY_MAX], ibucket[HG_KEY_MAX];
@@ -392,13 +488,22 @@ void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
     auth_step *a;
     gw_credential c;
 
+    if (!atomic_load(&gw_redis_verified)) {
+        hg_reply_problem(r, HG_E_UNAVAILABLE,
+                         "the gateway is starting: the Redis configuration "
+                         "has not been checked yet");
+        return;
+    }
     if (!gw_read_credential(r, &c))
         return;
     if (c.kind == CRED_ADMIN) {
         r->auth_admin = true;
         r->auth_scopes = SCOPE_ALL;
         gw_set_actor(r, &c, NULL);
-        next(r);
+        if (existing && integration_id != NULL)
+            admin_check_integration(r, &c, integration_id, next);
+        else
+            next(r);
         return;
     }
     if (integration_id == NULL) {
@@ -413,17 +518,9 @@ void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
         return;
     }
 
-    a = calloc(1, sizeof(*a));
-    if (a == NULL) {
-        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+    a = auth_step_new(r, &c, integration_id, scope, next);
+    if (a == NULL)
         return;
-    }
-    a->r = r;
-    a->cred = c;
-    snprintf(a->integration_id, sizeof(a->integration_id), "%s",
-             integration_id);
-    a->scope = scope;
-    a->next = next;
     gw_credential_keys(&c, integration_id, record, bucket, ibucket);
     snprintf(rate, sizeof(rate), "%d", gw_config->api_rate_limit);
     snprintf(irate, sizeof(irate), "%d", gw_config->integration_rate_limit);
@@ -434,6 +531,18 @@ void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_authorize, 0, on_authorized, a, 3, 7,
                   argv, NULL);
+}
+
+void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
+                  void (*next)(hg_req *r))
+{
+    authorize(r, integration_id, scope, false, next);
+}
+
+void gw_authorize_existing(hg_req *r, const char *integration_id,
+                           unsigned scope, void (*next)(hg_req *r))
+{
+    authorize(r, integration_id, scope, true, next);
 }
 
 bool gw_check_integration_param(hg_req *r, const char *id)

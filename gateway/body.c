@@ -95,12 +95,11 @@ bool gw_query_limit(hg_req *r, int fallback, int max, int *out)
 
 bool gw_parse_time(const char *text, long long *ms)
 {
-    char decoded[64];
     int64_t v;
 
-    /* A "+" in a query string arrives percent-encoded or as a space. */
-    if (gw_query_decode(text, decoded, sizeof(decoded)) != 0 ||
-        hg_time_parse(decoded, &v) != 0)
+    /* Query values arrive decoded (hg_req_query), so text is not decoded
+     * again: a value sent as %252B is the text %2B, not a "+". */
+    if (hg_time_parse(text, &v) != 0)
         return false;
     *ms = v;
     return true;

@@ -8,6 +8,7 @@
 #ifndef HG_GATEWAY_H
 #define HG_GATEWAY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -76,9 +77,9 @@ typedef struct gw_publish {
     char only_endpoint[64]; /* non-empty: deliver to this endpoint only */
     int stale_retries;
     bool noscript_retried;
-    /* Optional check with the integration's settings before the write;
-     * returns false after replying. */
-    bool (*validate)(hg_req *r, const endpoint_snapshot *snap);
+    /* The snapshot in use was read during this request, so its settings
+     * (payload validation) are current, not a cached copy. */
+    bool snapshot_read;
     /* Optional reply on success instead of 202 {"id": ...}. */
     void (*on_accepted)(hg_req *r, const char *event_id, bool replayed);
 } gw_publish;
@@ -90,6 +91,10 @@ typedef struct gw_thread {
 } gw_thread;
 
 extern const hg_config *gw_config;
+/* Set once the Redis configuration passed the durability check at start;
+ * until then API routes answer 503, so nothing is accepted into a Redis
+ * that would lose it. */
+extern atomic_bool gw_redis_verified;
 struct hg_catalog;
 /* The event type catalog, loaded at start; read-only and shared. */
 extern const struct hg_catalog *gw_catalog;
@@ -115,7 +120,6 @@ void gw_reply_denied(hg_req *r, const gw_credential *c, const char *reason,
 void gw_reply_denied_now(hg_req *r, const gw_credential *c,
                          const char *reason, const char *scope);
 void gw_reply_limited(hg_req *r, long long retry_ms, const char *which);
-void gw_rate_headers(hg_req *r, long long remaining, long long reset_ms);
 /* Sets r->auth_actor from the credential and the principal id. */
 void gw_set_actor(hg_req *r, const gw_credential *c, const char *principal);
 /* Writes an access token for a client; returns 0 or -1. */
@@ -157,7 +161,8 @@ bool gw_redis_failed(hg_req *r, hg_redis_status status,
 bool gw_query_limit(hg_req *r, int fallback, int max, int *out);
 /* Percent-decodes a query value ("+" is a space); -1 when invalid. */
 int gw_query_decode(const char *in, char *out, size_t cap);
-/* Parses an RFC 3339 query value into milliseconds. */
+/* Parses an RFC 3339 time (a decoded query value or a JSON string) into
+ * milliseconds. */
 bool gw_parse_time(const char *text, long long *ms);
 
 /* Records a change in the audit log (see audit.c); takes ownership of
@@ -203,9 +208,12 @@ void gw_get_event_type(hg_req *r);
 void gw_test_endpoint(hg_req *r);
 /* Adds Deprecation, Sunset and Link headers when type is deprecated. */
 void gw_catalog_headers(hg_req *r, const char *type);
-/* Validates r's publish against its type's schema when the integration
- * asks for it; sends 422 and returns false when it does not match. */
-bool gw_validate_payload(hg_req *r, const endpoint_snapshot *snap);
+/* Checks the payload of s against its type's schema, for an integration
+ * that validates payloads. Returns false with the reason in why (cap
+ * bytes) when the type is not in the catalog or the payload does not
+ * match. */
+bool gw_payload_valid(const gw_publish *s, const char *integration_id,
+                      char *why, size_t cap);
 void gw_recover_endpoint(hg_req *r);
 void gw_get_job(hg_req *r);
 void gw_list_deliveries(hg_req *r);

@@ -22,10 +22,13 @@
 #include "gateway/gateway.h"
 
 const hg_config *gw_config;
+atomic_bool gw_redis_verified;
 static hg_config config;
 
 static const char *readiness(gw_thread *t)
 {
+    if (!atomic_load(&gw_redis_verified))
+        return "the Redis configuration has not been checked yet";
     return hg_redis_ready(t->redis) ? NULL : "redis is not connected";
 }
 
@@ -237,17 +240,26 @@ static void on_stop(struct event_base *base, void *arg)
     on_drain_tick(-1, 0, base);
 }
 
+static struct event_base *main_base;
+static hg_redis *main_redis;
+
+static void on_main_redis_safe(void *arg)
+{
+    (void)arg;
+    atomic_store(&gw_redis_verified, true);
+    if (config.sandbox)
+        gw_sandbox_ensure(main_redis);
+}
+
 static void on_main_redis_ready(hg_redis *r, void *arg)
 {
     (void)arg;
-    if (config.sandbox)
-        gw_sandbox_ensure(r);
+    hg_service_check_redis(r, &config, main_base, on_main_redis_safe, NULL);
 }
 
 int main(int argc, char **argv)
 {
     struct event_base *base;
-    hg_redis *main_redis;
     hg_catalog *catalog;
     char err[512];
     int rc;
@@ -271,6 +283,7 @@ int main(int argc, char **argv)
                       "401");
 
     base = event_base_new();
+    main_base = base;
     main_redis = connect_redis(base, "gateway-main", on_main_redis_ready);
     hg_http_options o = {
         .service = "gateway",
@@ -292,7 +305,7 @@ int main(int argc, char **argv)
     hg_info(NULL, "gateway listening on %s:%d with %d threads",
             config.gateway_addr.host, config.gateway_addr.port, config.threads);
 
-    hg_service_run(base, on_stop, NULL);
+    rc = hg_service_run(base, on_stop, NULL);
 
     if (drain_timer != NULL)
         event_free(drain_timer);
@@ -302,5 +315,5 @@ int main(int argc, char **argv)
     hg_catalog_free(catalog);
     free(openapi_text);
     hg_info(NULL, "gateway stopped");
-    return 0;
+    return rc;
 }

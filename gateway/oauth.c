@@ -6,7 +6,9 @@
  * (HOOKGATE_TOKEN_TTL_S) signed by the gateway, so checking a token needs
  * no Redis lookup beyond the client's revocation state. Errors are
  * problem+json documents that also carry the "error" and
- * "error_description" members RFC 6749 section 5.2 defines.
+ * "error_description" members RFC 6749 section 5.2 defines. Failed
+ * attempts are limited per client (token_client.lua), so a client secret
+ * cannot be guessed at speed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +18,15 @@
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/scripts.h"
 #include "gateway/gateway.h"
+#include "gateway/validate.h"
 
 #define FIELD_MAX 256
+#define FORM_MEDIA_TYPE "application/x-www-form-urlencoded"
+/* Failed token requests a client may make per second. A legitimate client
+ * knows its secret, so this only slows down guessing. */
+#define CLIENT_FAILURES_PER_S "10"
 
 typedef struct token_request {
     char client_id[FIELD_MAX];
@@ -26,7 +34,6 @@ typedef struct token_request {
     char scope[FIELD_MAX];
     char grant_type[FIELD_MAX];
     char integration_id[64];
-    bool basic;
     bool has_scope;
 } token_request;
 
@@ -39,22 +46,57 @@ static void free_request(void *p)
     free(t);
 }
 
-/* Sends an RFC 6749 error: invalid_client is 401, the rest 400. */
-static void reply_oauth_error(hg_req *r, const char *error,
-                              const char *description)
+/* Sends a problem that also carries the RFC 6749 "error" members. Every
+ * 401 names the Basic scheme, which the token route accepts in a header,
+ * because RFC 9110 (section 15.5.2) requires a challenge in a 401. */
+static void reply_oauth_problem(hg_req *r, hg_error code, const char *error,
+                                const char *description)
 {
-    token_request *t = r->data;
-    bool client = strcmp(error, "invalid_client") == 0;
-    hg_error code = client ? HG_E_UNAUTHORIZED : HG_E_BAD_REQUEST;
     json_t *problem = hg_problem_new(r, code, description);
 
     json_object_set_new(problem, "error", json_string(error));
     json_object_set_new(problem, "error_description",
                         json_string(description));
-    if (client && t != NULL && t->basic)
+    if (hg_error_status(code) == 401)
         hg_reply_header(r, "WWW-Authenticate", "Basic realm=\"hookgate\"");
     hg_reply_header(r, "Cache-Control", "no-store");
     hg_reply_problem_json(r, code, problem);
+}
+
+/* Sends an RFC 6749 error: invalid_client is 401, the rest 400. */
+static void reply_oauth_error(hg_req *r, const char *error,
+                              const char *description)
+{
+    bool client = strcmp(error, "invalid_client") == 0;
+
+    reply_oauth_problem(r, client ? HG_E_UNAUTHORIZED : HG_E_BAD_REQUEST,
+                        error, description);
+}
+
+/* RFC 6749 defines no token error for a rate limit, so this sends
+ * temporarily_unavailable, which RFC 6749 defines for the authorization
+ * endpoint and is the closest in meaning. */
+static void reply_client_limited(hg_req *r, long long retry_ms)
+{
+    token_request *t = r->data;
+    long long seconds = (retry_ms + 999) / 1000;
+    char value[32], description[160];
+    hg_log_fields f = {.integration_id = t->integration_id,
+                       .correlation_id = r->request_id};
+
+    if (seconds < 1)
+        seconds = 1;
+    hg_info(&f, "token requests of client %s are limited after failed "
+                "attempts",
+            t->client_id);
+    snprintf(value, sizeof(value), "%lld", seconds);
+    hg_reply_header(r, "Retry-After", value);
+    snprintf(description, sizeof(description),
+             "too many failed attempts for this client (at most %s per "
+             "second); retry after %lld s",
+             CLIENT_FAILURES_PER_S, seconds);
+    reply_oauth_problem(r, HG_E_RATE_LIMITED, "temporarily_unavailable",
+                        description);
 }
 
 /* ---- request parsing --------------------------------------------------------- */
@@ -127,10 +169,11 @@ static bool parse_basic(const char *header, token_request *t)
     pair[n] = '\0';
     memset(decoded, 0, sizeof(decoded));
     colon = strchr(pair, ':');
-    if (colon == NULL)
+    if (colon == NULL) {
+        memset(pair, 0, sizeof(pair));
         return false;
+    }
     *colon = '\0';
-    t->basic = true;
     n = gw_query_decode(pair, t->client_id, sizeof(t->client_id)) == 0 &&
         gw_query_decode(colon + 1, t->client_secret,
                         sizeof(t->client_secret)) == 0;
@@ -145,11 +188,10 @@ static bool read_request(hg_req *r, token_request *t)
     size_t len;
     const char *body = hg_req_body(r, &len);
 
-    if (type == NULL ||
-        strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
-        hg_reply_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE,
-                         "send the token request as "
-                         "application/x-www-form-urlencoded");
+    if (!gw_media_type_is(type, FORM_MEDIA_TYPE)) {
+        reply_oauth_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE, "invalid_request",
+                            "send the token request as "
+                            "Content-Type: " FORM_MEDIA_TYPE);
         return false;
     }
     if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0 &&
@@ -204,49 +246,73 @@ static unsigned scope_subset(const char *requested, unsigned allowed,
     return mask;
 }
 
-static void on_client(hg_redis_status status, redisReply *reply, void *arg)
+/* Issues a token that lives HOOKGATE_TOKEN_TTL_S and never longer than
+ * its client (client_expires_ms, 0 for none). */
+static void issue_token(hg_req *r, const char *scopes,
+                        long long client_expires_ms)
 {
-    hg_req *r = arg;
     token_request *t = r->data;
-    const char *sha = hg_reply_str(reply, 0, NULL);
-    const char *scopes = hg_reply_str(reply, 1, NULL);
-    const char *revoked = hg_reply_str(reply, 2, NULL);
-    char given[65], token[512], scope_text[32];
+    char token[512], scope_text[32];
     unsigned allowed, granted;
     bool scope_ok = true;
-    int64_t expires;
+    int64_t now = hg_time_ms();
+    int64_t expires = now + (int64_t)gw_config->token_ttl_s * 1000;
+    long long lifetime_s;
 
-    if (gw_redis_failed(r, status, reply) || hg_req_done(r))
-        goto done;
-    hg_sha256_hex(t->client_secret, strlen(t->client_secret), given);
-    if (sha == NULL || !hg_ct_equal(sha, given, 64) ||
-        (revoked != NULL && revoked[0] != '\0')) {
-        reply_oauth_error(r, "invalid_client",
-                          "client authentication failed");
-        goto done;
-    }
-    allowed = gw_scopes_parse(scopes ? scopes : "");
+    allowed = gw_scopes_parse(scopes);
     granted = t->has_scope ? scope_subset(t->scope, allowed, &scope_ok)
                            : allowed;
     if (!scope_ok || granted == 0) {
         reply_oauth_error(r, "invalid_scope",
                           "the requested scope exceeds the client's scopes");
-        goto done;
+        return;
     }
+    if (client_expires_ms > 0 && client_expires_ms < expires)
+        expires = client_expires_ms;
+    lifetime_s = (expires - now) / 1000;
+    if (lifetime_s < 1)
+        lifetime_s = 1;
+
     gw_scopes_format(granted, scope_text, sizeof(scope_text));
-    expires = hg_time_ms() + (int64_t)gw_config->token_ttl_s * 1000;
     if (gw_token_issue(t->integration_id, t->client_id, scope_text, expires,
                        token, sizeof(token)) != 0) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "signing the token failed");
-        goto done;
+        return;
     }
-    snprintf(r->auth_actor, sizeof(r->auth_actor), "client:%.63s", t->client_id);
+    snprintf(r->auth_actor, sizeof(r->auth_actor), "client:%.63s",
+             t->client_id);
     hg_reply_header(r, "Cache-Control", "no-store");
     hg_reply_json(r, 200,
-                  json_pack("{s:s, s:s, s:i, s:s}", "access_token", token,
+                  json_pack("{s:s, s:s, s:I, s:s}", "access_token", token,
                             "token_type", "Bearer", "expires_in",
-                            gw_config->token_ttl_s, "scope", scope_text));
+                            (json_int_t)lifetime_s, "scope", scope_text));
     memset(token, 0, sizeof(token));
+}
+
+static void on_client(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const redisReply *wait = hg_reply_elem(reply, 1);
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r))
+        goto done;
+    if (result != NULL && strcmp(result, "ok") == 0) {
+        const char *scopes = hg_reply_str(reply, 1, NULL);
+        const char *expires = hg_reply_str(reply, 2, NULL);
+
+        issue_token(r, scopes ? scopes : "", expires ? atoll(expires) : 0);
+    } else if (result != NULL && strcmp(result, "limited") == 0 && wait &&
+               wait->type == REDIS_REPLY_INTEGER) {
+        reply_client_limited(r, wait->integer);
+    } else if (result != NULL && strcmp(result, "revoked") == 0) {
+        reply_oauth_error(r, "invalid_client", "the OAuth client was revoked");
+    } else if (result != NULL && strcmp(result, "expired") == 0) {
+        reply_oauth_error(r, "invalid_client", "the OAuth client expired");
+    } else {
+        reply_oauth_error(r, "invalid_client",
+                          "client authentication failed");
+    }
 done:
     hg_req_release(r);
 }
@@ -257,7 +323,7 @@ static void on_client_index(hg_redis_status status, redisReply *reply,
     hg_req *r = arg;
     token_request *t = r->data;
     gw_thread *t_ctx = hg_req_thread(r);
-    char key[HG_KEY_MAX], suffix[96];
+    char record[HG_KEY_MAX], bucket[HG_KEY_MAX], suffix[96], given[65];
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied */
@@ -268,10 +334,15 @@ static void on_client_index(hg_redis_status status, redisReply *reply,
         snprintf(t->integration_id, sizeof(t->integration_id), "%s",
                  reply->str);
         snprintf(suffix, sizeof(suffix), "client:%.63s", t->client_id);
+        hg_key(record, t->integration_id, suffix);
+        snprintf(suffix, sizeof(suffix), "rl:tf:%.63s", t->client_id);
+        hg_key(bucket, t->integration_id, suffix);
+        hg_sha256_hex(t->client_secret, strlen(t->client_secret), given);
+
+        const char *argv[] = {record, bucket, given, CLIENT_FAILURES_PER_S};
         hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-        hg_redis_command(t_ctx->redis, 0, on_client, r,
-                         "HMGET %s secret_sha256 scopes revoked_at",
-                         hg_key(key, t->integration_id, suffix));
+        hg_redis_eval(t_ctx->redis, &hg_script_token_client, 0, on_client, r,
+                      2, 4, argv, NULL);
     }
     hg_req_release(r);
 }

@@ -4,9 +4,12 @@
  * known API key, the endpoint ep_sandbox (every event type, to the
  * inspector's sink /sink/sandbox, signed with a documented secret), and the
  * reference data of catalog/sandbox-fixtures.json that the catalog examples
- * use. The gateway writes them at every connect to Redis; POST
- * /api/v1/sandbox/reset deletes everything of the sandbox and writes them
- * again, with fixed times, so the state after a reset is always the same.
+ * use. At every connect to Redis the gateway creates those that are
+ * missing and keeps the others as they are, so a changed ep_sandbox or a
+ * revoked sandbox key stays that way across restarts. POST
+ * /api/v1/sandbox/reset deletes everything of the sandbox and writes all
+ * of them again, with fixed times, so the state after a reset is always
+ * the same.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +59,8 @@ static const char *fixtures(void)
     return fixtures_text ? fixtures_text : "{}";
 }
 
-/* Runs sandbox_fixtures.lua; mode "ensure" at start, "reset" after a
- * purge. */
+/* Runs sandbox_fixtures.lua; mode "ensure" (create what is missing) at
+ * start, "reset" after a purge. */
 static void write_fixtures(hg_redis *redis, const char *mode, hg_redis_cb cb,
                            void *arg)
 {
@@ -120,11 +123,13 @@ void gw_sandbox_ensure(hg_redis *redis)
 
 /* ---- routes --------------------------------------------------------------- */
 
+/* Checked after authentication, so that only a caller with a credential
+ * for the sandbox learns whether sandbox mode is on. */
 static bool sandbox_on(hg_req *r)
 {
     if (gw_config->sandbox)
         return true;
-    hg_reply_problem(r, HG_E_FORBIDDEN,
+    hg_reply_problem(r, HG_E_NOT_FOUND,
                      "sandbox mode is off on this hookgate "
                      "(HOOKGATE_SANDBOX=1 turns it on)");
     return false;
@@ -144,13 +149,13 @@ static json_t *sandbox_json(void)
 
 static void sandbox_authorized(hg_req *r)
 {
-    hg_reply_json(r, 200, sandbox_json());
+    if (sandbox_on(r))
+        hg_reply_json(r, 200, sandbox_json());
 }
 
 void gw_get_sandbox(hg_req *r)
 {
-    if (sandbox_on(r))
-        gw_authorize(r, SANDBOX_ID, SCOPE_READ, sandbox_authorized);
+    gw_authorize(r, SANDBOX_ID, SCOPE_READ, sandbox_authorized);
 }
 
 typedef struct reset_state {
@@ -201,11 +206,11 @@ static void on_purged(hg_req *r, const gw_purge_counts *counts)
 
 static void reset_authorized(hg_req *r)
 {
-    gw_purge_integration(r, SANDBOX_ID, true, on_purged);
+    if (sandbox_on(r))
+        gw_purge_integration(r, SANDBOX_ID, true, on_purged);
 }
 
 void gw_reset_sandbox(hg_req *r)
 {
-    if (sandbox_on(r))
-        gw_authorize(r, SANDBOX_ID, SCOPE_MANAGE, reset_authorized);
+    gw_authorize(r, SANDBOX_ID, SCOPE_MANAGE, reset_authorized);
 }

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
             config.inspector_addr.host, config.inspector_addr.port,
             config.web_dir);
 
-    hg_service_run(base, NULL, NULL);
+    rc = hg_service_run(base, NULL, NULL);
 
     hg_http_free(http);
     feed_hub_stop(state.feed);
@@ -118,5 +118,5 @@ int main(int argc, char **argv)
     feed_hub_free(state.feed);
     event_base_free(base);
     hg_info(NULL, "inspector stopped");
-    return 0;
+    return rc;
 }

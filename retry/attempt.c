@@ -146,27 +146,56 @@ static bool find_header(const hg_http_result *res, const char *name,
 void attempt_decide(job *j, const hg_http_result *res, const hg_config *cfg)
 {
     char retry_after[128];
+    char signal[64] = "";
     int64_t delay_ms;
     int64_t hinted_s;
     uint32_t random32;
+    bool ok = res->error_class == NULL && res->http_status >= 200 &&
+              res->http_status < 300;
 
     j->next_due_ms = 0;
     j->dead_reason = NULL;
-    if (res->error_class == NULL && res->http_status >= 200 &&
-        res->http_status < 300) {
+    j->endpoint_action = NULL;
+    j->counts_for_health = true;
+    /* A receiver can end a message or switch its endpoint off with this
+     * header; "disable" is honoured even on a 2xx. */
+    if (res->error_class == NULL)
+        find_header(res, "webhook-delivery", signal, sizeof(signal));
+    if (strcasecmp(signal, "disable") == 0) {
+        j->endpoint_action = "disabled_by_receiver";
+        if (!ok) {
+            j->outcome = OUTCOME_DEAD;
+            j->dead_reason = "disabled_by_receiver";
+            return;
+        }
+    }
+    if (ok) {
         j->outcome = OUTCOME_SUCCEEDED;
+        return;
+    }
+    if (res->error_class != NULL &&
+        strcmp(res->error_class, "blocked_by_policy") == 0) {
+        /* The address policy will refuse every retry too, and a refusal by
+         * hookgate says nothing about the endpoint's health. */
+        j->outcome = OUTCOME_DEAD;
+        j->dead_reason = "blocked_by_policy";
+        j->counts_for_health = false;
+        return;
+    }
+    if (res->error_class == NULL && res->http_status == 410) {
+        j->outcome = OUTCOME_DEAD;
+        j->dead_reason = "gone";
+        j->endpoint_action = "gone";
+        return;
+    }
+    if (strcasecmp(signal, "abort-message") == 0) {
+        j->outcome = OUTCOME_DEAD;
+        j->dead_reason = "aborted_by_receiver";
         return;
     }
     if (j->manual) {
         /* A manual attempt never changes the automatic schedule. */
         j->outcome = OUTCOME_FAILED;
-        return;
-    }
-    if (res->error_class != NULL &&
-        strcmp(res->error_class, "blocked_by_policy") == 0) {
-        /* The address policy will refuse every retry too. */
-        j->outcome = OUTCOME_DEAD;
-        j->dead_reason = "blocked_by_policy";
         return;
     }
 

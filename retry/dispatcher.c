@@ -11,6 +11,7 @@
  * Redis outage after a 2xx answer never makes the delivery go out again
  * from this worker; only a crash of the worker can, at least once.
  */
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "common/log.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
+#include "common/service.h"
 #include "retry/retry.h"
 
 #define READ_BLOCK_MS 1000
@@ -55,10 +57,12 @@ struct dispatcher {
     hg_redis *redis;
     hg_redis *blocking;
     hg_http_client *http;
+    struct curl_slist *resolve; /* HOOKGATE_RESOLVE_OVERRIDE entries */
     char consumer[160];
     int shards;
     char (*work_keys)[HG_KEY_MAX];
     char (*sched_keys)[HG_KEY_MAX];
+    bool redis_checked; /* the durability check passed on this connection */
     bool groups_ready;
     bool groups_failed;
     int groups_pending;
@@ -244,6 +248,29 @@ static const char *outcome_name(job_outcome o)
                                   : "dead";
 }
 
+/* What record_attempt.lua did to the endpoint, for operators. */
+static void log_endpoint_action(const job *j, const char *action)
+{
+    hg_log_fields f = {.integration_id = j->integration_id,
+                       .endpoint_id = j->endpoint_id};
+
+    if (action == NULL || action[0] == '\0')
+        return;
+    if (strcmp(action, "opened") == 0)
+        hg_warn(&f, "circuit breaker opened after %d consecutive failures: "
+                    "only trial deliveries go to this endpoint until one "
+                    "succeeds",
+                j->d->cfg->breaker_failures);
+    else if (strcmp(action, "closed") == 0)
+        hg_info(&f, "circuit breaker closed: the endpoint answered a trial "
+                    "delivery");
+    else if (strcmp(action, "disabled") == 0)
+        hg_warn(&f, "endpoint disabled: %s",
+                j->endpoint_action ? j->endpoint_action
+                                   : "failing for longer than "
+                                     "HOOKGATE_DISABLE_AFTER_S");
+}
+
 static void on_recorded(hg_redis_status status, redisReply *reply, void *arg)
 {
     job_node *n = arg;
@@ -261,11 +288,13 @@ static void on_recorded(hg_redis_status status, redisReply *reply, void *arg)
         hg_warn(&f, "delivery attempt failed; next attempt at %s",
                 hg_time_format(j->next_due_ms, due));
     } else if (j->outcome == OUTCOME_DEAD) {
+        f.error = j->error_message[0] ? j->error_message : NULL;
         hg_warn(&f, "delivery is dead: %s", j->dead_reason);
     } else {
         hg_debug(&f, "delivery attempt recorded: %s",
                  outcome_name(j->outcome));
     }
+    log_endpoint_action(j, hg_reply_str(reply, 2, NULL));
     job_finish(n);
 }
 
@@ -276,6 +305,8 @@ static void do_record(job_node *n)
     char k_dlv[HG_KEY_MAX], k_att[HG_KEY_MAX];
     char due_ms[24], due_at[HG_TIME_BUF], now[HG_TIME_BUF];
     char member[200], retention[24], maxlen[16];
+    char failures[16], probe_ms[24], probe_max_ms[24], disable_ms[24];
+    char op_event[HG_ID_MAX];
     const char *argv[] = {
         hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
         hg_key_id(k_att, j->integration_id, "att", j->delivery_id),
@@ -297,14 +328,30 @@ static void do_record(job_node *n)
         HG_DISPATCH_GROUP,
         j->activity_fields,
         j->attempt_id,
+        j->endpoint_action ? j->endpoint_action : "",
+        failures,
+        probe_ms,
+        probe_max_ms,
+        disable_ms,
+        op_event,
+        j->counts_for_health ? "1" : "0",
+        j->probe ? "1" : "0",
     };
 
     snprintf(due_ms, sizeof(due_ms), "%lld", (long long)j->next_due_ms);
+    snprintf(failures, sizeof(failures), "%d", d->cfg->breaker_failures);
+    snprintf(probe_ms, sizeof(probe_ms), "%lld",
+             (long long)d->cfg->breaker_probe_s * 1000);
+    snprintf(probe_max_ms, sizeof(probe_max_ms), "%lld",
+             (long long)d->cfg->breaker_probe_max_s * 1000);
+    snprintf(disable_ms, sizeof(disable_ms), "%lld",
+             (long long)d->cfg->disable_after_s * 1000);
+    hg_id_new("evt_", op_event);
     schedule_member(j, member, sizeof(member));
     snprintf(retention, sizeof(retention), "%lld", d->cfg->event_retention_s);
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
     hg_redis_eval(d->redis, &hg_script_record_attempt, 0, on_recorded, n, 5,
-                  20, argv, NULL);
+                  28, argv, NULL);
 }
 
 /* ---- send ------------------------------------------------------------ */
@@ -316,6 +363,8 @@ static void on_sent(const hg_http_result *res, void *arg)
     dispatcher *d = j->d;
 
     attempt_decide(j, res, d->cfg);
+    snprintf(j->error_message, sizeof(j->error_message), "%s",
+             res->error_message);
     hg_id_new("att_", j->attempt_id);
     j->record_failures = 0;
     if (attempt_describe(j, j->request, res) != 0) {
@@ -355,6 +404,8 @@ static void start_send(job_node *n)
         http.total_timeout_ms = d->cfg->delivery_timeout_ms;
     http.capture_limit = (size_t)d->cfg->response_capture_bytes;
     http.allow_private = d->cfg->allow_private_targets;
+    http.proxy = d->cfg->outbound_proxy;
+    http.resolve = d->resolve;
     /* The headers go into the attempt record after the answer. */
     j->request = req;
     hg_http_client_send(d->http, &http, on_sent, n);
@@ -387,6 +438,14 @@ static void copy_reply(const redisReply *r, size_t i, char *out, size_t cap)
     snprintf(out, cap, "%s", s ? s : "");
 }
 
+/* Fields of a "send" reply of load_delivery.lua, by position. */
+enum {
+    LOAD_STATUS = 1, LOAD_EVENT, LOAD_ENDPOINT, LOAD_ATTEMPTS, LOAD_RETRY,
+    LOAD_PAYLOAD, LOAD_TYPE, LOAD_TRACE, LOAD_URL, LOAD_SECRET,
+    LOAD_PREVIOUS, LOAD_PREVIOUS_EXPIRES, LOAD_HEADERS, LOAD_CONNECT_TIMEOUT,
+    LOAD_TIMEOUT, LOAD_PROBE
+};
+
 /* Opens the endpoint's sealed secret, and the previous one while its
  * grace period lasts. A secret that does not open means this worker has
  * another HOOKGATE_SECRET_KEY than the gateway: the delivery waits, since
@@ -394,9 +453,9 @@ static void copy_reply(const redisReply *r, size_t i, char *out, size_t cap)
 static int open_secrets(job_node *n, const redisReply *reply)
 {
     job *j = &n->j;
-    const char *sealed = hg_reply_str(reply, 10, NULL);
-    const char *previous = hg_reply_str(reply, 12, NULL);
-    const char *expires = hg_reply_str(reply, 13, NULL);
+    const char *sealed = hg_reply_str(reply, LOAD_SECRET, NULL);
+    const char *previous = hg_reply_str(reply, LOAD_PREVIOUS, NULL);
+    const char *expires = hg_reply_str(reply, LOAD_PREVIOUS_EXPIRES, NULL);
     char aad[HG_KEY_MAX], plain[HG_SECRET_MAX_LEN];
 
     snprintf(aad, sizeof(aad), "%s/%s", j->integration_id, j->endpoint_id);
@@ -422,58 +481,78 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     job_node *n = arg;
     job *j = &n->j;
     const char *result = hg_reply_str(reply, 0, NULL);
+    hg_log_fields f = job_fields(j);
     char number[16];
 
     if (step_failed(n, status, reply))
         return;
     job_unload(j);
-    if (result == NULL || strcmp(result, "ok") != 0) {
-        settle(n, ""); /* the delivery expired or was purged */
+    if (result == NULL || strcmp(result, "send") != 0) {
+        /* skip, ended or deferred: the script already acknowledged. */
+        if (result != NULL && strcmp(result, "ended") == 0)
+            hg_warn(&f, "delivery ended without an attempt: %s",
+                    hg_reply_str(reply, 1, NULL));
+        else if (result != NULL && strcmp(result, "deferred") == 0)
+            hg_debug(&f, "delivery deferred by the endpoint's limits");
+        job_finish(n);
         return;
     }
-    copy_reply(reply, 1, j->status, sizeof(j->status));
-    copy_reply(reply, 2, j->event_id, sizeof(j->event_id));
-    copy_reply(reply, 3, j->endpoint_id, sizeof(j->endpoint_id));
-    copy_reply(reply, 5, number, sizeof(number));
+    copy_reply(reply, LOAD_STATUS, j->status, sizeof(j->status));
+    copy_reply(reply, LOAD_EVENT, j->event_id, sizeof(j->event_id));
+    copy_reply(reply, LOAD_ENDPOINT, j->endpoint_id, sizeof(j->endpoint_id));
+    copy_reply(reply, LOAD_RETRY, number, sizeof(number));
     j->retry_index = atoi(number);
-    j->payload = dup_reply(reply, 6, &j->payload_len);
-    copy_reply(reply, 7, j->type, sizeof(j->type));
-    copy_reply(reply, 8, j->traceparent, sizeof(j->traceparent));
-    j->url = dup_reply(reply, 9, NULL);
-    copy_reply(reply, 11, j->endpoint_status, sizeof(j->endpoint_status));
-    j->headers_json = dup_reply(reply, 14, NULL);
-    copy_reply(reply, 15, number, sizeof(number));
+    j->payload = dup_reply(reply, LOAD_PAYLOAD, &j->payload_len);
+    copy_reply(reply, LOAD_TYPE, j->type, sizeof(j->type));
+    copy_reply(reply, LOAD_TRACE, j->traceparent, sizeof(j->traceparent));
+    j->url = dup_reply(reply, LOAD_URL, NULL);
+    j->headers_json = dup_reply(reply, LOAD_HEADERS, NULL);
+    copy_reply(reply, LOAD_CONNECT_TIMEOUT, number, sizeof(number));
     j->connect_timeout_ms = atol(number);
-    copy_reply(reply, 16, number, sizeof(number));
+    copy_reply(reply, LOAD_TIMEOUT, number, sizeof(number));
     j->timeout_ms = atol(number);
-    if (j->url != NULL && open_secrets(n, reply) != 0)
+    copy_reply(reply, LOAD_PROBE, number, sizeof(number));
+    j->probe = strcmp(number, "1") == 0;
+    if (j->payload == NULL || j->url == NULL || open_secrets(n, reply) != 0)
         return;
+    start_send(n);
+}
 
-    if (!j->manual && (strcmp(j->status, "succeeded") == 0 ||
-                       strcmp(j->status, "dead") == 0)) {
-        settle(n, ""); /* a duplicate entry of a finished delivery */
-    } else if (j->payload == NULL) {
-        settle(n, "event_expired");
-    } else if (j->url == NULL) {
-        settle(n, "endpoint_deleted");
-    } else if (strcmp(j->endpoint_status, "enabled") != 0) {
-        settle(n, "endpoint_disabled");
-    } else {
-        start_send(n);
-    }
+/* How long a delivery may hold one of its endpoint's concurrency slots:
+ * its total timeout plus time to record the answer. */
+static long lease_ms(const dispatcher *d)
+{
+    return d->cfg->delivery_timeout_ms + d->cfg->redis_timeout_ms + 5000;
 }
 
 static void do_load(job_node *n)
 {
     job *j = &n->j;
-    char k_dlv[HG_KEY_MAX];
+    dispatcher *d = j->d;
+    char k_dlv[HG_KEY_MAX], lease[24], cap[16], now[HG_TIME_BUF];
+    char maxlen[16], member[200];
     const char *argv[] = {
         hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
+        d->work_keys[j->shard],
+        d->sched_keys[j->shard],
+        HG_KEY_ACTIVITY,
         j->integration_id,
+        j->entry_id,
+        HG_DISPATCH_GROUP,
+        j->manual ? "1" : "0",
+        lease,
+        cap,
+        hg_time_format(hg_time_ms(), now),
+        maxlen,
+        member,
     };
 
-    hg_redis_eval(j->d->redis, &hg_script_load_delivery, 0, on_loaded, n, 1,
-                  2, argv, NULL);
+    snprintf(lease, sizeof(lease), "%ld", lease_ms(d));
+    snprintf(cap, sizeof(cap), "%d", d->cfg->endpoint_max_concurrency);
+    snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
+    schedule_member(j, member, sizeof(member));
+    hg_redis_eval(d->redis, &hg_script_load_delivery, 0, on_loaded, n, 4, 13,
+                  argv, NULL);
 }
 
 static void run_step(job_node *n)
@@ -711,13 +790,23 @@ static void on_group_retry(evutil_socket_t fd, short what, void *arg)
     ensure_groups(arg);
 }
 
+static void on_redis_safe(void *arg)
+{
+    dispatcher *d = arg;
+
+    d->redis_checked = true;
+    ensure_groups(d);
+}
+
 static void on_redis_ready(hg_redis *r, void *arg)
 {
     dispatcher *d = arg;
 
-    (void)r;
+    /* Checked on every connect: the Redis behind the address may have
+     * restarted with another configuration. */
     d->groups_ready = false;
-    ensure_groups(d);
+    d->redis_checked = false;
+    hg_service_check_redis(r, d->cfg, d->base, on_redis_safe, d);
 }
 
 static void on_blocking_ready(hg_redis *r, void *arg)
@@ -814,7 +903,7 @@ static void on_sched_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (d->stopping)
         return;
-    if (!hg_redis_ready(d->redis)) {
+    if (!hg_redis_ready(d->redis) || !d->redis_checked) {
         arm(d->sched_timer, d->cfg->scheduler_interval_ms);
         return;
     }
@@ -838,6 +927,30 @@ static hg_redis *connect_redis(dispatcher *d, const char *name,
     };
 
     return hg_redis_new(d->base, &d->cfg->redis, &o);
+}
+
+/* Splits "host:port:address,..." into libcurl's CURLOPT_RESOLVE list. */
+static struct curl_slist *resolve_list(const char *spec)
+{
+    struct curl_slist *list = NULL;
+    char *copy = strdup(spec);
+    char *save = NULL;
+
+    if (copy == NULL)
+        return NULL;
+    for (char *item = strtok_r(copy, ", ", &save); item != NULL;
+         item = strtok_r(NULL, ", ", &save)) {
+        struct curl_slist *next = curl_slist_append(list, item);
+
+        if (next == NULL)
+            break;
+        list = next;
+    }
+    free(copy);
+    if (list != NULL)
+        hg_warn(NULL, "HOOKGATE_RESOLVE_OVERRIDE replaces DNS for some "
+                      "names; use it only in tests");
+    return list;
 }
 
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg)
@@ -868,6 +981,7 @@ dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg)
     d->claim_timer = evtimer_new(base, on_claim_tick, d);
     d->sched_timer = evtimer_new(base, on_sched_tick, d);
     d->http = hg_http_client_new(base);
+    d->resolve = resolve_list(cfg->resolve_override);
     d->redis = connect_redis(d, "dispatch", on_redis_ready);
     d->blocking = connect_redis(d, "dispatch-read", on_blocking_ready);
     arm(d->claim_timer, d->cfg->visibility_timeout_ms / 4);
@@ -886,9 +1000,10 @@ static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
     if (done == NULL)
         return;
     d->stop_done = NULL;
-    hg_warn(NULL, "stopping with %d deliveries unfinished; other workers "
-                  "take them over after the visibility timeout",
-            d->jobs);
+    if (d->jobs > 0)
+        hg_warn(NULL, "stopping with %d deliveries unfinished; other "
+                      "workers take them over after the visibility timeout",
+                d->jobs);
     done(d->stop_arg);
 }
 
@@ -911,6 +1026,7 @@ void dispatcher_free(dispatcher *d)
     if (d == NULL)
         return;
     hg_http_client_free(d->http);
+    curl_slist_free_all(d->resolve);
     hg_redis_free(d->blocking);
     hg_redis_free(d->redis);
     while ((n = TAILQ_FIRST(&d->job_list)) != NULL) {

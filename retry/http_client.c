@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -31,6 +32,8 @@ typedef struct transfer {
     bool truncated;
     bool blocked;
     bool allow_private;
+    bool proxied;
+    char blocked_address[64];
     int64_t started_at_ms;
     int64_t start_us;
     char errbuf[CURL_ERROR_SIZE];
@@ -79,14 +82,16 @@ static bool is_tls_error(CURLcode rc)
 
 /* Any status line received counts as an answer, even if the connection
  * broke afterwards or the body was cut at the capture limit: the receiver
- * decided. Without one, the libcurl error names the class. */
+ * decided. That holds even when an earlier address of the name was
+ * refused by the policy and libcurl went on to a public one. Without an
+ * answer, the libcurl error names the class. */
 static const char *error_class_of(const transfer *t, CURLcode rc,
                                   long status)
 {
-    if (t->blocked)
-        return "blocked_by_policy";
     if (status > 0)
         return NULL;
+    if (t->blocked)
+        return "blocked_by_policy";
     if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
         return "dns";
     if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -120,11 +125,16 @@ static void finish(transfer *t, CURLcode rc)
     res.http_status = status;
     res.error_class = error_class_of(t, rc, status);
     if (res.error_class != NULL) {
-        snprintf(res.error_message, sizeof(res.error_message), "%s",
-                 t->blocked ? "the target address is not public and "
-                              "private targets are not allowed"
-                 : t->errbuf[0] ? t->errbuf
-                                : curl_easy_strerror(rc));
+        if (t->blocked)
+            snprintf(res.error_message, sizeof(res.error_message),
+                     "refused to connect to %s: a private, loopback or "
+                     "reserved address; the operator can allow it with "
+                     "HOOKGATE_ALLOWED_CIDRS or "
+                     "HOOKGATE_ALLOW_PRIVATE_TARGETS=1",
+                     t->blocked_address);
+        else
+            snprintf(res.error_message, sizeof(res.error_message), "%s",
+                     t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     }
     res.started_at_ms = t->started_at_ms;
     res.duration_ms = (hg_mono_us() - t->start_us) / 1000;
@@ -283,6 +293,18 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+static void format_address(const struct sockaddr *sa, char *out, size_t cap)
+{
+    const void *a = sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)
+                              ->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)sa)
+                              ->sin_addr;
+
+    if (inet_ntop(sa->sa_family, a, out, (socklen_t)cap) == NULL)
+        snprintf(out, cap, "(unknown)");
+}
+
 /* Refuses connections to non-public addresses after DNS resolution, so a
  * name that resolves (or rebinds) to a private address is caught too. */
 static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
@@ -291,8 +313,12 @@ static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
     transfer *t = clientp;
 
     (void)purpose;
-    if (!t->allow_private && hg_addr_is_private(&address->addr)) {
+    /* Through a proxy this sees the proxy's address, and the proxy
+     * decides where requests may go. */
+    if (!t->proxied && !hg_addr_allowed(&address->addr, t->allow_private)) {
         t->blocked = true;
+        format_address(&address->addr, t->blocked_address,
+                       sizeof(t->blocked_address));
         return CURL_SOCKET_BAD;
     }
     return socket(address->family, address->socktype, address->protocol);
@@ -331,6 +357,11 @@ static int configure(transfer *t, const hg_http_request *req)
     rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* An empty proxy also stops libcurl from taking one from the
+     * environment (http_proxy), which would bypass the address policy. */
+    rc |= curl_easy_setopt(e, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+    if (req->resolve != NULL)
+        rc |= curl_easy_setopt(e, CURLOPT_RESOLVE, req->resolve);
     return rc;
 }
 
@@ -358,6 +389,7 @@ void hg_http_client_send(hg_http_client *c, const hg_http_request *req,
     t->arg = arg;
     t->capture_limit = req->capture_limit;
     t->allow_private = req->allow_private;
+    t->proxied = req->proxy != NULL && req->proxy[0] != '\0';
     t->started_at_ms = hg_time_ms();
     t->start_us = hg_mono_us();
     TAILQ_INSERT_TAIL(&c->transfers, t, link);

@@ -27,6 +27,10 @@ typedef struct hg_http_request {
     long total_timeout_ms;
     size_t capture_limit; /* response body bytes kept */
     bool allow_private;   /* false: refuse non-public addresses */
+    const char *proxy;    /* "" for none; with a proxy, it owns the
+                             address policy */
+    /* NULL, or a curl_slist of CURLOPT_RESOLVE entries (tests). */
+    struct curl_slist *resolve;
 } hg_http_request;
 
 typedef struct hg_http_result {

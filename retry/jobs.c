@@ -27,6 +27,7 @@ struct jobs_runner {
     const hg_config *cfg;
     hg_redis *redis;
     const char *consumer;
+    const dispatcher *gate; /* jobs wait until it is ready */
     struct event *tick;
     bool group_ready;
     bool busy;
@@ -166,7 +167,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (j->busy || !hg_redis_ready(j->redis)) {
+    /* The dispatcher is ready only once the Redis durability check
+     * passed; recovery jobs write deliveries too. */
+    if (j->busy || !hg_redis_ready(j->redis) ||
+        dispatcher_readiness(j->gate) != NULL) {
         arm_tick(j, TICK_MS);
         return;
     }
@@ -189,7 +193,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 jobs_runner *jobs_runner_new(struct event_base *base, const hg_config *cfg,
-                             const char *consumer)
+                             const dispatcher *gate)
 {
     jobs_runner *j = calloc(1, sizeof(*j));
     hg_redis_options o = {
@@ -204,7 +208,8 @@ jobs_runner *jobs_runner_new(struct event_base *base, const hg_config *cfg,
         return NULL;
     j->base = base;
     j->cfg = cfg;
-    j->consumer = consumer;
+    j->gate = gate;
+    j->consumer = dispatcher_consumer(gate);
     j->redis = hg_redis_new(base, &cfg->redis, &o);
     j->tick = evtimer_new(base, on_tick, j);
     arm_tick(j, TICK_MS);

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 
     base = event_base_new();
     worker = dispatcher_new(base, &config);
-    jobs = worker ? jobs_runner_new(base, &config, dispatcher_consumer(worker))
+    jobs = worker ? jobs_runner_new(base, &config, worker)
                   : NULL;
     hg_http_options o = {
         .service = "retry",
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
             config.retry_addr.host, config.retry_addr.port,
             config.schedule.count);
 
-    hg_service_run(base, on_stop, NULL);
+    rc = hg_service_run(base, on_stop, NULL);
 
     hg_http_free(http);
     jobs_runner_free(jobs);
@@ -93,5 +93,5 @@ int main(int argc, char **argv)
     event_base_free(base);
     curl_global_cleanup();
     hg_info(NULL, "retry worker stopped");
-    return 0;
+    return rc;
 }

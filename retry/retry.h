@@ -55,6 +55,7 @@ typedef struct job {
     char *headers_json;    /* the endpoint's custom headers */
     long connect_timeout_ms;
     long timeout_ms;
+    bool probe; /* the breaker's single trial delivery */
 
     /* The signed request headers, kept for the attempt record. */
     struct attempt_request *request;
@@ -63,6 +64,11 @@ typedef struct job {
     job_outcome outcome;
     int64_t next_due_ms;
     const char *dead_reason;
+    /* Reason to disable the endpoint after this attempt, or NULL. */
+    const char *endpoint_action;
+    /* False when hookgate's own policy refused the attempt. */
+    bool counts_for_health;
+    char error_message[256]; /* of the attempt, for the log */
     char attempt_id[HG_ID_MAX];
     char *attempt_json;
     char *activity_fields;
@@ -102,9 +108,10 @@ int attempt_describe(job *j, const attempt_request *req,
                      const hg_http_result *res);
 
 typedef struct jobs_runner jobs_runner;
-/* Runs background jobs as consumer (a name unique to this worker). */
+/* Runs background jobs under the gate's consumer name, once the gate
+ * (this worker's dispatcher) is ready. */
 jobs_runner *jobs_runner_new(struct event_base *base, const hg_config *cfg,
-                             const char *consumer);
+                             const dispatcher *gate);
 void jobs_runner_free(jobs_runner *j);
 
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);

@@ -19,7 +19,9 @@ stage() {
 }
 
 stage "installing packages"
-extra=(chromium)
+# iproute2 gives `ip`, which integration/run.sh needs to set up the private
+# network namespace of ssrf.test.js; minimal Debian images leave it out.
+extra=(chromium iproute2)
 command -v node >/dev/null 2>&1 || extra+=(nodejs npm)
 hg_install_packages "${HOOKGATE_BUILD_PACKAGES[@]}" "${extra[@]}"
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)

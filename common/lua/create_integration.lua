@@ -14,6 +14,15 @@ if not exists then
   redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2],
              'created_at', ARGV[3], 'updated_at', ARGV[3])
   redis.call('SADD', KEYS[1], ARGV[1])
+  -- The endpoint version starts at the current time in microseconds, not
+  -- at 0: gateways may still cache the endpoint list of a deleted
+  -- integration with the same id, and its version must never match again.
+  local version_key = 'hg:{' .. ARGV[1] .. '}:epver'
+  local now = redis.call('TIME')
+  local start = tonumber(now[1]) * 1000000 + tonumber(now[2])
+  if tonumber(redis.call('GET', version_key) or '0') < start then
+    redis.call('SET', version_key, string.format('%d', start))
+  end
 end
 redis.call('HSET', KEYS[5], 'id', ARGV[7], 'name', ARGV[8],
            'scopes', ARGV[5], 'prefix', ARGV[9], 'created_at', ARGV[3],

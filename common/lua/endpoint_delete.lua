@@ -15,6 +15,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HDEL', KEYS[2], ARGV[5])
   redis.call('ZREM', KEYS[4], ARGV[5])
   redis.call('INCR', KEYS[3])
+  -- Its health and flow-control state; ordering lanes expire by themselves.
+  local ep = 'hg:{' .. ARGV[1] .. '}:ep:' .. ARGV[5]
+  redis.call('DEL', ep .. ':health', ep .. ':leases', ep .. ':rl',
+             ep .. ':waiting')
 elseif redis.call('SCARD', KEYS[5]) == 0 then
   return {'not_found'}
 end

@@ -15,6 +15,7 @@ if mode == 'update' and not exists then
   return {'not_found'}
 end
 
+local was = redis.call('HGET', KEYS[4], 'status')
 local fields = {}
 for i = 4, #ARGV, 2 do
   local name = ARGV[i]
@@ -29,6 +30,12 @@ fields[#fields + 1] = ARGV[3]
 redis.call('HSET', KEYS[4], unpack(fields))
 
 local e = redis.call('HMGET', KEYS[4], 'status', 'filters')
+if e[1] == 'enabled' and was ~= 'enabled' then
+  -- A re-enabled endpoint starts with a clean circuit breaker, so failures
+  -- from before it was disabled neither hold its deliveries nor disable it
+  -- again at once.
+  redis.call('DEL', KEYS[4] .. ':health')
+end
 redis.call('HSET', KEYS[2], ARGV[2], e[1] .. ' ' .. e[2])
 redis.call('ZADD', KEYS[5], 0, ARGV[2])
 redis.call('INCR', KEYS[3])

@@ -2,16 +2,18 @@
 -- KEYS: 1 event hash
 -- ARGV: 1 integration id, 2 "1" to include attempts
 -- Returns {} when the event does not exist, else
---   {event fields (flat HGETALL without payload), {delivery fields,
---   {attempt JSON...}}, ...}
+--   {{field, value, ...} of id, type, received_at, correlation_id,
+--   traceparent and test, {delivery fields, {attempt JSON...}}, ...}
 local fields = redis.call('HMGET', KEYS[1], 'id', 'type', 'received_at',
-                          'correlation_id', 'traceparent', 'deliveries')
+                          'correlation_id', 'traceparent', 'deliveries',
+                          'test')
 if not fields[1] then
   return {}
 end
 local prefix = 'hg:{' .. ARGV[1] .. '}:'
 local out = {{'id', fields[1], 'type', fields[2], 'received_at', fields[3],
-              'correlation_id', fields[4] or '', 'traceparent', fields[5] or ''}}
+              'correlation_id', fields[4] or '', 'traceparent', fields[5] or '',
+              'test', fields[7] or '0'}}
 for delivery_id in string.gmatch(fields[6] or '', '%S+') do
   local d = redis.call('HGETALL', prefix .. 'dlv:' .. delivery_id)
   if #d > 0 then

@@ -4,12 +4,12 @@
 -- KEYS: 1 retry schedule, 2 work stream
 -- ARGV: 1 now (ms), 2 maximum entries to move
 -- Returns {moved, due time of the next remaining entry in ms or -1}
+-- @include schedule
+
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0,
                        tonumber(ARGV[2]))
 for _, member in ipairs(due) do
-  local space = string.find(member, ' ', 1, true)
-  redis.call('XADD', KEYS[2], '*', 'i', string.sub(member, 1, space - 1),
-             'd', string.sub(member, space + 1))
+  hg_queue_member(KEYS[2], member)
   redis.call('ZREM', KEYS[1], member)
 end
 local next_due = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')

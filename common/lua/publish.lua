@@ -16,30 +16,48 @@
 --       15 "admin" or "principal", 16 token scopes ("" for an API key),
 --       17 rate per principal, 18 rate per integration, 19 "1" for a
 --       test event, 20 n = number of deliveries, then n endpoint ids,
---       then n delivery ids
--- Returns {"ok", event id, remaining, reset_ms} |
---   {"duplicate", first event id, remaining, reset_ms} |
+--       then n delivery ids; a test event has n = 1, its endpoint
+-- Returns {"ok", event id, remaining, reset_ms, policy} |
+--   {"duplicate", first event id, remaining, reset_ms, policy} |
 --   {"idempotency_conflict", first event id} | {"stale", version} |
---   {"no_integration"} | {"denied", reason} |
---   {"limited", retry_after_ms, which}
+--   {"no_integration"} | {"no_endpoint"} (a test event's endpoint does
+--   not exist or is disabled) | {"denied", reason} |
+--   {"limited", retry_after_ms, which}, where policy names the limit
+--   that remaining and reset_ms describe ("key", "integration" or "")
 -- @include principal
 -- @include activity
+-- @include delivery
 
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {'no_integration'}
-end
-
+-- The caller is checked before the integration: a missing integration has
+-- no principal records, so a caller without a valid credential gets
+-- "denied" and cannot learn whether the integration exists.
 local now = hg_now_ms()
-local remaining, reset = 0, 0
 if ARGV[15] ~= 'admin' then
   local id, why = hg_check_principal(KEYS[8], now, 'publish', ARGV[16])
   if not id then
     return {'denied', why}
   end
+end
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'no_integration'}
+end
+
+-- The caller chose the endpoints from a cached copy of the endpoint list;
+-- the version check makes that choice exact at the moment of the write.
+-- It comes before the rate limit, so the caller's retry with a fresh list
+-- is not charged twice.
+local version = redis.call('GET', KEYS[2]) or '0'
+if version ~= ARGV[1] then
+  return {'stale', version}
+end
+
+local remaining, reset, policy = 0, 0, ''
+if ARGV[15] ~= 'admin' then
   local limited
-  limited, remaining, reset = hg_rate_limit(KEYS[9], KEYS[10], now,
-                                            tonumber(ARGV[17]),
-                                            tonumber(ARGV[18]))
+  limited, remaining, reset, policy =
+    hg_rate_limit(KEYS[9], KEYS[10], now, tonumber(ARGV[17]),
+                  tonumber(ARGV[18]))
   if limited then
     return limited
   end
@@ -49,17 +67,20 @@ if ARGV[10] == '1' then
   local prior = redis.call('HMGET', KEYS[7], 'event_id', 'body_sha256')
   if prior[1] then
     if prior[2] == ARGV[11] then
-      return {'duplicate', prior[1], remaining, math.ceil(reset)}
+      return {'duplicate', prior[1], remaining, math.ceil(reset), policy}
     end
     return {'idempotency_conflict', prior[1]}
   end
 end
 
--- The caller chose the endpoints from a cached copy of the endpoint list;
--- the version check makes that choice exact at the moment of the write.
-local version = redis.call('GET', KEYS[2]) or '0'
-if version ~= ARGV[1] then
-  return {'stale', version}
+-- A test event names its endpoint, which is checked here rather than in
+-- the caller's cached endpoint list.
+local prefix = 'hg:{' .. ARGV[14] .. '}:'
+if ARGV[19] == '1' then
+  local entry = redis.call('HGET', prefix .. 'endpoints', ARGV[21])
+  if not entry or string.sub(entry, 1, 8) ~= 'enabled ' then
+    return {'no_endpoint'}
+  end
 end
 
 local event_id = ARGV[2]
@@ -68,9 +89,17 @@ local retention = tonumber(ARGV[9])
 local integration = ARGV[14]
 local test = ARGV[19]
 local n = tonumber(ARGV[20])
-local prefix = 'hg:{' .. integration .. '}:'
 local delivery_ids = {}
 local activity_deliveries = {}
+-- Decoded only when an endpoint orders by a value in the payload.
+local doc = nil
+local function payload_doc()
+  if doc == nil then
+    local ok, value = pcall(cjson.decode, ARGV[6])
+    doc = ok and value or false
+  end
+  return doc
+end
 
 for i = 1, n do
   local endpoint_id = ARGV[20 + i]
@@ -84,7 +113,21 @@ for i = 1, n do
   redis.call('EXPIRE', key, retention)
   redis.call('ZADD', KEYS[11], 0, delivery_id)
   redis.call('SADD', prefix .. 'ep:' .. endpoint_id .. ':pending', delivery_id)
-  redis.call('XADD', KEYS[5], '*', 'i', integration, 'd', delivery_id)
+  -- Members whose delivery expired are dropped with the set once the
+  -- endpoint has been idle for the retention.
+  redis.call('EXPIRE', prefix .. 'ep:' .. endpoint_id .. ':pending', retention)
+  local pointer = redis.call('HGET', prefix .. 'ep:' .. endpoint_id,
+                             'ordering_key')
+  local value = nil
+  if pointer and pointer ~= '' and payload_doc() then
+    value = hg_pointer_value(doc, pointer)
+  end
+  -- An event without a value at the pointer is delivered unordered.
+  if not value or hg_lane_join(integration, prefix .. 'ep:' .. endpoint_id ..
+                                 ':lane:' .. redis.sha1hex(value), key,
+                               delivery_id, KEYS[5], retention) then
+    redis.call('XADD', KEYS[5], '*', 'i', integration, 'd', delivery_id)
+  end
   delivery_ids[i] = delivery_id
   activity_deliveries[i] = '{"id":' .. cjson.encode(delivery_id) ..
     ',"endpoint_id":' .. cjson.encode(endpoint_id) .. ',"status":"pending"}'
@@ -129,4 +172,4 @@ local record = '{"kind":"event","integration_id":' .. cjson.encode(integration) 
   ',"deliveries":[' .. table.concat(activity_deliveries, ',') .. ']}'
 hg_activity(KEYS[6], integration, record, ARGV[13])
 
-return {'ok', event_id, remaining, math.ceil(reset)}
+return {'ok', event_id, remaining, math.ceil(reset), policy}

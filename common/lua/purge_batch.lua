@@ -10,8 +10,8 @@ for _, key in ipairs(KEYS) do
     deliveries = deliveries + 1
   elseif string.find(key, '}:att:', 1, true) then
     attempts = attempts + redis.call('LLEN', key)
-  elseif string.find(key, '}:ep:', 1, true) and
-         not string.find(key, ':pending', 1, true) then
+  elseif string.match(key, '}:ep:[^:]+$') then
+    -- The endpoint hash itself, not its sets, lanes or health.
     endpoints = endpoints + 1
   end
   redis.call('UNLINK', key)

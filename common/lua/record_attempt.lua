@@ -1,8 +1,10 @@
--- Records one delivery attempt and its consequence atomically: the attempt,
--- the new delivery status, the next retry (if any), the acknowledgement of
--- the work entry, the endpoint's set of unfinished deliveries and the
--- activity record. A delivery that already succeeded
--- is never moved back to failed by a late duplicate attempt.
+-- Records one delivery attempt and its consequences atomically: the
+-- attempt, the new delivery status, the next retry (if any), the endpoint's
+-- health (circuit breaker, automatic disabling) and concurrency lease, an
+-- endpoint disabled by the receiver's answer, the acknowledgement of the
+-- work entry, the endpoint's set of unfinished deliveries, and the activity
+-- record. A delivery that already succeeded is never moved back to failed
+-- by a late duplicate attempt.
 -- KEYS: 1 delivery hash, 2 attempt list, 3 work stream, 4 retry schedule,
 --       5 activity stream
 -- ARGV: 1 work entry id ("" for none), 2 attempt JSON object without its
@@ -13,27 +15,34 @@
 --       13 consumer group, 14 activity fields (a JSON fragment),
 --       15 attempt id, unique per attempt: a retry of this script after a
 --       timeout (when the first run went through after all) records
---       nothing twice
--- Returns {attempt number, status} or {0, "missing"}
+--       nothing twice, 16 endpoint action: "" or the reason to disable the
+--       endpoint ("gone", "disabled_by_receiver"), 17 breaker threshold
+--       (consecutive failures), 18 first probe interval (ms), 19 longest
+--       probe interval (ms), 20 disable after failing for (ms, 0 = never),
+--       21 event id for an endpoint.disabled event, 22 "1" when the
+--       attempt counts for the endpoint's health (the receiver answered or
+--       the network failed; not a refusal by hookgate's own policy),
+--       23 "1" when the attempt was the breaker's probe
+-- Returns {attempt number, status, endpoint action: "", "opened",
+--   "closed" or "disabled"} or {0, "missing"}
+-- @include principal
 -- @include activity
-
-local function ack()
-  if ARGV[1] ~= '' then
-    redis.call('XACK', KEYS[3], ARGV[13], ARGV[1])
-    redis.call('XDEL', KEYS[3], ARGV[1])
-  end
-end
+-- @include schedule
+-- @include delivery
+-- @include endpoint
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  ack()
+  hg_ack(KEYS[3], ARGV[13], ARGV[1])
   return {0, 'missing'}
 end
-
 if redis.call('HGET', KEYS[1], 'last_attempt_id') == ARGV[15] then
-  ack()
+  hg_ack(KEYS[3], ARGV[13], ARGV[1])
   return {tonumber(redis.call('HGET', KEYS[1], 'attempt_count')),
           redis.call('HGET', KEYS[1], 'status')}
 end
+
+local integration = ARGV[12]
+local now = hg_now_ms()
 redis.call('HSET', KEYS[1], 'last_attempt_id', ARGV[15])
 local n = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1)
 redis.call('RPUSH', KEYS[2], '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
@@ -53,6 +62,14 @@ if outcome == 'succeeded' then
   redis.call('HSET', KEYS[1], 'status', status, 'reason', '',
              'next_attempt_at', '')
   redis.call('ZREM', KEYS[4], ARGV[9])
+elseif outcome == 'dead' and ARGV[6] ~= 'attempts_exhausted' and
+       current ~= 'succeeded' then
+  -- The receiver or the policy ended it, even for a manual attempt.
+  status = 'dead'
+  next_at = ''
+  redis.call('HSET', KEYS[1], 'status', status, 'reason', ARGV[6],
+             'next_attempt_at', '')
+  redis.call('ZREM', KEYS[4], ARGV[9])
 elseif ARGV[8] == '1' or current == 'succeeded' or current == 'dead' then
   -- A failed manual attempt, or a late duplicate, leaves the schedule alone.
   status = current
@@ -70,18 +87,43 @@ else
   redis.call('ZREM', KEYS[4], ARGV[9])
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[7])
-ack()
+hg_ack(KEYS[3], ARGV[13], ARGV[1])
 
 local d = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id')
+local prefix = hg_prefix(integration)
 if status == 'succeeded' or status == 'dead' then
-  redis.call('SREM', 'hg:{' .. ARGV[12] .. '}:ep:' .. d[3] .. ':pending', d[1])
+  redis.call('SREM', prefix .. 'ep:' .. d[3] .. ':pending', d[1])
+  hg_lane_leave(integration, KEYS[1])
 end
-local record = '{"kind":"attempt","integration_id":' .. cjson.encode(ARGV[12]) ..
+
+local op = {event_id = ARGV[21], now_ms = now, now_iso = ARGV[7],
+            work_key = KEYS[3], activity_key = KEYS[5], maxlen = ARGV[11],
+            retention = tonumber(ARGV[10])}
+local action = ''
+if ARGV[16] ~= '' then
+  hg_disable_endpoint(integration, d[3], ARGV[16], op)
+  action = 'disabled'
+elseif ARGV[22] == '1' then
+  action = hg_endpoint_health(integration, d[3], outcome == 'succeeded', now,
+                              {failures = tonumber(ARGV[17]),
+                               probe_ms = tonumber(ARGV[18]),
+                               probe_max_ms = tonumber(ARGV[19]),
+                               disable_after_ms = tonumber(ARGV[20])}, op,
+                              ARGV[23] == '1')
+end
+hg_endpoint_release(integration, d[3], d[1], KEYS[4], KEYS[3])
+if action == 'closed' then
+  -- The endpoint recovered: what the breaker held goes now, within the
+  -- concurrency cap (the rest park again in their order).
+  hg_endpoint_wake(integration, d[3], KEYS[4], KEYS[3], 100)
+end
+
+local record = '{"kind":"attempt","integration_id":' .. cjson.encode(integration) ..
   ',"delivery_id":' .. cjson.encode(d[1]) ..
   ',"event_id":' .. cjson.encode(d[2]) ..
   ',"endpoint_id":' .. cjson.encode(d[3]) ..
   ',"attempt":' .. n .. ',"status":' .. cjson.encode(status) ..
   ',"next_attempt_at":' .. (next_at ~= '' and cjson.encode(next_at) or 'null') ..
   ',' .. ARGV[14] .. '}'
-hg_activity(KEYS[5], ARGV[12], record, ARGV[11])
-return {n, status}
+hg_activity(KEYS[5], integration, record, ARGV[11])
+return {n, status, action}

@@ -32,6 +32,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/redis_check.h"
 #include "common/redis_url.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -1777,6 +1778,103 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------ */
 
+typedef struct check_record {
+    int calls;
+    bool checked;
+    char problem[512];
+} check_record;
+
+static void record_check(bool checked, const char *problem, void *arg)
+{
+    check_record *rec = arg;
+
+    rec->calls++;
+    callbacks_total++;
+    rec->checked = checked;
+    snprintf(rec->problem, sizeof(rec->problem), "%s",
+             problem ? problem : "");
+}
+
+/* Sets a configuration value and waits for the answer. */
+static void config_set(hg_redis *r, const char *name, const char *value)
+{
+    cmd_record set = {0};
+    int before = callbacks_total;
+
+    ISSUE(hg_redis_command(r, 0, record_reply, &set, "CONFIG SET %s %s", name,
+                           value));
+    wait_for_callbacks(before + 1);
+    assert_reply_text(&set, REDIS_REPLY_STATUS, "OK", "CONFIG SET");
+}
+
+static void run_check(hg_redis *r, check_record *rec)
+{
+    int before = callbacks_total;
+
+    memset(rec, 0, sizeof(*rec));
+    hg_redis_check_durability(r, record_check, rec);
+    wait_for_callbacks(before + 1);
+    run_for(SETTLE_MS);
+    ck_assert_int_eq(rec->calls, 1);
+}
+
+START_TEST(redis_durability_checked)
+{
+    hg_redis *r = client_connect_default();
+    check_record rec;
+
+    /* The test server runs without an append-only file. */
+    run_check(r, &rec);
+    ck_assert(rec.checked);
+    ck_assert_msg(strstr(rec.problem, "appendonly no") != NULL &&
+                      strstr(rec.problem, "HOOKGATE_ALLOW_UNSAFE_REDIS") !=
+                          NULL,
+                  "problem: %s", rec.problem);
+
+    config_set(r, "appendonly", "yes");
+    config_set(r, "maxmemory-policy", "volatile-lru");
+    run_check(r, &rec);
+    ck_assert_msg(strstr(rec.problem, "maxmemory-policy") != NULL,
+                  "problem: %s", rec.problem);
+
+    config_set(r, "maxmemory-policy", "noeviction");
+    run_check(r, &rec);
+    ck_assert_str_eq(rec.problem, "");
+    hg_redis_free(r);
+}
+END_TEST
+
+START_TEST(redis_durability_without_server)
+{
+    hg_redis *r = client_connect_default();
+    check_record rec = {0};
+    int before;
+
+    /* The connection goes away before the answer: nothing was judged. */
+    server_stop(&server);
+    run_for(SETTLE_MS);
+    before = callbacks_total;
+    hg_redis_check_durability(r, record_check, &rec);
+    wait_for_callbacks(before + 1);
+    ck_assert_int_eq(rec.calls, 1);
+    ck_assert(!rec.checked);
+    hg_redis_free(r);
+    ck_assert_int_eq(rec.calls, 1);
+}
+END_TEST
+
+START_TEST(redis_durability_judged)
+{
+    ck_assert_ptr_null(hg_redis_durability_problem("yes", "noeviction"));
+    ck_assert_ptr_nonnull(hg_redis_durability_problem("no", "noeviction"));
+    ck_assert_ptr_nonnull(hg_redis_durability_problem("yes", "allkeys-lru"));
+    ck_assert_ptr_nonnull(hg_redis_durability_problem("yes", "volatile-ttl"));
+    /* An unreadable value is not judged. */
+    ck_assert_ptr_null(hg_redis_durability_problem("yes", NULL));
+    ck_assert_ptr_null(hg_redis_durability_problem(NULL, NULL));
+}
+END_TEST
+
 static Suite *redis_suite(void)
 {
     Suite *s = suite_create("redis");
@@ -1805,6 +1903,8 @@ static Suite *redis_suite(void)
     tcase_add_test(client, redis_free_reissue_in_callback);
     tcase_add_test(client, redis_callback_issues_command);
     tcase_add_test(client, redis_select_db_from_url);
+    tcase_add_test(client, redis_durability_checked);
+    tcase_add_test(client, redis_durability_without_server);
     suite_add_tcase(s, client);
 
     /* These tests start a server of their own, or none. */
@@ -1824,6 +1924,7 @@ static Suite *redis_suite(void)
     tcase_add_loop_test(url, url_parse_invalid, 0,
                         (int)ARRAY_LEN(invalid_urls));
     tcase_add_test(url, url_parse_long_parts);
+    tcase_add_test(url, redis_durability_judged);
     tcase_add_loop_test(url, url_redacted_hides_password, 0,
                         (int)ARRAY_LEN(redactions));
     suite_add_tcase(s, url);

@@ -576,6 +576,110 @@ START_TEST(addr_other_family_private)
 }
 END_TEST
 
+START_TEST(cidr_list_parsed)
+{
+    hg_cidr *list = NULL;
+    int n = -1;
+    char err[200] = "";
+
+    ck_assert_int_eq(hg_cidr_list_parse(" 10.20.0.0/16, fd00::/8 ,"
+                                         "192.0.2.7,, ::1",
+                                         &list, &n, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(n, 4);
+    ck_assert_int_eq(list[0].family, AF_INET);
+    ck_assert_int_eq(list[0].prefix, 16);
+    ck_assert_int_eq(list[1].family, AF_INET6);
+    ck_assert_int_eq(list[1].prefix, 8);
+    ck_assert_int_eq(list[2].prefix, 32);
+    ck_assert_int_eq(list[3].prefix, 128);
+    free(list);
+
+    ck_assert_int_eq(hg_cidr_list_parse("", &list, &n, err, sizeof(err)), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_ptr_null(list);
+}
+END_TEST
+
+START_TEST(cidr_list_rejected)
+{
+    static const char *const bad[] = {
+        "10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0/8",
+        "example.com", "10.0.0.0/8x", "/8", "10.0.0.0/8,nope", "1.2.3.4 /8",
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        hg_cidr *list = (hg_cidr *)1;
+        int n = -1;
+        char err[200] = "";
+
+        ck_assert_msg(hg_cidr_list_parse(bad[i], &list, &n, err,
+                                         sizeof(err)) == -1,
+                      "accepted \"%s\"", bad[i]);
+        ck_assert_ptr_null(list);
+        ck_assert_int_eq(n, 0);
+        ck_assert_msg(strstr(err, "is not a network") != NULL,
+                      "message for \"%s\": %s", bad[i], err);
+    }
+}
+END_TEST
+
+static bool allowed(const char *text, bool allow_private)
+{
+    struct sockaddr_storage ss;
+
+    make_addr(text, &ss);
+    return hg_addr_allowed((const struct sockaddr *)&ss, allow_private);
+}
+
+START_TEST(allowed_networks_open_ranges)
+{
+    hg_cidr *list = NULL;
+    int n = 0;
+    char err[200];
+
+    /* Before any network is allowed, only public addresses pass. */
+    ck_assert(!allowed("10.20.1.1", false));
+    ck_assert(allowed("8.8.8.8", false));
+    ck_assert(allowed("10.20.1.1", true));
+
+    ck_assert_int_eq(hg_cidr_list_parse("10.20.0.0/16,127.0.0.1,fd00:1::/32,"
+                                        "172.16.0.0/13",
+                                        &list, &n, err, sizeof(err)),
+                     0);
+    hg_urlpolicy_allow(list, n);
+    ck_assert(allowed("10.20.0.0", false));
+    ck_assert(allowed("10.20.255.255", false));
+    ck_assert(!allowed("10.21.0.0", false));
+    ck_assert(!allowed("10.19.255.255", false));
+    ck_assert(allowed("127.0.0.1", false));
+    ck_assert(!allowed("127.0.0.2", false));
+    ck_assert(allowed("fd00:1::5", false));
+    ck_assert(!allowed("fd00:2::5", false));
+    /* A prefix that is not a multiple of 8 bits. */
+    ck_assert(allowed("172.23.255.255", false));
+    ck_assert(!allowed("172.24.0.0", false));
+    /* The IPv4 networks do not open the IPv6 forms of the same address. */
+    ck_assert(!allowed("::ffff:127.0.0.1", false));
+    ck_assert(!allowed("::1", false));
+    ck_assert(!allowed("169.254.169.254", false));
+    ck_assert(allowed("8.8.8.8", false));
+
+    /* The URL check honours the same networks. */
+    ck_assert_int_eq(hg_url_check("http://10.20.3.4/hook", false, err,
+                                  sizeof(err)),
+                     HG_URL_OK);
+    ck_assert_int_eq(hg_url_check("http://10.21.3.4/hook", false, err,
+                                  sizeof(err)),
+                     HG_URL_NOT_ALLOWED);
+    ck_assert_int_eq(hg_url_check("http://[fd00:1::9]/hook", false, err,
+                                  sizeof(err)),
+                     HG_URL_OK);
+    hg_urlpolicy_allow(NULL, 0);
+    free(list);
+}
+END_TEST
+
 static Suite *urlpolicy_suite(void)
 {
     Suite *s = suite_create("urlpolicy");
@@ -613,6 +717,9 @@ static Suite *urlpolicy_suite(void)
 
     tcase_add_test(addrs, addr_private_table);
     tcase_add_test(addrs, addr_other_family_private);
+    tcase_add_test(addrs, cidr_list_parsed);
+    tcase_add_test(addrs, cidr_list_rejected);
+    tcase_add_test(addrs, allowed_networks_open_ranges);
     suite_add_tcase(s, addrs);
 
     return s;

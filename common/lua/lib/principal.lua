@@ -36,13 +36,11 @@ local function hg_check_principal(record_key, now, scope, token_scopes)
   return f[1], scopes
 end
 
--- Generic cell rate algorithm: rate requests per second with a burst of
--- one second's worth. Returns allowed, remaining, and milliseconds until
--- the next request is allowed (when refused) or until the bucket is full.
-local function hg_gcra(key, now, rate)
-  if rate <= 0 then
-    return true, 0, 0
-  end
+-- Reads a generic cell rate algorithm bucket of rate requests per second,
+-- with a burst of one second's worth, without changing it. Returns the
+-- theoretical arrival time to store if a request is allowed now, or nil
+-- and the milliseconds until one is.
+local function hg_gcra_peek(key, now, rate)
   local interval = 1000 / rate
   local tolerance = interval * rate
   local tat = tonumber(redis.call('GET', key) or '0') or 0
@@ -51,27 +49,74 @@ local function hg_gcra(key, now, rate)
   end
   local over = tat - now - (tolerance - interval)
   if over > 0 then
-    return false, 0, over
+    return nil, over
   end
-  local new_tat = tat + interval
-  redis.call('SET', key, string.format('%.3f', new_tat), 'PX',
-             math.ceil(new_tat - now) + 1000)
-  return true, math.floor((tolerance - (new_tat - now)) / interval),
-         new_tat - now
+  return tat + interval
 end
 
--- Applies the per-principal and the per-integration limit. Returns nil
--- when allowed, else {"limited", retry_after_ms, which}. Also returns the
--- remaining count and reset time of the principal's limit.
+-- Stores the theoretical arrival time returned by hg_gcra_peek. Returns
+-- the requests left and the milliseconds until the bucket is full.
+local function hg_gcra_charge(key, now, rate, tat)
+  local interval = 1000 / rate
+  redis.call('SET', key, string.format('%.3f', tat), 'PX',
+             math.ceil(tat - now) + 1000)
+  return math.floor((1000 - (tat - now)) / interval), tat - now
+end
+
+-- Takes one request from a bucket. Returns allowed, remaining, and the
+-- milliseconds until the next request is allowed (when refused) or until
+-- the bucket is full.
+local function hg_gcra(key, now, rate)
+  if rate <= 0 then
+    return true, 0, 0
+  end
+  local tat, wait = hg_gcra_peek(key, now, rate)
+  if not tat then
+    return false, 0, wait
+  end
+  local remaining, reset = hg_gcra_charge(key, now, rate, tat)
+  return true, remaining, reset
+end
+
+-- Applies the per-principal ("key") and the per-integration limit. Every
+-- limit is checked before any is charged, so a request that one limit
+-- rejects uses up nothing of the other; when both reject, the longer wait
+-- is reported. Returns nil or {"limited", retry_after_ms, policy}, then
+-- the remaining count, reset time (ms) and policy of the limit with the
+-- fewest requests left ("" when neither is set).
 local function hg_rate_limit(principal_bucket, integration_bucket, now,
                              rate, integration_rate)
-  local ok, remaining, wait = hg_gcra(principal_bucket, now, rate)
-  if not ok then
-    return {'limited', math.ceil(wait), 'key'}, 0, wait
+  local limits = {
+    {policy = 'key', key = principal_bucket, rate = rate or 0},
+    {policy = 'integration', key = integration_bucket,
+     rate = integration_rate or 0},
+  }
+  local rejected = nil
+  for _, l in ipairs(limits) do
+    if l.rate > 0 then
+      local tat, wait = hg_gcra_peek(l.key, now, l.rate)
+      l.tat = tat
+      if not tat and (not rejected or wait > rejected.wait) then
+        rejected = {policy = l.policy, wait = wait}
+      end
+    end
   end
-  local iok, _, iwait = hg_gcra(integration_bucket, now, integration_rate)
-  if not iok then
-    return {'limited', math.ceil(iwait), 'integration'}, remaining, wait
+  if rejected then
+    return {'limited', math.ceil(rejected.wait), rejected.policy}, 0,
+           rejected.wait, rejected.policy
   end
-  return nil, remaining, wait
+  local closest = nil
+  for _, l in ipairs(limits) do
+    if l.rate > 0 then
+      l.remaining, l.reset = hg_gcra_charge(l.key, now, l.rate, l.tat)
+      if not closest or l.remaining < closest.remaining or
+         (l.remaining == closest.remaining and l.reset > closest.reset) then
+        closest = l
+      end
+    end
+  end
+  if not closest then
+    return nil, 0, 0, ''
+  end
+  return nil, closest.remaining, closest.reset, closest.policy
 end

@@ -3,6 +3,7 @@
 // A small client of the hookgate HTTP API over node:http, which keeps the
 // raw response bytes and sends bodies exactly as given (string or Buffer).
 
+const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
 
@@ -182,6 +183,75 @@ class Api {
   }
 }
 
+/**
+ * Asserts what every gateway response carries: the header API-Version: v1
+ * and an X-Request-Id. A response with a status of 400 or more must also be
+ * an application/problem+json document whose `status` member repeats the
+ * HTTP status, with a `code`, and a `request_id` equal to X-Request-Id.
+ */
+function assertEnvelope(res, label) {
+  const requestId = res.headers['x-request-id'];
+  assert.equal(res.headers['api-version'], 'v1', `${label}: API-Version header`);
+  assert.ok(requestId, `${label}: X-Request-Id header is present`);
+  if (res.status < 400) {
+    return;
+  }
+  assert.match(
+    res.headers['content-type'] || '',
+    /^application\/problem\+json/,
+    `${label}: content type of a ${res.status} response`,
+  );
+  const problem = res.json();
+  assert.equal(problem.status, res.status, `${label}: problem status member`);
+  assert.match(String(problem.code), /^[A-Z_]+$/, `${label}: problem code`);
+  assert.equal(problem.request_id, requestId, `${label}: problem request_id equals X-Request-Id`);
+}
+
+/** Asserts that res is a problem response with the given status and code. */
+function assertProblem(res, status, code, label) {
+  assert.equal(res.status, status, `${label}: status (${res.describe()})`);
+  assertEnvelope(res, label);
+  assert.equal(res.json().code, code, `${label}: problem code`);
+}
+
+/** An Api that checks every response with assertEnvelope. */
+class CheckedApi extends Api {
+  async request(method, urlPath, options) {
+    const res = await super.request(method, urlPath, options);
+    assertEnvelope(res, `${method} ${urlPath}`);
+    return res;
+  }
+}
+
+/** Returns the value of an HTTP Basic Authorization header. */
+function basicAuth(user, password) {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/**
+ * Requests an OAuth access token with the client credentials grant. The
+ * client authenticates with HTTP Basic unless `basic` is false, in which
+ * case client_id and client_secret go in the form body. `form` adds or
+ * replaces form parameters. Returns the response.
+ */
+function requestToken(api, { clientId, clientSecret, scope, basic = true, form = {} }) {
+  const params = new URLSearchParams({ grant_type: 'client_credentials' });
+  const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
+  if (basic) {
+    headers.Authorization = basicAuth(clientId, clientSecret);
+  } else {
+    params.set('client_id', clientId);
+    params.set('client_secret', clientSecret);
+  }
+  if (scope !== undefined) {
+    params.set('scope', scope);
+  }
+  for (const [name, value] of Object.entries(form)) {
+    params.set(name, value);
+  }
+  return api.request('POST', '/oauth/token', { body: params.toString(), headers });
+}
+
 /** Returns a fresh integration id for one test, such as "it-retry-3f9a1c". */
 function uniqueId(label) {
   return `it-${label}-${crypto.randomBytes(4).toString('hex')}`;
@@ -198,4 +268,14 @@ async function createIntegrationWithEndpoint(api, label, url, eventTypes = ['*']
   return { id, apiKey: integration.api_key, endpoint };
 }
 
-module.exports = { Api, Response, createIntegrationWithEndpoint, uniqueId };
+module.exports = {
+  Api,
+  CheckedApi,
+  Response,
+  assertEnvelope,
+  assertProblem,
+  basicAuth,
+  createIntegrationWithEndpoint,
+  requestToken,
+  uniqueId,
+};

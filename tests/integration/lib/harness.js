@@ -6,7 +6,7 @@
 // directories are removed in the file's `after` hook, and again from process
 // exit hooks if the file ends early.
 
-const { spawn } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -18,6 +18,7 @@ const BUILD_DIR = path.resolve(
   process.env.HOOKGATE_BUILD_DIR || path.join(REPO_ROOT, 'build'),
 );
 const REDIS_SERVER = '/usr/bin/redis-server';
+const REDIS_CLI = '/usr/bin/redis-cli';
 const ADMIN_KEY = 'it-admin-key-0123456789abcdef';
 /** Key that encrypts endpoint secrets; shared by every process of a test. */
 const SECRET_KEY = '6a0f5c9e1b3d7a2c4e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d';
@@ -169,6 +170,27 @@ function redisRaw(port, args, timeoutMs = 2000) {
       clearTimeout(timer);
       reject(err);
     });
+  });
+}
+
+/**
+ * Runs redis-cli against the Redis on 127.0.0.1:port with args and returns
+ * its standard output. Throws when redis-cli exits with an error.
+ */
+function redisCli(port, args, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      REDIS_CLI,
+      ['-h', '127.0.0.1', '-p', String(port), ...args],
+      { timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`redis-cli ${args.join(' ')} failed: ${err.message} ${stderr}`));
+          return;
+        }
+        resolve(stdout);
+      },
+    );
   });
 }
 
@@ -502,6 +524,7 @@ module.exports = {
   freePort,
   getReady,
   getStatus,
+  redisCli,
   redisRaw,
   scaled,
   setupHarness,

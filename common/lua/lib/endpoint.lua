@@ -1,0 +1,231 @@
+-- Endpoint health shared by the dispatcher's scripts: the circuit breaker,
+-- automatic disabling, and the operational event endpoint.disabled.
+-- Health lives in hg:{I}:ep:<id>:health: failures (consecutive), state
+-- (closed or open), next_probe_ms, probe_interval_ms, probe_until_ms,
+-- failing_since_ms.
+
+-- Disables an endpoint, ends up to 1000 of its unfinished deliveries as
+-- dead (the rest end when the dispatcher reaches them), and queues an
+-- endpoint.disabled event to the integration's operational endpoint.
+-- op holds: event_id, now_ms, now_iso, work_key, activity_key, maxlen,
+-- retention.
+local function hg_disable_endpoint(integration, endpoint_id, reason, op)
+  local prefix = hg_prefix(integration)
+  local ep_key = prefix .. 'ep:' .. endpoint_id
+  if redis.call('HGET', ep_key, 'status') ~= 'enabled' then
+    return
+  end
+  redis.call('HSET', ep_key, 'status', 'disabled', 'disabled_reason', reason,
+             'updated_at', op.now_iso)
+  redis.call('HSET', prefix .. 'endpoints', endpoint_id,
+             'disabled ' .. (redis.call('HGET', ep_key, 'filters') or ''))
+  redis.call('INCR', prefix .. 'epver')
+  redis.call('DEL', ep_key .. ':health')
+  -- Recorded like a change through the API, with hookgate as the actor.
+  redis.call('XADD', prefix .. 'audit', 'MAXLEN', '~', 100000, '*',
+             'a', 'endpoint.disable', 'u', 'hookgate', 'j',
+             '{"at":' .. cjson.encode(op.now_iso) ..
+             ',"actor":"hookgate","action":"endpoint.disable","target":' ..
+             cjson.encode(endpoint_id) .. ',"request_id":"",' ..
+             '"integration_id":' .. cjson.encode(integration) ..
+             ',"details":{"reason":' .. cjson.encode(reason) .. '}}')
+  local pending = redis.call('SRANDMEMBER', prefix .. 'ep:' .. endpoint_id ..
+                             ':pending', 1000)
+  for _, delivery_id in ipairs(pending) do
+    hg_end_delivery(integration, prefix .. 'dlv:' .. delivery_id,
+                    'endpoint_disabled', op.now_iso, op.activity_key,
+                    op.maxlen)
+  end
+
+  -- The operational event goes to the integration's chosen endpoint,
+  -- unless that is the endpoint being disabled.
+  local target = redis.call('HGET', prefix .. 'integration',
+                            'operational_endpoint_id') or ''
+  if target == '' or target == endpoint_id or
+     redis.call('HGET', prefix .. 'ep:' .. target, 'status') ~= 'enabled' then
+    return
+  end
+  local payload = '{"type":"endpoint.disabled","id":' ..
+    cjson.encode(op.event_id) .. ',"created_at":' .. cjson.encode(op.now_iso) ..
+    ',"data":{"integration_id":' .. cjson.encode(integration) ..
+    ',"endpoint_id":' .. cjson.encode(endpoint_id) ..
+    ',"reason":' .. cjson.encode(reason) .. '}}'
+  local delivery_id = 'dlv_' .. string.sub(op.event_id, 5) .. '_0'
+  local event_key = prefix .. 'evt:' .. op.event_id
+  redis.call('HSET', event_key, 'id', op.event_id, 'type',
+             'endpoint.disabled', 'received_at', op.now_iso,
+             'received_ms', op.now_ms, 'payload', payload,
+             'correlation_id', '', 'traceparent', '', 'test', '0',
+             'operational', '1', 'deliveries', delivery_id)
+  redis.call('EXPIRE', event_key, op.retention)
+  redis.call('HSET', prefix .. 'dlv:' .. delivery_id, 'id', delivery_id,
+             'event_id', op.event_id, 'endpoint_id', target,
+             'status', 'pending', 'attempt_count', '0', 'retry_index', '0',
+             'test', '0', 'created_at', op.now_iso, 'created_ms', op.now_ms,
+             'updated_at', op.now_iso)
+  redis.call('EXPIRE', prefix .. 'dlv:' .. delivery_id, op.retention)
+  redis.call('ZADD', prefix .. 'dlvidx', 0, delivery_id)
+  redis.call('SADD', prefix .. 'ep:' .. target .. ':pending', delivery_id)
+  redis.call('XADD', prefix .. 'events', '*', 'e', op.event_id, 't',
+             'endpoint.disabled')
+  redis.call('XADD', op.work_key, '*', 'i', integration, 'd', delivery_id)
+end
+
+-- Updates the breaker after a real attempt. cfg contains failures (threshold),
+-- probe_ms, probe_max_ms, disable_after_ms. Only a failed probe lengthens
+-- the wait for the next one; attempts that were already in flight when the
+-- circuit opened only count. Returns the action taken: "", "opened",
+-- "closed" or "disabled".
+local function hg_endpoint_health(integration, endpoint_id, ok, now, cfg, op,
+                                  probe)
+  local key = hg_prefix(integration) .. 'ep:' .. endpoint_id .. ':health'
+  local h = redis.call('HMGET', key, 'failures', 'state', 'probe_interval_ms',
+                       'failing_since_ms')
+  if ok then
+    redis.call('DEL', key)
+    return h[2] == 'open' and 'closed' or ''
+  end
+  local failures = tonumber(h[1] or '0') + 1
+  local since = tonumber(h[4] or '0')
+  if since == 0 then
+    since = now
+  end
+  local fields = {'failures', failures, 'failing_since_ms', since}
+  local action = ''
+  if h[2] == 'open' and not probe then
+    action = ''
+  elseif h[2] == 'open' then
+    -- A failed probe: wait longer before the next one.
+    local interval = math.min(tonumber(h[3] or cfg.probe_ms) * 2,
+                              cfg.probe_max_ms)
+    for _, v in ipairs({'probe_interval_ms', interval, 'next_probe_ms',
+                        now + interval, 'probe_until_ms', 0}) do
+      fields[#fields + 1] = v
+    end
+  elseif failures >= cfg.failures then
+    action = 'opened'
+    for _, v in ipairs({'state', 'open', 'probe_interval_ms', cfg.probe_ms,
+                        'next_probe_ms', now + cfg.probe_ms,
+                        'probe_until_ms', 0}) do
+      fields[#fields + 1] = v
+    end
+  end
+  redis.call('HSET', key, unpack(fields))
+  if cfg.disable_after_ms > 0 and now - since >= cfg.disable_after_ms then
+    hg_disable_endpoint(integration, endpoint_id, 'failing', op)
+    redis.call('DEL', key)
+    return 'disabled'
+  end
+  return action
+end
+
+-- Books a slot in a generic cell rate algorithm bucket of rate deliveries
+-- per second, with a burst of one second's worth. The theoretical arrival
+-- time always advances, so a delivery that cannot go now books the next
+-- free slot instead of polling for one. Returns 0 to go now, or the
+-- milliseconds until the booked slot.
+local function hg_rate_reserve(key, now, rate)
+  local interval = 1000 / rate
+  local tat = math.max(tonumber(redis.call('GET', key) or '0') or 0, now)
+  local allowed_at = tat - (1000 - interval)
+  local new_tat = tat + interval
+  redis.call('SET', key, string.format('%.3f', new_tat), 'PX',
+             math.ceil(new_tat - now) + 1000)
+  return math.max(0, math.ceil(allowed_at - now))
+end
+
+-- Decides whether a delivery to an endpoint may go now: the breaker lets
+-- one probe through when open, the concurrency cap counts leases, and the
+-- rate limit books slots. Returns 0 to go (taking a lease until
+-- lease_until), or the milliseconds to wait and why: "breaker" or "cap"
+-- (the caller parks the delivery until it is woken) or "rate".
+local function hg_endpoint_admit(integration, endpoint_id, delivery_id,
+                                 delivery_key, now, lease_until,
+                                 max_concurrency, rate, manual)
+  local prefix = hg_prefix(integration) .. 'ep:' .. endpoint_id
+  local h = redis.call('HMGET', prefix .. ':health', 'state', 'next_probe_ms',
+                       'probe_until_ms')
+  local probe = false
+  if h[1] == 'open' and not manual then
+    local next_probe = tonumber(h[2] or '0')
+    local probe_until = tonumber(h[3] or '0')
+    if now < next_probe or probe_until > now then
+      -- Held deliveries are parked too: closing the breaker wakes them.
+      return math.max(math.max(next_probe, probe_until) - now, 1000),
+             'breaker'
+    end
+    probe = true
+  end
+  local leases = prefix .. ':leases'
+  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  if max_concurrency > 0 and redis.call('ZSCORE', leases, delivery_id) == false
+     and redis.call('ZCARD', leases) >= max_concurrency then
+    -- Waits until a lease is released. The lease length bounds the wait
+    -- when a worker died holding one.
+    return lease_until - now, 'cap'
+  end
+  if rate > 0 then
+    local booked = tonumber(redis.call('HGET', delivery_key, 'rate_slot_ms')
+                            or '0')
+    if booked > now then
+      return booked - now, 'rate'
+    elseif booked > 0 then
+      redis.call('HDEL', delivery_key, 'rate_slot_ms')
+    else
+      local wait = hg_rate_reserve(prefix .. ':rl', now, rate)
+      if wait > 0 then
+        redis.call('HSET', delivery_key, 'rate_slot_ms', now + wait)
+        return wait, 'rate'
+      end
+    end
+  end
+  if probe then
+    redis.call('HSET', prefix .. ':health', 'probe_until_ms', lease_until)
+  end
+  redis.call('ZADD', leases, lease_until, delivery_id)
+  redis.call('PEXPIREAT', leases, lease_until + 60000)
+  return 0, ''
+end
+
+-- Parks a delivery that waits for a concurrency slot or for the breaker to
+-- close; member is its schedule entry, which stays as the fallback.
+local function hg_endpoint_park(integration, endpoint_id, member, now,
+                                expire_ms)
+  local key = hg_prefix(integration) .. 'ep:' .. endpoint_id .. ':waiting'
+  redis.call('ZADD', key, 'NX', now, member)
+  redis.call('PEXPIRE', key, expire_ms)
+end
+
+-- Moves up to count parked deliveries, longest waiting first, from the
+-- schedule to the work stream at once. Only a member still in the schedule
+-- is moved, so a delivery is never queued twice.
+local function hg_endpoint_wake(integration, endpoint_id, sched_key, work_key,
+                                count)
+  local key = hg_prefix(integration) .. 'ep:' .. endpoint_id .. ':waiting'
+  while count > 0 do
+    local popped = redis.call('ZPOPMIN', key)
+    if #popped == 0 then
+      return
+    end
+    if redis.call('ZREM', sched_key, popped[1]) == 1 then
+      local _, waiting_id = hg_member_parts(popped[1])
+      local status = redis.call('HGET', hg_prefix(integration) .. 'dlv:' ..
+                                waiting_id, 'status')
+      -- One that ended meanwhile would waste the slot.
+      if status and status ~= 'succeeded' and status ~= 'dead' then
+        hg_queue_member(work_key, popped[1])
+        count = count - 1
+      end
+    end
+  end
+end
+
+-- Releases a delivery's concurrency lease and hands the slot to the
+-- delivery that has waited longest.
+local function hg_endpoint_release(integration, endpoint_id, delivery_id,
+                                   sched_key, work_key)
+  local leases = hg_prefix(integration) .. 'ep:' .. endpoint_id .. ':leases'
+  if redis.call('ZREM', leases, delivery_id) == 1 then
+    hg_endpoint_wake(integration, endpoint_id, sched_key, work_key, 1)
+  end
+end

@@ -1,0 +1,364 @@
+'use strict';
+
+// The delivery engine when Redis misbehaves: killed while deliveries are in
+// flight, its consumer group destroyed, stalled or killed right after a
+// receiver responded with 2xx, and configured without durability.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { before, test } = require('node:test');
+
+const { Api, createIntegrationWithEndpoint } = require('./lib/api');
+const {
+  countLogLines,
+  processCpuMs,
+  redisCommand,
+  redisCommandCalls,
+  startExtraRedis,
+  startRedisMonitor,
+  waitForAllSettled,
+} = require('./lib/flow');
+const { freePort, getReady, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { always, startReceiver } = require('./lib/receiver');
+
+const harness = setupHarness('engine-redis');
+let api;
+let gateway;
+
+const WORK_STREAM = 'hg:{wq0}:work';
+const DISPATCH_GROUP = 'hg-dispatch';
+// A short visibility timeout lets a worker take over, within the test, a
+// work entry whose XREADGROUP reply was lost when Redis died.
+const WORKER_ENV = {
+  HOOKGATE_ALLOW_PRIVATE_TARGETS: '1',
+  HOOKGATE_RETRY_SCHEDULE: '1,1,1',
+  HOOKGATE_DELIVERY_TIMEOUT_MS: '3000',
+  HOOKGATE_VISIBILITY_TIMEOUT_MS: '8500',
+};
+
+before(async () => {
+  await harness.startRedis();
+  gateway = await harness.startGateway({ HOOKGATE_ALLOW_PRIVATE_TARGETS: '1' });
+  api = harness.closeLater(new Api(gateway.port));
+});
+
+async function receiverWith(script) {
+  return harness.closeLater(await startReceiver(script));
+}
+
+async function stopWorkers(workers) {
+  for (const worker of workers) {
+    await harness.stop(worker);
+  }
+}
+
+/** Waits until the gateway and every worker report ready again. */
+async function waitAllReady(workers) {
+  for (const child of [gateway, ...workers]) {
+    await waitFor(async () => (await getReady(child.port)) === 200, {
+      timeoutMs: 20000,
+      description: `${child.name} (pid ${child.pid}) to reconnect to Redis`,
+    });
+  }
+}
+
+/** Starts Redis again if a failed test left it stopped, for the tests after it. */
+async function ensureRedisRunning() {
+  if (!harness.redis.running) {
+    await harness.startRedis();
+  }
+}
+
+function assertRunning(children) {
+  for (const child of children) {
+    assert.ok(child.running, `${child.name} (pid ${child.pid}) still runs; exit ${child.exitSignal || child.exitCode}`);
+  }
+}
+
+/** Publishes count events and returns their ids. */
+async function publishMany(id, apiKey, label, count) {
+  const eventIds = [];
+  for (let i = 0; i < count; i++) {
+    eventIds.push(await api.publishAccepted(id, apiKey, `{"type":"${label}.test","n":${i}}`));
+  }
+  return eventIds;
+}
+
+test('Redis killed during delivery loses nothing', { timeout: scaled(90000) }, async (t) => {
+  const EVENTS = 8;
+  const receiver = await receiverWith(always(200, 1000));
+  const workers = [await harness.startWorker(WORKER_ENV), await harness.startWorker(WORKER_ENV)];
+  try {
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'rkill', receiver.url());
+    const eventIds = await publishMany(id, apiKey, 'rkill', EVENTS);
+
+    await receiver.waitForRequests(EVENTS / 2, { timeoutMs: 10000 });
+    await harness.kill9(harness.redis);
+    const inFlight = receiver.requests.filter((r) => r.answeredAt === null).length;
+    assert.ok(inFlight > 0, 'deliveries were in flight when Redis died');
+    // The receiver responds to the requests in flight while Redis is away.
+    await sleep(1500);
+    await harness.startRedis();
+    await waitAllReady(workers);
+
+    const events = await waitForAllSettled(api, id, apiKey, eventIds, { timeoutMs: 40000 });
+    await sleep(1000);
+    for (const event of events) {
+      assert.equal(event.deliveries[0].status, 'succeeded', `event ${event.id}: delivery status`);
+    }
+    const counts = eventIds.map((eventId) => receiver.requestsFor(eventId).length);
+    t.diagnostic(`requests per event after the Redis kill: ${counts.join(', ')}`);
+    for (const [i, eventId] of eventIds.entries()) {
+      assert.ok(counts[i] >= 1, `event ${eventId} accepted with 202 was delivered`);
+      assert.ok(counts[i] <= 2, `event ${eventId} was sent ${counts[i]} times, expected at most 2`);
+    }
+
+    const after = await api.publishAccepted(id, apiKey, '{"type":"rkill.after"}');
+    const afterEvent = await api.waitForSettled(id, apiKey, after, { timeoutMs: 15000 });
+    assert.equal(afterEvent.deliveries[0].status, 'succeeded', 'an event published after the restart is delivered');
+    assertRunning([gateway, ...workers]);
+  } finally {
+    await stopWorkers(workers);
+    await ensureRedisRunning();
+  }
+});
+
+test('destroyed consumer group is recreated', { timeout: scaled(60000) }, async (t) => {
+  const SLOW_MS = 1500;
+  const receiver = await receiverWith((index, record) => ({
+    status: 200,
+    delayMs: record.body.includes('group.slow') ? SLOW_MS : 0,
+  }));
+  const workers = [await harness.startWorker(WORKER_ENV), await harness.startWorker(WORKER_ENV)];
+  try {
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'group', receiver.url());
+    const warm = await api.publishAccepted(id, apiKey, '{"type":"group.before"}');
+    await api.waitForSettled(id, apiKey, warm, { timeoutMs: 10000 });
+
+    const keys = await redisCommand(harness.redisPort, ['KEYS', 'hg:*work*']);
+    assert.ok(keys.includes(WORK_STREAM), `the work stream is ${WORK_STREAM}; keys: ${keys.join(', ')}`);
+    const readyLine = `consumer group ${DISPATCH_GROUP} ready`;
+    for (const worker of workers) {
+      assert.equal(countLogLines(worker.logFile, readyLine), 1, `worker pid ${worker.pid} created the group once at start`);
+    }
+
+    const destroyed = await redisCommand(harness.redisPort, ['XGROUP', 'DESTROY', WORK_STREAM, DISPATCH_GROUP]);
+    assert.equal(destroyed, 1, 'XGROUP DESTROY removed the group');
+    for (const worker of workers) {
+      await waitFor(() => countLogLines(worker.logFile, readyLine) >= 2, {
+        timeoutMs: 10000,
+        description: `worker pid ${worker.pid} to log "${readyLine}" again`,
+      });
+    }
+
+    const WINDOW_MS = 2000;
+    const callsBefore = await redisCommandCalls(harness.redisPort);
+    const cpuBefore = workers.map((w) => processCpuMs(w.pid));
+    await sleep(WINDOW_MS);
+    const callsAfter = await redisCommandCalls(harness.redisPort);
+    const cpuAfter = workers.map((w) => processCpuMs(w.pid));
+    const delta = (name) => (callsAfter[name] || 0) - (callsBefore[name] || 0);
+    const reads = delta('xreadgroup');
+    const creates = delta('xgroup|create');
+    t.diagnostic(
+      `over ${WINDOW_MS} ms after the group came back: ${reads} XREADGROUP, ${creates} XGROUP CREATE, ` +
+        `worker CPU ${cpuAfter.map((c, i) => c - cpuBefore[i]).join(' and ')} ms`,
+    );
+    // Each idle worker blocks up to 1 s per read, so two workers need about
+    // 4 reads in 2 s, and a loop would make thousands.
+    assert.ok(reads <= 20, `${reads} XREADGROUP calls in ${WINDOW_MS} ms, expected a few`);
+    assert.ok(creates <= 4, `${creates} XGROUP CREATE calls in ${WINDOW_MS} ms after the group was recreated`);
+    for (const [i, worker] of workers.entries()) {
+      const cpuMs = cpuAfter[i] - cpuBefore[i];
+      assert.ok(cpuMs < scaled(300), `worker pid ${worker.pid} used ${cpuMs} ms of CPU in ${WINDOW_MS} ms while idle`);
+    }
+
+    const groups = await redisCommand(harness.redisPort, ['XINFO', 'GROUPS', WORK_STREAM]);
+    assert.equal(groups.length, 1, 'one consumer group on the work stream');
+    const eventIds = await publishMany(id, apiKey, 'group', 5);
+    const events = await waitForAllSettled(api, id, apiKey, eventIds, { timeoutMs: 15000 });
+    await sleep(1000);
+    for (const event of events) {
+      assert.equal(event.deliveries[0].status, 'succeeded', `event ${event.id} published after the group came back`);
+      assert.equal(receiver.requestsFor(event.id).length, 1, `event ${event.id} arrived once`);
+    }
+
+    // Entries still in the stream come back to the new group from id 0, so
+    // deliveries in flight during the loss may go out twice, but no more.
+    const slowIds = [];
+    for (let i = 0; i < 4; i++) {
+      slowIds.push(await api.publishAccepted(id, apiKey, `{"type":"group.slow","n":${i}}`));
+    }
+    await waitFor(() => slowIds.every((eventId) => receiver.requestsFor(eventId).length > 0), {
+      timeoutMs: 10000,
+      description: 'the slow deliveries to be in flight',
+    });
+    await redisCommand(harness.redisPort, ['XGROUP', 'DESTROY', WORK_STREAM, DISPATCH_GROUP]);
+    const slowEvents = await waitForAllSettled(api, id, apiKey, slowIds, { timeoutMs: 20000 });
+    await sleep(SLOW_MS + 1000);
+    const counts = slowIds.map((eventId) => receiver.requestsFor(eventId).length);
+    t.diagnostic(`requests per delivery in flight while the group was destroyed: ${counts.join(', ')}`);
+    for (const [i, event] of slowEvents.entries()) {
+      assert.equal(event.deliveries[0].status, 'succeeded', `event ${event.id} in flight during the loss: status`);
+      assert.ok(counts[i] <= 2, `event ${event.id} in flight during the loss was sent ${counts[i]} times, expected at most 2`);
+    }
+    assertRunning(workers);
+  } finally {
+    await stopWorkers(workers);
+  }
+});
+
+test('Redis stall after 2xx records once', { timeout: scaled(60000) }, async (t) => {
+  const STALL_MS = 2500;
+  // The script keeps the single thread of Redis busy, so commands sent
+  // meanwhile wait. It only reads TIME, and Redis 7 logs a script to the AOF
+  // by its writes, so the AOF does not change.
+  const stallScript =
+    'local start = redis.call("TIME") ' +
+    'while true do local now = redis.call("TIME") ' +
+    'if (now[1] - start[1]) * 1000000 + (now[2] - start[2]) >= tonumber(ARGV[1]) * 1000 then return 1 end end';
+  let stall = null;
+  const receiver = await receiverWith((index) => {
+    if (index === 0) {
+      stall = redisCommand(harness.redisPort, ['EVAL', stallScript, '0', String(STALL_MS)], STALL_MS + 10000);
+    }
+    // The response comes once the stall has begun, so recording it waits.
+    return { status: 200, delayMs: 300 };
+  });
+  // The record command times out after 1 s and is sent again. The first
+  // copy still runs when the stall ends.
+  const worker = await harness.startWorker({ ...WORKER_ENV, HOOKGATE_REDIS_TIMEOUT_MS: '1000' });
+  let monitor = null;
+  try {
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'stall', receiver.url());
+    monitor = await startRedisMonitor(harness.redisPort);
+    const eventId = await api.publishAccepted(id, apiKey, '{"type":"stall.test"}');
+    await receiver.waitForRequests(1, { timeoutMs: 10000 });
+    assert.equal(await stall, 1, 'the stall script ran to its end');
+
+    const event = await api.waitForSettled(id, apiKey, eventId, { timeoutMs: 20000 });
+    await sleep(1500);
+    const delivery = event.deliveries[0];
+    assert.equal(delivery.status, 'succeeded', 'delivery status');
+    assert.equal(receiver.requestsFor(eventId).length, 1, 'the receiver got the event once');
+    assert.equal(delivery.attempt_count, 1, 'attempt count');
+    const detail = await api.getDelivery(id, apiKey, delivery.id);
+    assert.equal(detail.attempts.length, 1, 'one attempt recorded');
+    assert.equal(detail.attempts[0].http_status, 200, 'recorded http_status');
+
+    // Every run of the record script for this delivery carries one attempt id.
+    const isRecordRun = (line) => /"EVALSHA"/i.test(line) && line.includes(delivery.id) && /"att_/.test(line);
+    const recordRuns = monitor.lines.filter(isRecordRun);
+    const attemptIds = new Set(recordRuns.map((line) => /"(att_[0-9A-Za-z]+)/.exec(line)[1]));
+    t.diagnostic(`record script ran ${recordRuns.length} time(s) for the delivery, with attempt ids ${[...attemptIds].join(', ')}`);
+    assert.ok(recordRuns.length >= 1, 'MONITOR saw the record script run');
+    assert.equal(attemptIds.size, 1, 'every run of the record script used the same attempt id');
+    assert.ok(
+      countLogLines(worker.logFile, 'Redis step of a delivery failed; retrying') >= 1,
+      'the worker logged the failed record step and retried it',
+    );
+    assertRunning([gateway, worker]);
+  } finally {
+    if (monitor) {
+      monitor.close();
+    }
+    await harness.stop(worker);
+  }
+});
+
+test('no resend loop after Redis kill', { timeout: scaled(60000) }, async (t) => {
+  let killed = null;
+  const receiver = await receiverWith((index) => {
+    if (index === 0) {
+      killed = harness.kill9(harness.redis);
+    }
+    return { status: 200, delayMs: 300 };
+  });
+  const worker = await harness.startWorker(WORKER_ENV);
+  try {
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'kill2xx', receiver.url());
+    const eventId = await api.publishAccepted(id, apiKey, '{"type":"kill2xx.test"}');
+    await receiver.waitForRequests(1, { timeoutMs: 10000 });
+    await killed;
+    await waitFor(() => receiver.requests[0].answeredAt !== null, { timeoutMs: 5000, description: 'the 200 response' });
+    // The worker keeps the response and retries recording it meanwhile.
+    await sleep(2000);
+    await harness.startRedis();
+    await waitAllReady([worker]);
+
+    const event = await api.waitForSettled(id, apiKey, eventId, { timeoutMs: 20000 });
+    await sleep(1500);
+    const sent = receiver.requestsFor(eventId).length;
+    t.diagnostic(`the receiver got the event ${sent} time(s)`);
+    assert.ok(sent <= 2, `the receiver got the event ${sent} times, expected at most 2`);
+    assert.equal(receiver.requests.length, sent, 'no other request arrived');
+    const delivery = event.deliveries[0];
+    assert.equal(delivery.status, 'succeeded', 'delivery status');
+    assert.equal(delivery.attempt_count, sent, 'one attempt recorded per request sent');
+    assertRunning([gateway, worker]);
+  } finally {
+    await harness.stop(worker);
+    await ensureRedisRunning();
+  }
+});
+
+// ---- durability check at start --------------------------------------------
+
+/** Environment that points a service at another Redis. */
+function redisEnv(redisPort, extra = {}) {
+  return { HOOKGATE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`, ...extra };
+}
+
+async function assertExitsOnUnsafeRedis(binary, redisPort, setting) {
+  // Free ports keep the services off their default addresses.
+  const env = redisEnv(redisPort, {
+    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${await freePort()}`,
+    HOOKGATE_RETRY_ADDR: `127.0.0.1:${await freePort()}`,
+  });
+  const result = await harness.runToExit(binary, env, scaled(10000));
+  assert.equal(result.code, 1, `${binary} exit code with ${setting}; output:\n${result.output.slice(-1500)}`);
+  const line = result.output.split('\n').find((l) => l.includes('refusing to run'));
+  assert.ok(line, `${binary} logged why it refused to run with ${setting}; output:\n${result.output.slice(-1500)}`);
+  assert.ok(line.includes(setting.split(' ')[0]), `${binary} names ${setting} in: ${line}`);
+  assert.ok(line.includes('HOOKGATE_ALLOW_UNSAFE_REDIS'), `${binary} names HOOKGATE_ALLOW_UNSAFE_REDIS in: ${line}`);
+}
+
+test('unsafe Redis configuration rejected at start', { timeout: scaled(60000) }, async () => {
+  const unsafe = await startExtraRedis(harness, 'unsafe', ['--appendonly', 'no']);
+  try {
+    for (const binary of ['hookgate-retry', 'hookgate-gateway']) {
+      await assertExitsOnUnsafeRedis(binary, unsafe.port, 'appendonly no');
+    }
+
+    await redisCommand(unsafe.port, ['CONFIG', 'SET', 'appendonly', 'yes']);
+    await redisCommand(unsafe.port, ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+    for (const binary of ['hookgate-retry', 'hookgate-gateway']) {
+      await assertExitsOnUnsafeRedis(binary, unsafe.port, 'maxmemory-policy allkeys-lru');
+    }
+
+    await redisCommand(unsafe.port, ['CONFIG', 'SET', 'appendonly', 'no']);
+    const allowed = { HOOKGATE_ALLOW_UNSAFE_REDIS: '1', HOOKGATE_ALLOW_PRIVATE_TARGETS: '1' };
+    const worker = await harness.startWorker(redisEnv(unsafe.port, allowed));
+    const unsafeGateway = await harness.startGateway(redisEnv(unsafe.port, allowed));
+    try {
+      for (const child of [worker, unsafeGateway]) {
+        await waitFor(() => countLogLines(child.logFile, 'running anyway (HOOKGATE_ALLOW_UNSAFE_REDIS=1)') >= 1, {
+          timeoutMs: 5000,
+          description: `${child.name} (pid ${child.pid}) to log its warning about the unsafe Redis`,
+        });
+        const warning = fs
+          .readFileSync(child.logFile, 'utf8')
+          .split('\n')
+          .find((l) => l.includes('running anyway'));
+        assert.match(warning, /"level":"warn/, `${child.name} logs the risk as a warning: ${warning}`);
+        assert.match(warning, /appendonly/, `${child.name} warning names the setting: ${warning}`);
+      }
+      assertRunning([worker, unsafeGateway]);
+    } finally {
+      await harness.stop(unsafeGateway);
+      await harness.stop(worker);
+    }
+  } finally {
+    await harness.stop(unsafe);
+  }
+});
