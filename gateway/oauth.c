@@ -281,6 +281,10 @@ static void issue_token(hg_req *r, const char *scopes,
     }
     snprintf(r->auth_actor, sizeof(r->auth_actor), "client:%.63s",
              t->client_id);
+    /* The token itself is never recorded, only that one was issued. */
+    gw_audit(r, t->integration_id, "token.issue", t->client_id,
+             json_pack("{s:s, s:I}", "scope", scope_text, "expires_in_s",
+                       (json_int_t)lifetime_s));
     hg_reply_header(r, "Cache-Control", "no-store");
     hg_reply_json(r, 200,
                   json_pack("{s:s, s:s, s:I, s:s}", "access_token", token,

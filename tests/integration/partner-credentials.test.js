@@ -573,6 +573,8 @@ test('credential changes are audited', async () => {
   const base = `/api/v1/integrations/${owner.id}`;
   const key = (await createKey(owner.id, owner.api_key, { scopes: ['read'] })).json();
   const client = await createClient(owner.id, owner.api_key, ['read']);
+  const token = await requestToken(api, { clientId: client.client_id, clientSecret: client.client_secret });
+  assert.equal(token.status, 200, `token: ${token.describe()}`);
   const steps = [
     ['DELETE', `${keysPath(owner.id)}/${key.id}`, 'api_key.revoke', key.id],
     ['DELETE', `${base}/oauth-clients/${client.client_id}`, 'oauth_client.revoke', client.client_id],
@@ -589,7 +591,7 @@ test('credential changes are audited', async () => {
     async () => {
       const list = await api.request('GET', `${base}/audit`, { key: owner.api_key });
       assert.equal(list.status, 200, `audit: ${list.describe()}`);
-      return list.json().data.length >= 5 ? list : null;
+      return list.json().data.length >= 6 ? list : null;
     },
     { timeoutMs: 5000, description: 'the credential audit records' },
   );
@@ -611,6 +613,11 @@ test('credential changes are audited', async () => {
   }
   const created = records.find((r) => r.action === 'api_key.create');
   assert.equal(created.details.scopes, 'read', 'api_key.create details name the scopes');
+  const issued = records.find((r) => r.action === 'token.issue');
+  assert.ok(issued, 'token.issue is recorded');
+  assert.equal(issued.target, client.client_id, 'token.issue target');
+  assert.equal(issued.actor, `client:${client.client_id}`, 'token.issue actor');
+  assert.ok(!res.text.includes(token.json().access_token), 'the audit does not contain the token');
   assert.ok(!res.text.includes(key.key), 'the audit does not contain the key');
   assert.ok(!res.text.includes(client.client_secret), 'the audit does not contain the client secret');
 
