@@ -135,11 +135,53 @@ INT_OPTION(opt_retry_after_max, retry_after_max_s, 1, 7 * 86400, "seconds")
 INT_OPTION(opt_sched_interval, scheduler_interval_ms, 5, 60000, "milliseconds")
 INT_OPTION(opt_activity, activity_maxlen, 100, 10000000, "a count")
 INT_OPTION(opt_sink_captures, sink_capture_limit, 1, 100000, "a count")
+INT_OPTION(opt_sink_bytes, sink_capture_bytes, 65536, 1LL << 30, "bytes")
+INT_OPTION(opt_feed_max_clients, feed_max_clients, 0, 1000000, "a count")
+INT_OPTION(opt_feed_keepalive, feed_keepalive_s, 1, 3600, "seconds")
+INT_OPTION(opt_feed_buffer, feed_client_buffer_bytes, 65536, 64LL << 20,
+           "bytes")
 BOOL_OPTION(opt_allow_private, allow_private_targets)
 BOOL_OPTION(opt_sandbox, sandbox)
 ADDR_OPTION(opt_gateway_addr, gateway_addr)
 ADDR_OPTION(opt_inspector_addr, inspector_addr)
 ADDR_OPTION(opt_retry_addr, retry_addr)
+INT_OPTION(opt_inspector_gateway_timeout, inspector_gateway_timeout_ms, 100,
+           600000, "milliseconds")
+
+/* Accepts "http://host:port" with an optional trailing "/", where host may
+ * be an IPv6 address in brackets. The inspector speaks plain HTTP only. */
+static int opt_inspector_gateway_url(hg_config *cfg, const char *value,
+                                     char *err, size_t errsz)
+{
+    char hostport[300];
+    size_t len;
+
+    if (value[0] == '\0')
+        return 0;
+    if (strncmp(value, "http://", 7) != 0) {
+        snprintf(err, errsz, "must start with http:// (https is not "
+                             "supported), as in http://127.0.0.1:8080");
+        return -1;
+    }
+    len = strlen(value + 7);
+    if (len > 0 && value[7 + len - 1] == '/')
+        len--;
+    if (len == 0 || len >= sizeof(hostport) ||
+        memchr(value + 7, '/', len) != NULL ||
+        memchr(value + 7, '@', len) != NULL) {
+        snprintf(err, errsz, "must be http://host:port without a path or "
+                             "user, as in http://127.0.0.1:8080");
+        return -1;
+    }
+    memcpy(hostport, value + 7, len);
+    hostport[len] = '\0';
+    if (parse_addr(hostport, &cfg->inspector_gateway) != 0) {
+        snprintf(err, errsz, "must name a port, as in http://127.0.0.1:8080");
+        return -1;
+    }
+    cfg->inspector_gateway_set = true;
+    return 0;
+}
 static int opt_sandbox_key(hg_config *cfg, const char *value, char *err,
                            size_t errsz)
 {
@@ -162,6 +204,7 @@ INT_OPTION(opt_integration_rate, integration_rate_limit, 0, 100000000,
 INT_OPTION(opt_token_ttl, token_ttl_s, 1, 86400, "seconds")
 INT_OPTION(opt_secret_grace, secret_grace_s, 0, 30 * 86400, "seconds")
 BOOL_OPTION(opt_https_only, https_only)
+BOOL_OPTION(opt_inspector_secure_cookie, inspector_secure_cookie)
 INT_OPTION(opt_endpoint_concurrency, endpoint_max_concurrency, 0, 10000,
            "a count")
 INT_OPTION(opt_breaker_failures, breaker_failures, 1, 100000, "a count")
@@ -241,11 +284,27 @@ static const option_def options[] = {
     {"HOOKGATE_REDIS_URL", "redis://127.0.0.1:6379/0", HG_SVC_ALL,
      opt_redis_url,
      "Redis to use: redis://[user:password@]host:port/db or unix:///path"},
-    {"HOOKGATE_GATEWAY_ADDR", "127.0.0.1:8080", HG_SVC_GATEWAY,
-     opt_gateway_addr, "address the gateway API listens on (host:port)"},
+    {"HOOKGATE_GATEWAY_ADDR", "127.0.0.1:8080",
+     HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_gateway_addr,
+     "address the gateway API listens on (host:port); the inspector "
+     "forwards partner API calls there unless "
+     "HOOKGATE_INSPECTOR_GATEWAY_URL is set"},
+    {"HOOKGATE_INSPECTOR_GATEWAY_URL", "", HG_SVC_INSPECTOR,
+     opt_inspector_gateway_url,
+     "gateway the inspector forwards partner API calls to, as "
+     "http://host:port, when it does not listen at HOOKGATE_GATEWAY_ADDR"},
+    {"HOOKGATE_INSPECTOR_GATEWAY_TIMEOUT_MS", "10000", HG_SVC_INSPECTOR,
+     opt_inspector_gateway_timeout,
+     "milliseconds the inspector waits for the gateway (connect and "
+     "response) before it responds 503"},
     {"HOOKGATE_INSPECTOR_ADDR", "127.0.0.1:8081",
      HG_SVC_INSPECTOR | HG_SVC_GATEWAY, opt_inspector_addr,
      "address the inspector listens on (host:port)"},
+    {"HOOKGATE_INSPECTOR_SECURE_COOKIE", "0", HG_SVC_INSPECTOR,
+     opt_inspector_secure_cookie,
+     "1 marks the inspector's session cookie Secure, for an inspector "
+     "served over https by a TLS proxy (also done for requests with "
+     "X-Forwarded-Proto: https)"},
     {"HOOKGATE_RETRY_ADDR", "127.0.0.1:8082", HG_SVC_RETRY, opt_retry_addr,
      "address of the delivery worker's /healthz and /readyz (host:port)"},
     {"HOOKGATE_ADMIN_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_INSPECTOR,
@@ -304,6 +363,19 @@ static const option_def options[] = {
      "approximate length of the live activity stream"},
     {"HOOKGATE_SINK_CAPTURES", "100", HG_SVC_INSPECTOR, opt_sink_captures,
      "requests kept per sink"},
+    {"HOOKGATE_SINK_BYTES", "16777216", HG_SVC_INSPECTOR, opt_sink_bytes,
+     "bytes of stored captures kept per sink; the oldest go first"},
+    {"HOOKGATE_FEED_MAX_CLIENTS", "0", HG_SVC_INSPECTOR, opt_feed_max_clients,
+     "maximum number of live feed (SSE) connections at once; a further "
+     "client gets 503. 0 derives it from the open-file limit: that limit "
+     "minus 256 (at least half the limit), at most 10000. A value above "
+     "what the open-file limit allows is lowered to it"},
+    {"HOOKGATE_FEED_KEEPALIVE_S", "15", HG_SVC_INSPECTOR, opt_feed_keepalive,
+     "seconds between keep-alive comments on idle live feed connections"},
+    {"HOOKGATE_FEED_CLIENT_BUFFER_BYTES", "1048576", HG_SVC_INSPECTOR,
+     opt_feed_buffer,
+     "unsent live feed output in bytes past which a slow client is "
+     "disconnected (it resumes with Last-Event-ID)"},
     {"HOOKGATE_WEB_DIR", HOOKGATE_DEFAULT_WEB_DIR, HG_SVC_INSPECTOR,
      opt_web_dir, "directory of the inspector page"},
     {"HOOKGATE_CATALOG", HOOKGATE_DEFAULT_CATALOG,
@@ -311,10 +383,11 @@ static const option_def options[] = {
      "event type catalog (JSON): schemas, examples, deprecations"},
     {"HOOKGATE_OPENAPI", HOOKGATE_DEFAULT_OPENAPI, HG_SVC_GATEWAY,
      opt_openapi, "OpenAPI description served at /openapi.json"},
-    {"HOOKGATE_SECRET_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_RETRY,
-     opt_secret_key,
+    {"HOOKGATE_SECRET_KEY", NULL,
+     HG_SVC_GATEWAY | HG_SVC_RETRY | HG_SVC_INSPECTOR, opt_secret_key,
      "required: 32 bytes as 64 hex characters or base64; encrypts endpoint "
-     "secrets and signs access tokens"},
+     "secrets and signs access tokens (the inspector uses it to verify "
+     "signatures on sink captures)"},
     {"HOOKGATE_API_RATE_LIMIT", "100", HG_SVC_GATEWAY, opt_api_rate,
      "requests per second per API key or OAuth client (0: no limit)"},
     {"HOOKGATE_INTEGRATION_RATE_LIMIT", "1000", HG_SVC_GATEWAY,

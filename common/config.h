@@ -36,6 +36,12 @@ typedef struct hg_config {
     hg_listen_addr gateway_addr;
     hg_listen_addr inspector_addr;
     hg_listen_addr retry_addr;
+    /* Where the inspector forwards partner API calls: from
+     * HOOKGATE_INSPECTOR_GATEWAY_URL, or gateway_addr when that is unset
+     * (gateway_set false). */
+    hg_listen_addr inspector_gateway;
+    bool inspector_gateway_set;
+    int inspector_gateway_timeout_ms;
     /* SHA-256 hex of HOOKGATE_ADMIN_KEY; the key itself is not kept. */
     char admin_key_sha256[65];
     bool admin_key_set;
@@ -60,6 +66,10 @@ typedef struct hg_config {
     int scheduler_interval_ms;
     int activity_maxlen;
     int sink_capture_limit;
+    long long sink_capture_bytes;
+    int feed_max_clients; /* 0: derived from the open-file limit */
+    int feed_keepalive_s;
+    long long feed_client_buffer_bytes;
     char web_dir[PATH_MAX];
     char catalog_path[PATH_MAX];
     char openapi_path[PATH_MAX];
@@ -72,6 +82,9 @@ typedef struct hg_config {
     int token_ttl_s;
     int secret_grace_s;
     bool https_only;
+    /* The inspector is served over https (behind a TLS proxy), so its
+     * session cookie is marked Secure. */
+    bool inspector_secure_cookie;
     int endpoint_max_concurrency;
     int breaker_failures;
     int breaker_probe_s;

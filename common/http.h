@@ -110,11 +110,14 @@ struct hg_req {
     void *data;
     void (*data_free)(void *data);
     /* Set by the process's authentication step. auth_actor names the
-     * caller in audit records: "admin", "key:<key id>", "client:<id>". */
+     * caller in audit records: "admin", "key:<key id>", "client:<id>".
+     * auth_role is the inspector role of a person signed in: "admin",
+     * "integration", "viewer" or "support"; empty elsewhere. */
     char auth_integration[64];
     bool auth_admin;
     unsigned auth_scopes;
     char auth_actor[96];
+    char auth_role[16];
 };
 
 /* Creates the server on base. Returns NULL on failure. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/redact.h"
 #include "common/redis.h"
 #include "common/views.h"
 
@@ -62,8 +63,13 @@ json_t *hg_view_attempts(const redisReply *list)
         const char *text = hg_reply_str(list, i, &len);
         json_t *a = text ? json_loadb(text, len, JSON_ALLOW_NUL, NULL) : NULL;
 
-        if (a != NULL)
-            json_array_append_new(attempts, a);
+        if (a == NULL)
+            continue;
+        /* The delivery worker redacts before storing; this also covers
+         * attempts recorded by older versions. */
+        hg_redact_json_headers(json_object_get(a, "request_headers"));
+        hg_redact_json_headers(json_object_get(a, "response_headers"));
+        json_array_append_new(attempts, a);
     }
     return attempts;
 }

@@ -300,5 +300,6 @@ void gw_test_endpoint(hg_req *r)
                          r->params[1]);
         return;
     }
-    gw_authorize(r, r->params[0], SCOPE_PUBLISH, test_authorized);
+    gw_authorize(r, r->params[0], SCOPE_PUBLISH | SCOPE_OPERATE,
+                 test_authorized);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * Delivery routes: one delivery with all its attempts, and a manual
- * redelivery that queues one more attempt now with the same webhook-id.
+ * Delivery routes: one delivery with all its attempts, a manual
+ * redelivery that queues one more attempt now with the same webhook-id, and
+ * the replay of an event, which does that for each of its deliveries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -127,5 +128,69 @@ static void redeliver_authorized(hg_req *r)
 void gw_redeliver(hg_req *r)
 {
     if (check_delivery_param(r))
-        gw_authorize(r, r->params[0], SCOPE_MANAGE, redeliver_authorized);
+        gw_authorize(r, r->params[0], SCOPE_MANAGE | SCOPE_OPERATE,
+                     redeliver_authorized);
+}
+
+static void on_replay(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    const char *result = hg_reply_str(reply, 0, NULL);
+
+    if (gw_redis_failed(r, status, reply)) {
+        /* already replied */
+    } else if (result == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+    } else if (strcmp(result, "missing") == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "event %s does not exist",
+                         r->params[1]);
+    } else {
+        hg_log_fields f = {.integration_id = r->params[0],
+                           .event_id = r->params[1],
+                           .correlation_id = r->request_id};
+        json_t *deliveries = json_array();
+
+        for (size_t i = 1; i < reply->elements; i++) {
+            const char *id = hg_reply_str(reply, i, NULL);
+
+            if (id != NULL)
+                json_array_append_new(deliveries, json_string(id));
+        }
+        hg_info(&f, "replay queued %zu attempts", json_array_size(deliveries));
+        gw_audit(r, r->params[0], "event.replay", r->params[1],
+                 json_pack("{s:O}", "deliveries", deliveries));
+        hg_reply_json(r, 202,
+                      json_pack("{s:s, s:o, s:s}", "event_id", r->params[1],
+                                "deliveries", deliveries, "status", "queued"));
+    }
+    hg_req_release(r);
+}
+
+static void replay_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    char k_evt[HG_KEY_MAX], k_work[HG_KEY_MAX];
+    const char *argv[] = {
+        hg_key_id(k_evt, r->params[0], "evt", r->params[1]),
+        hg_key_work(k_work, hg_shard_of(r->params[0],
+                                        gw_config->work_shards)),
+        r->params[0],
+    };
+
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_replay, 0, on_replay, r, 2, 3, argv,
+                  NULL);
+}
+
+void gw_replay_event(hg_req *r)
+{
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!hg_id_valid("evt_", r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "event %s does not exist",
+                         r->params[1]);
+        return;
+    }
+    gw_authorize(r, r->params[0], SCOPE_MANAGE | SCOPE_OPERATE,
+                 replay_authorized);
 }

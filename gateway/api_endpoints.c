@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/redact.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
 #include "gateway/auth.h"
@@ -315,6 +316,9 @@ json_t *gw_endpoint_json(const redisReply *fields, size_t first)
     json_object_set_new(out, "headers",
                         headers ? json_loads(headers, 0, NULL)
                                 : json_object());
+    /* Custom headers may hold the receiver's credentials: they are sent
+     * with every delivery but never shown, not even to their owner. */
+    hg_redact_json_headers(json_object_get(out, "headers"));
     json_object_set_new(out, "connect_timeout_ms",
                         number_or_null(field(fields, first,
                                              "connect_timeout_ms")));
@@ -505,14 +509,14 @@ static void disable_authorized(hg_req *r)
 void gw_enable_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE | SCOPE_OPERATE,
                               enable_authorized);
 }
 
 void gw_disable_endpoint(hg_req *r)
 {
     if (check_endpoint_params(r))
-        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE,
+        gw_authorize_existing(r, r->params[0], SCOPE_MANAGE | SCOPE_OPERATE,
                               disable_authorized);
 }
 
@@ -710,8 +714,9 @@ static void on_rotated(hg_redis_status status, redisReply *reply, void *arg)
         gw_audit(r, r->params[0], "endpoint.rotate_secret", in->id,
                  json_pack("{s:s}", "previous_expires_at", in->pairs[1]));
         hg_reply_json(r, 200,
-                      json_pack("{s:s, s:s, s:s}", "id", in->id, "secret",
-                                in->secret, "previous_expires_at",
+                      json_pack("{s:s, s:s, s:s, s:s}", "id", in->id,
+                                "secret", in->secret, "previous_expires_at",
+                                in->pairs[1], "previous_secret_expires_at",
                                 in->pairs[1]));
     }
     hg_req_release(r);

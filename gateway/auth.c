@@ -6,7 +6,9 @@
  * token. The admin key and token signatures are checked here; API keys and
  * the OAuth client behind a token are checked in Redis by authorize.lua,
  * which also applies the rate limits, so revocation takes effect at once
- * and limits hold across gateway processes.
+ * and limits hold across gateway processes. The inspector forwards its
+ * callers' own credentials, so inspector session tokens and support tokens
+ * are accepted too (see authorize_delegated below).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 
 #define TOKEN_MAX 512
 #define TOKEN_PREFIX "hgt_"
+#define SESSION_PREFIX "hgs_"
+#define SUPPORT_PREFIX "hgst_"
 /* WWW-Authenticate of a credential that was presented and refused
  * (RFC 6750, section 3.1). */
 #define BEARER_INVALID "Bearer realm=\"hookgate\", error=\"invalid_token\""
@@ -32,6 +36,8 @@ typedef struct auth_step {
     hg_req *r;
     gw_credential cred;
     char integration_id[64];
+    bool any_integration; /* the route names no integration */
+    bool existing;        /* gw_authorize_existing() */
     unsigned scope;
     void (*next)(hg_req *r);
 } auth_step;
@@ -164,7 +170,9 @@ static int token_verify(const char *token, gw_credential *c)
 
 /* ---- credentials -------------------------------------------------------- */
 
-bool gw_read_credential(hg_req *r, gw_credential *c)
+/* Reads the presented credential without the publish rules of
+ * gw_read_credential(). */
+static bool read_credential(hg_req *r, gw_credential *c)
 {
     char token[TOKEN_MAX + 1];
     const char *apim = hg_req_header(r, "Ocp-Apim-Subscription-Key");
@@ -209,12 +217,35 @@ bool gw_read_credential(hg_req *r, gw_credential *c)
     }
 
     hg_sha256_hex(token, strlen(token), c->sha256);
+    if (gw_config->admin_key_set &&
+        hg_ct_equal(c->sha256, gw_config->admin_key_sha256, 64))
+        c->kind = CRED_ADMIN;
+    else if (strncmp(token, SUPPORT_PREFIX, strlen(SUPPORT_PREFIX)) == 0)
+        c->kind = CRED_SUPPORT;
+    else if (strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0)
+        c->kind = CRED_SESSION;
+    else
+        c->kind = CRED_KEY;
     memset(token, 0, sizeof(token));
-    c->kind = gw_config->admin_key_set &&
-                      hg_ct_equal(c->sha256, gw_config->admin_key_sha256, 64)
-                  ? CRED_ADMIN
-                  : CRED_KEY;
     return true;
+}
+
+bool gw_read_credential(hg_req *r, gw_credential *c)
+{
+    if (!read_credential(r, c))
+        return false;
+    if (c->kind != CRED_SESSION && c->kind != CRED_SUPPORT)
+        return true;
+    /* gw_authorize() sets the actor only after it passed the caller. */
+    if (r->auth_actor[0] != '\0') {
+        c->kind = CRED_ADMIN;
+        return true;
+    }
+    hg_reply_problem(r, HG_E_FORBIDDEN,
+                     "inspector sessions and support tokens cannot publish "
+                     "events; publish with an API key that has the publish "
+                     "scope");
+    return false;
 }
 
 void gw_credential_keys(const gw_credential *c, const char *integration_id,
@@ -380,6 +411,9 @@ void gw_set_actor(hg_req *r, const gw_credential *c, const char *principal)
     else if (c->kind == CRED_TOKEN)
         snprintf(r->auth_actor, sizeof(r->auth_actor), "client:%s",
                  c->client_id);
+    else if (c->kind == CRED_SUPPORT)
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "support:%s",
+                 principal);
     else
         snprintf(r->auth_actor, sizeof(r->auth_actor), "key:%s", principal);
 }
@@ -454,8 +488,9 @@ static auth_step *auth_step_new(hg_req *r, const gw_credential *c,
     }
     a->r = r;
     a->cred = *c;
+    a->any_integration = integration_id == NULL;
     snprintf(a->integration_id, sizeof(a->integration_id), "%s",
-             integration_id);
+             integration_id ? integration_id : "");
     a->scope = scope;
     a->next = next;
     return a;
@@ -479,13 +514,188 @@ static void admin_check_integration(hg_req *r, const gw_credential *c,
                      hg_key(key, integration_id, "integration"));
 }
 
-static void authorize(hg_req *r, const char *integration_id, unsigned scope,
-                      bool existing, void (*next)(hg_req *r))
+static void pass_admin(hg_req *r, const gw_credential *c,
+                       const char *integration_id, bool existing,
+                       void (*next)(hg_req *r))
+{
+    r->auth_admin = true;
+    r->auth_scopes = SCOPE_ALL;
+    gw_set_actor(r, c, NULL);
+    if (existing && integration_id != NULL)
+        admin_check_integration(r, c, integration_id, next);
+    else
+        next(r);
+}
+
+/* Checks an API key or the OAuth client of a token with authorize.lua,
+ * which also charges the rate limits. */
+static void authorize_principal(hg_req *r, const gw_credential *c,
+                                const char *integration_id, unsigned scope,
+                                void (*next)(hg_req *r))
 {
     gw_thread *t = hg_req_thread(r);
     char record[HG_KEY_MAX], bucket[HG_KEY_MAX], ibucket[HG_KEY_MAX];
     char rate[16], irate[16];
     auth_step *a;
+
+    /* Keys and tokens need the scope of the route as before; the marker of
+     * support actions is not one of their scopes. */
+    scope &= ~(unsigned)SCOPE_OPERATE;
+    if (integration_id == NULL) {
+        hg_reply_problem(r, HG_E_FORBIDDEN, "this route needs the admin key");
+        return;
+    }
+    if (c->kind == CRED_TOKEN &&
+        strcmp(c->token_integration, integration_id) != 0) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "the access token does not belong to integration %s",
+                         integration_id);
+        return;
+    }
+
+    a = auth_step_new(r, c, integration_id, scope, next);
+    if (a == NULL)
+        return;
+    gw_credential_keys(c, integration_id, record, bucket, ibucket);
+    snprintf(rate, sizeof(rate), "%d", gw_config->api_rate_limit);
+    snprintf(irate, sizeof(irate), "%d", gw_config->integration_rate_limit);
+
+    const char *argv[] = {record, bucket, ibucket, gw_scope_name(scope),
+                          c->kind == CRED_TOKEN ? c->token_scopes : "",
+                          rate, irate};
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_authorize, 0, on_authorized, a, 3, 7,
+                  argv, NULL);
+}
+
+/* ---- inspector sessions and support tokens ------------------------------ */
+
+/* Passes a support token (or a session opened with one) of role "viewer"
+ * or "support". Both read every integration; only "support" passes the
+ * routes marked SCOPE_OPERATE. Nothing else: no endpoint changes, secrets,
+ * keys, publishing or admin routes.
+ * NOTE: support tokens have no rate limit. They are few, made by the
+ * admin for staff, and their actions are audited. */
+static void pass_support(hg_req *r, auth_step *a, const char *role,
+                         const char *token_id)
+{
+    bool may_operate = strcmp(role, "support") == 0;
+    unsigned needed = a->scope & ~(unsigned)SCOPE_OPERATE;
+    const char *integration_id = a->any_integration ? NULL : a->integration_id;
+
+    if (needed != SCOPE_READ &&
+        !(may_operate && (a->scope & SCOPE_OPERATE) != 0)) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "a support token with the %s role may not do this: "
+                         "the viewer role only reads, and the support role "
+                         "may also redeliver, replay, send test events and "
+                         "enable or disable endpoints",
+                         role);
+        return;
+    }
+    a->cred.kind = CRED_SUPPORT;
+    gw_set_actor(r, &a->cred, token_id);
+    r->auth_scopes = SCOPE_READ | (may_operate ? SCOPE_OPERATE : 0);
+    if (integration_id != NULL)
+        snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
+                 integration_id);
+    /* Like the admin key, a support token is not a record inside the
+     * integration, so its existence is checked here. */
+    if (a->existing && integration_id != NULL)
+        admin_check_integration(r, &a->cred, integration_id, a->next);
+    else
+        a->next(r);
+}
+
+/* Continues with what credential_resolve.lua found behind a session or
+ * support token. An admin session passes as the admin key while that key
+ * is still the configured one. An integration session is checked again as
+ * its API key, with that key's scopes and rate limits. */
+static void pass_resolved(hg_req *r, auth_step *a, const redisReply *reply)
+{
+    const char *role = hg_reply_str(reply, 1, NULL);
+    const char *principal = hg_reply_str(reply, 3, NULL);
+    const char *key_sha256 = hg_reply_str(reply, 4, NULL);
+    const char *integration_id = a->any_integration ? NULL : a->integration_id;
+    gw_credential c = a->cred;
+
+    if (role == NULL || principal == NULL || key_sha256 == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+    } else if (strcmp(role, "admin") == 0) {
+        if (!gw_config->admin_key_set || strlen(key_sha256) != 64 ||
+            !hg_ct_equal(key_sha256, gw_config->admin_key_sha256, 64)) {
+            reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
+                               "the admin key of this inspector session "
+                               "changed; sign in again");
+            return;
+        }
+        c.kind = CRED_ADMIN;
+        pass_admin(r, &c, integration_id, a->existing, a->next);
+    } else if (strcmp(role, "integration") == 0) {
+        c.kind = CRED_KEY;
+        snprintf(c.sha256, sizeof(c.sha256), "%s", key_sha256);
+        authorize_principal(r, &c, integration_id, a->scope, a->next);
+    } else if (strcmp(role, "viewer") == 0 || strcmp(role, "support") == 0) {
+        pass_support(r, a, role, principal);
+    } else {
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
+                           "the credential has an unknown role");
+    }
+}
+
+static void on_resolved(hg_redis_status status, redisReply *reply,
+                        void *arg)
+{
+    auth_step *a = arg;
+    hg_req *r = a->r;
+    const char *result = hg_reply_str(reply, 0, NULL);
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (result != NULL && strcmp(result, "ok") == 0) {
+        pass_resolved(r, a, reply);
+    } else if (result != NULL && strcmp(result, "denied") == 0) {
+        reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
+                           a->cred.kind == CRED_SUPPORT
+                               ? "the support token is not valid: it "
+                                 "expired, was revoked or never existed"
+                               : "the inspector session ended or its "
+                                 "credential was revoked or expired; sign "
+                                 "in again");
+    } else {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+    }
+    hg_req_release(r);
+    free(a);
+}
+
+/* Resolves an inspector session token or a support token in Redis. The
+ * underlying credential is checked on every request, so revoking an API
+ * key or a support token ends the sessions opened with it at once. */
+static void authorize_delegated(hg_req *r, const gw_credential *c,
+                                const char *integration_id, unsigned scope,
+                                bool existing, void (*next)(hg_req *r))
+{
+    gw_thread *t = hg_req_thread(r);
+    char key[HG_KEY_MAX];
+    bool support = c->kind == CRED_SUPPORT;
+    auth_step *a = auth_step_new(r, c, integration_id, scope, next);
+
+    if (a == NULL)
+        return;
+    a->existing = existing;
+    snprintf(key, sizeof(key), "hg:%s:%s", support ? "support" : "session",
+             c->sha256);
+
+    const char *argv[] = {key, support ? "support" : "session", c->sha256};
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_credential_resolve, 0, on_resolved, a,
+                  1, 3, argv, NULL);
+}
+
+static void authorize(hg_req *r, const char *integration_id, unsigned scope,
+                      bool existing, void (*next)(hg_req *r))
+{
     gw_credential c;
 
     if (!atomic_load(&gw_redis_verified)) {
@@ -494,43 +704,14 @@ static void authorize(hg_req *r, const char *integration_id, unsigned scope,
                          "has not been checked yet");
         return;
     }
-    if (!gw_read_credential(r, &c))
+    if (!read_credential(r, &c))
         return;
-    if (c.kind == CRED_ADMIN) {
-        r->auth_admin = true;
-        r->auth_scopes = SCOPE_ALL;
-        gw_set_actor(r, &c, NULL);
-        if (existing && integration_id != NULL)
-            admin_check_integration(r, &c, integration_id, next);
-        else
-            next(r);
-        return;
-    }
-    if (integration_id == NULL) {
-        hg_reply_problem(r, HG_E_FORBIDDEN, "this route needs the admin key");
-        return;
-    }
-    if (c.kind == CRED_TOKEN &&
-        strcmp(c.token_integration, integration_id) != 0) {
-        hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "the access token does not belong to integration %s",
-                         integration_id);
-        return;
-    }
-
-    a = auth_step_new(r, &c, integration_id, scope, next);
-    if (a == NULL)
-        return;
-    gw_credential_keys(&c, integration_id, record, bucket, ibucket);
-    snprintf(rate, sizeof(rate), "%d", gw_config->api_rate_limit);
-    snprintf(irate, sizeof(irate), "%d", gw_config->integration_rate_limit);
-
-    const char *argv[] = {record, bucket, ibucket, gw_scope_name(scope),
-                          c.kind == CRED_TOKEN ? c.token_scopes : "",
-                          rate, irate};
-    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_eval(t->redis, &hg_script_authorize, 0, on_authorized, a, 3, 7,
-                  argv, NULL);
+    if (c.kind == CRED_ADMIN)
+        pass_admin(r, &c, integration_id, existing, next);
+    else if (c.kind == CRED_SESSION || c.kind == CRED_SUPPORT)
+        authorize_delegated(r, &c, integration_id, scope, existing, next);
+    else
+        authorize_principal(r, &c, integration_id, scope, next);
 }
 
 void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,

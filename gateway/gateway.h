@@ -23,18 +23,33 @@ enum {
     SCOPE_PUBLISH = 1,
     SCOPE_READ = 2,
     SCOPE_MANAGE = 4,
-    SCOPE_ALL = 7
+    SCOPE_ALL = 7,
+    /* Marks the actions that support staff may take, added to the scope an
+     * API key or OAuth token needs: redeliver, replay, send a test event,
+     * enable or disable an endpoint. A support token with the "support"
+     * role passes on it alone. Never stored in a key's scopes. */
+    SCOPE_OPERATE = 8
 };
 
 #define ENDPOINT_CACHE_SLOTS 256
 
-typedef enum cred_kind { CRED_ADMIN, CRED_KEY, CRED_TOKEN } cred_kind;
+/* CRED_SESSION is an inspector session token ("hgs_") and CRED_SUPPORT a
+ * support token ("hgst_"); gw_authorize() resolves both in Redis. */
+typedef enum cred_kind {
+    CRED_ADMIN,
+    CRED_KEY,
+    CRED_TOKEN,
+    CRED_SESSION,
+    CRED_SUPPORT
+} cred_kind;
 
 /* What the caller presented, after the checks that need no Redis: the
  * admin key compared, a token's signature and expiry verified. */
 typedef struct gw_credential {
     cred_kind kind;
-    char sha256[65];            /* API key hash (CRED_KEY, CRED_ADMIN) */
+    /* API key hash (CRED_KEY, CRED_ADMIN), or the hash of a session or
+     * support token (CRED_SESSION, CRED_SUPPORT). */
+    char sha256[65];
     char client_id[64];         /* OAuth client (CRED_TOKEN) */
     char token_integration[64]; /* integration of the token */
     char token_scopes[64];
@@ -108,8 +123,11 @@ void gw_thread_free(gw_thread *t);
  * next(r); otherwise sends 401, 403, 429 or 503 itself. */
 void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
                   void (*next)(hg_req *r));
-/* Reads the credential of the request; sends 401 (or TOKEN_EXPIRED) and
- * returns false when it is missing or invalid. */
+/* Reads the credential of a publish (an event or a test event); sends 401
+ * (or TOKEN_EXPIRED) and returns false when it is missing or invalid.
+ * Inspector sessions and support tokens get 403 FORBIDDEN unless
+ * gw_authorize() already passed them in this request (test events): then
+ * c is returned as CRED_ADMIN, so publish.lua does not check them again. */
 bool gw_read_credential(hg_req *r, gw_credential *c);
 /* Writes the Redis keys of the credential's record and rate buckets. */
 void gw_credential_keys(const gw_credential *c, const char *integration_id,
@@ -227,6 +245,7 @@ void gw_get_event(hg_req *r);
 void gw_get_event_payload(hg_req *r);
 void gw_get_delivery(hg_req *r);
 void gw_redeliver(hg_req *r);
+void gw_replay_event(hg_req *r);
 
 /* What deleting an integration removed. */
 typedef struct gw_purge_counts {

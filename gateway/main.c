@@ -151,6 +151,9 @@ static const hg_route routes[] = {
     HG_ROUTE(htp_method_POST,
              "/api/v1/integrations/{id}/deliveries/{delivery}/redeliver",
              gw_redeliver),
+    HG_ROUTE(htp_method_POST,
+             "/api/v1/integrations/{id}/events/{event}/replay",
+             gw_replay_event),
 };
 
 static hg_redis *connect_redis(struct event_base *base, const char *name,

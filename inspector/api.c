@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * The inspector's JSON API: recent activity (the page's initial list),
- * one event with its deliveries and every attempt, the raw payload, and
- * the captures of a sink. Every route checks that the caller may see the
- * integration or sink involved.
+ * one event with its deliveries and every attempt, and the raw payload.
+ * Every route checks that the caller may see the integration or sink
+ * involved. The sink routes are in sink_api.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +74,7 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
         }
         /* An integration's own stream holds only its records. */
         if (id == NULL || json == NULL ||
-            (r->auth_admin &&
+            (insp_may_see_all(r) &&
              !(sink ? insp_may_see_sink(r, sink)
                     : insp_may_see(r, integration))))
             continue;
@@ -95,8 +95,9 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
     hg_req_release(r);
 }
 
-/* Admins read the shared activity stream; an integration reads its own
- * copy, so its records show however busy other integrations are. */
+/* Admins and support staff read the shared activity stream; an
+ * integration reads its own copy, so its records show however busy other
+ * integrations are. */
 static void activity_authorized(hg_req *r)
 {
     int limit = query_int(r, "limit", ACTIVITY_DEFAULT, 1, ACTIVITY_MAX);
@@ -106,9 +107,9 @@ static void activity_authorized(hg_req *r)
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
     hg_redis_command(insp->redis, 0, on_activity, r,
                      "XREVRANGE %s + - COUNT %s",
-                     r->auth_admin ? HG_KEY_ACTIVITY
-                                   : hg_key(own, r->auth_integration,
-                                            "activity"),
+                     insp_may_see_all(r)
+                         ? HG_KEY_ACTIVITY
+                         : hg_key(own, r->auth_integration, "activity"),
                      count);
 }
 
@@ -201,86 +202,4 @@ static void payload_authorized(hg_req *r)
 void insp_event_payload(hg_req *r)
 {
     insp_authorize(r, payload_authorized);
-}
-
-/* ---- sink captures ------------------------------------------------------ */
-
-static bool check_sink_param(hg_req *r)
-{
-    if (!hg_integration_id_valid(r->params[0])) {
-        hg_reply_problem(r, HG_E_NOT_FOUND,
-                         "sink ids match [a-z0-9][a-z0-9_-]{0,62}");
-        return false;
-    }
-    if (!insp_may_see_sink(r, r->params[0])) {
-        hg_reply_problem(r, HG_E_FORBIDDEN, "this session cannot see sink %s",
-                         r->params[0]);
-        return false;
-    }
-    return true;
-}
-
-static void on_captures(hg_redis_status status, redisReply *reply, void *arg)
-{
-    hg_req *r = arg;
-
-    if (!insp_redis_failed(r, status, reply)) {
-        json_t *captures = json_array();
-
-        for (size_t i = 0; i < reply->elements; i++) {
-            size_t len;
-            const char *text = hg_reply_str(reply, i, &len);
-            json_t *c = text ? json_loadb(text, len, 0, NULL) : NULL;
-
-            if (c != NULL)
-                json_array_append_new(captures, c);
-        }
-        hg_reply_json(r, 200,
-                      json_pack("{s:s, s:o}", "sink_id", r->params[0],
-                                "captures", captures));
-    }
-    hg_req_release(r);
-}
-
-static void captures_authorized(hg_req *r)
-{
-    char key[HG_KEY_MAX];
-    int limit = query_int(r, "limit", 50, 1, 1000);
-
-    if (!check_sink_param(r))
-        return;
-    snprintf(key, sizeof(key), "hg:sink:{%s}:captures", r->params[0]);
-    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
-    hg_redis_command(insp->redis, 0, on_captures, r, "LRANGE %s 0 %d", key,
-                     limit - 1);
-}
-
-void insp_sink_captures(hg_req *r)
-{
-    insp_authorize(r, captures_authorized);
-}
-
-static void on_cleared(hg_redis_status status, redisReply *reply, void *arg)
-{
-    hg_req *r = arg;
-
-    if (!insp_redis_failed(r, status, reply))
-        hg_reply(r, 204, NULL, NULL, 0);
-    hg_req_release(r);
-}
-
-static void clear_authorized(hg_req *r)
-{
-    char key[HG_KEY_MAX];
-
-    if (!check_sink_param(r))
-        return;
-    snprintf(key, sizeof(key), "hg:sink:{%s}:captures", r->params[0]);
-    hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
-    hg_redis_command(insp->redis, 0, on_cleared, r, "DEL %s", key);
-}
-
-void insp_sink_clear(hg_req *r)
-{
-    insp_authorize(r, clear_authorized);
 }

@@ -1,29 +1,60 @@
 /* SPDX-License-Identifier: MIT
  *
- * Inspector sign-in. A person signs in with the admin key or an integration
- * API key and gets a session cookie (HttpOnly, SameSite=Strict) whose token
- * is stored in Redis only as its SHA-256, with a 12-hour lifetime. Scripts
- * and tests may instead send the key itself as a bearer token.
+ * Inspector sign-in and roles. A person signs in with the admin key, an
+ * integration API key (with the read scope) or a support token, and gets a
+ * session cookie (HttpOnly, SameSite=Strict, Path=/, Secure behind https)
+ * whose token is stored in Redis only as its SHA-256. Scripts and tests may
+ * instead send any of these credentials, or a session token, as a bearer.
+ * Support tokens themselves are managed in support.c.
+ *
+ * A session stores the hash of the credential it was opened with, and
+ * credential_resolve.lua checks that credential again on every request:
+ * a revoked or expired API key or support token, or a changed admin key,
+ * ends its sessions at once. The session's TTL is also cut to the
+ * credential's remaining life so that Redis drops it by itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/scripts.h"
 #include "inspector/inspector.h"
 
 #define SESSION_TTL_S 43200
 #define SESSION_COOKIE "hg_session"
+#define SESSION_PREFIX "hgs_"
+#define SUPPORT_PREFIX "hgst_"
 #define TOKEN_MAX 512
+
+typedef enum cred_kind { KIND_KEY, KIND_SESSION, KIND_SUPPORT } cred_kind;
+
+/* Who is behind a credential, as credential_resolve.lua returns it. */
+typedef struct identity {
+    char role[16];
+    char integration_id[64];
+    char principal_id[HG_ID_MAX]; /* API key id or support token id */
+    char key_sha256[65];          /* admin key or API key behind it */
+    char support_sha256[65];      /* support token behind it */
+    char name[128];
+    char scopes[64];
+    long long expires_ms; /* of the key or support token; 0: never */
+} identity;
 
 typedef struct auth_step {
     hg_req *r;
+    cred_kind kind;
+    char sha256[65];
+    bool sign_in;
+    /* Called with the identity once the credential is valid. */
+    void (*done)(hg_req *r, struct auth_step *a);
     void (*next)(hg_req *r);
-    bool from_session;
+    identity id;
 } auth_step;
 
 bool insp_redis_failed(hg_req *r, hg_redis_status status,
@@ -37,17 +68,93 @@ bool insp_redis_failed(hg_req *r, hg_redis_status status,
     return true;
 }
 
+/* ---- roles -------------------------------------------------------------- */
+
+bool insp_may_see_all(const hg_req *r)
+{
+    return r->auth_admin || strcmp(r->auth_role, "viewer") == 0 ||
+           strcmp(r->auth_role, "support") == 0;
+}
+
 bool insp_may_see(const hg_req *r, const char *integration_id)
 {
-    return r->auth_admin || (integration_id != NULL &&
-                             strcmp(r->auth_integration, integration_id) == 0);
+    if (insp_may_see_all(r))
+        return true;
+    return integration_id != NULL && r->auth_integration[0] != '\0' &&
+           strcmp(r->auth_integration, integration_id) == 0;
+}
+
+bool insp_may_act(const hg_req *r, const char *integration_id)
+{
+    if (r->auth_admin || strcmp(r->auth_role, "support") == 0)
+        return true;
+    if (strcmp(r->auth_role, "integration") != 0 ||
+        (r->auth_scopes & INSP_SCOPE_MANAGE) == 0)
+        return false;
+    return integration_id != NULL &&
+           strcmp(r->auth_integration, integration_id) == 0;
 }
 
 bool insp_may_see_sink(const hg_req *r, const char *sink_id)
 {
-    return r->auth_admin || (r->auth_integration[0] != '\0' &&
-                             strcmp(sink_id, r->auth_integration) == 0);
+    if (insp_may_see_all(r))
+        return true;
+    return sink_id != NULL && r->auth_integration[0] != '\0' &&
+           strcmp(sink_id, r->auth_integration) == 0;
 }
+
+/* Parses a space-separated scope list ("publish read manage"). */
+static unsigned parse_scopes(const char *s)
+{
+    unsigned scopes = 0;
+
+    while (s != NULL && *s) {
+        size_t n = strcspn(s, " ");
+
+        if (n == 7 && strncmp(s, "publish", 7) == 0)
+            scopes |= INSP_SCOPE_PUBLISH;
+        else if (n == 4 && strncmp(s, "read", 4) == 0)
+            scopes |= INSP_SCOPE_READ;
+        else if (n == 6 && strncmp(s, "manage", 6) == 0)
+            scopes |= INSP_SCOPE_MANAGE;
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    return scopes;
+}
+
+static bool can_act(const identity *id)
+{
+    return strcmp(id->role, "admin") == 0 ||
+           strcmp(id->role, "support") == 0 ||
+           (strcmp(id->role, "integration") == 0 &&
+            (parse_scopes(id->scopes) & INSP_SCOPE_MANAGE) != 0);
+}
+
+/* Sets r->auth_* from a resolved identity. */
+static void apply_identity(hg_req *r, const identity *id)
+{
+    snprintf(r->auth_role, sizeof(r->auth_role), "%s", id->role);
+    if (strcmp(id->role, "admin") == 0) {
+        r->auth_admin = true;
+        r->auth_scopes = INSP_SCOPE_PUBLISH | INSP_SCOPE_READ |
+                         INSP_SCOPE_MANAGE;
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "admin");
+    } else if (strcmp(id->role, "integration") == 0) {
+        snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
+                 id->integration_id);
+        r->auth_scopes = parse_scopes(id->scopes);
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "key:%s",
+                 id->principal_id);
+    } else {
+        r->auth_scopes = INSP_SCOPE_READ;
+        snprintf(r->auth_actor, sizeof(r->auth_actor), "support:%s",
+                 id->principal_id);
+    }
+}
+
+/* ---- credentials -------------------------------------------------------- */
 
 /* Finds the value of one cookie in the Cookie header. */
 static bool cookie_value(const hg_req *r, const char *name, char *out,
@@ -75,112 +182,198 @@ static bool cookie_value(const hg_req *r, const char *name, char *out,
 
 static bool is_admin_hash(const char *sha256)
 {
-    return insp->cfg->admin_key_set &&
+    return insp->cfg->admin_key_set && strlen(sha256) == 64 &&
            hg_ct_equal(sha256, insp->cfg->admin_key_sha256, 64);
 }
 
-static void reply_unauthorized(hg_req *r)
+static void reply_unauthorized(hg_req *r, const char *detail)
 {
     hg_reply_header(r, "WWW-Authenticate", "Bearer realm=\"hookgate\"");
-    hg_reply_problem(r, HG_E_UNAUTHORIZED,
-                     "sign in with the admin key or an integration API key");
+    hg_reply_problem(r, HG_E_UNAUTHORIZED, "%s", detail);
 }
 
-/* Reads "integration_id" and "role" from a flat HGETALL reply. */
-static void read_identity(const redisReply *reply, const char **integration,
-                          const char **role)
+static void reply_denied(hg_req *r, const auth_step *a, const char *why)
 {
-    *integration = NULL;
-    *role = NULL;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        const char *k = hg_reply_str(reply, i, NULL);
-        const char *v = hg_reply_str(reply, i + 1, NULL);
-
-        if (k != NULL && strcmp(k, "integration_id") == 0)
-            *integration = v;
-        else if (k != NULL && strcmp(k, "role") == 0)
-            *role = v;
+    if (strcmp(why, "scope") == 0) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "the API key lacks the read scope, which the "
+                         "inspector needs");
+    } else if (a->kind == KIND_SESSION) {
+        reply_unauthorized(r, "the session ended, or the credential it was "
+                              "opened with was revoked or expired; sign in "
+                              "again");
+    } else if (strcmp(why, "expired") == 0) {
+        reply_unauthorized(r, "the API key expired; create a new key");
+    } else if (strcmp(why, "revoked") == 0) {
+        reply_unauthorized(r, "the API key was revoked");
+    } else {
+        reply_unauthorized(r, "the key is not valid: sign in with the admin "
+                              "key, an integration API key or a support "
+                              "token");
     }
 }
 
-static void on_identity(hg_redis_status status, redisReply *reply, void *arg)
+static void copy_field(const redisReply *reply, size_t i, char *out,
+                       size_t cap)
+{
+    const char *v = hg_reply_str(reply, i, NULL);
+
+    snprintf(out, cap, "%s", v ? v : "");
+}
+
+/* Reads an {"ok", role, integration_id, principal id, key_sha256, name,
+ * scopes, expires_ms} reply of credential_resolve.lua. */
+static void read_identity(const redisReply *reply, auth_step *a)
+{
+    identity *id = &a->id;
+    char expires[24];
+
+    copy_field(reply, 1, id->role, sizeof(id->role));
+    copy_field(reply, 2, id->integration_id, sizeof(id->integration_id));
+    copy_field(reply, 3, id->principal_id, sizeof(id->principal_id));
+    copy_field(reply, 4, id->key_sha256, sizeof(id->key_sha256));
+    copy_field(reply, 5, id->name, sizeof(id->name));
+    copy_field(reply, 6, id->scopes, sizeof(id->scopes));
+    copy_field(reply, 7, expires, sizeof(expires));
+    id->expires_ms = atoll(expires);
+    if (a->kind == KIND_SUPPORT)
+        snprintf(id->support_sha256, sizeof(id->support_sha256), "%s",
+                 a->sha256);
+}
+
+static bool identity_valid(const identity *id)
+{
+    if (strcmp(id->role, "admin") == 0)
+        return is_admin_hash(id->key_sha256);
+    if (strcmp(id->role, "integration") == 0)
+        return id->integration_id[0] != '\0' && id->principal_id[0] != '\0';
+    return (strcmp(id->role, "viewer") == 0 ||
+            strcmp(id->role, "support") == 0) &&
+           id->principal_id[0] != '\0';
+}
+
+static void on_resolved(hg_redis_status status, redisReply *reply, void *arg)
 {
     auth_step *a = arg;
     hg_req *r = a->r;
-    const char *integration, *role;
+    const char *result = hg_reply_str(reply, 0, NULL);
 
-    if (!insp_redis_failed(r, status, reply) && !hg_req_done(r)) {
-        read_identity(reply, &integration, &role);
-        if (role != NULL && strcmp(role, "admin") == 0 && a->from_session) {
-            r->auth_admin = true;
-            a->next(r);
-        } else if (integration != NULL && integration[0] != '\0') {
-            snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
-                     integration);
-            a->next(r);
-        } else {
-            reply_unauthorized(r);
-        }
+    if (insp_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied, or the client is gone */
+    } else if (result != NULL && strcmp(result, "ok") == 0) {
+        read_identity(reply, a);
+        if (identity_valid(&a->id))
+            a->done(r, a);
+        else
+            reply_denied(r, a, "unknown");
+    } else if (result != NULL && strcmp(result, "denied") == 0) {
+        const char *why = hg_reply_str(reply, 1, NULL);
+
+        reply_denied(r, a, why ? why : "unknown");
+    } else {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
     }
     hg_req_release(r);
     free(a);
 }
 
-/* Resolves a session token or a presented key, then calls next(r). */
-static void resolve(hg_req *r, const char *token, bool from_session,
+/* Resolves a credential, then calls done(r, a); a is freed after done
+ * returns. Sends 401, 403 or 503 itself when the credential is refused. */
+static void resolve(hg_req *r, const char *token, bool from_cookie,
+                    bool sign_in, void (*done)(hg_req *r, auth_step *a),
                     void (*next)(hg_req *r))
 {
-    char sha256[65];
     char key[HG_KEY_MAX];
-    auth_step *a;
+    auth_step *a = calloc(1, sizeof(*a));
 
-    hg_sha256_hex(token, strlen(token), sha256);
-    if (!from_session && is_admin_hash(sha256)) {
-        r->auth_admin = true;
-        next(r);
-        return;
-    }
-    a = calloc(1, sizeof(*a));
     if (a == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         return;
     }
     a->r = r;
+    a->done = done;
     a->next = next;
-    a->from_session = from_session;
-    if (from_session)
-        snprintf(key, sizeof(key), "hg:session:%s", sha256);
-    else
-        hg_key_apikey(key, sha256);
+    a->sign_in = sign_in;
+    hg_sha256_hex(token, strlen(token), a->sha256);
+
+    if (!from_cookie && is_admin_hash(a->sha256)) {
+        snprintf(a->id.role, sizeof(a->id.role), "admin");
+        snprintf(a->id.key_sha256, sizeof(a->id.key_sha256), "%s", a->sha256);
+        done(r, a);
+        free(a);
+        return;
+    }
+    if (from_cookie ||
+        strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0) {
+        a->kind = KIND_SESSION;
+        snprintf(key, sizeof(key), "hg:session:%s", a->sha256);
+    } else if (strncmp(token, SUPPORT_PREFIX, strlen(SUPPORT_PREFIX)) == 0) {
+        a->kind = KIND_SUPPORT;
+        snprintf(key, sizeof(key), "hg:support:%s", a->sha256);
+    } else {
+        a->kind = KIND_KEY;
+        hg_key_apikey(key, a->sha256);
+    }
+    if (sign_in && a->kind == KIND_SESSION) {
+        free(a);
+        reply_unauthorized(r, "sign in with the admin key, an integration "
+                              "API key or a support token, not a session "
+                              "token");
+        return;
+    }
+
+    const char *kinds[] = {"key", "session", "support"};
+    const char *argv[] = {key, kinds[a->kind], a->sha256};
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
-    hg_redis_command(insp->redis, 0, on_identity, a, "HGETALL %s", key);
+    hg_redis_eval(insp->redis, &hg_script_credential_resolve, 0, on_resolved,
+                  a, 1, 3, argv, NULL);
+}
+
+static void authorized(hg_req *r, auth_step *a)
+{
+    apply_identity(r, &a->id);
+    a->next(r);
+}
+
+/* Reads the bearer token or, without one, the session cookie. */
+static bool read_token(const hg_req *r, char *token, size_t cap,
+                       bool *from_cookie)
+{
+    /* An explicit bearer wins over a session cookie, which may be
+     * stale. */
+    *from_cookie = false;
+    if (hg_req_bearer(r, token, cap))
+        return true;
+    *from_cookie = cookie_value(r, SESSION_COOKIE, token, cap);
+    return *from_cookie;
+}
+
+/* Resolves the caller's bearer token or session cookie, then calls done. */
+static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
+                           void (*next)(hg_req *r))
+{
+    char token[TOKEN_MAX];
+    bool from_cookie;
+
+    if (!read_token(r, token, sizeof(token), &from_cookie)) {
+        reply_unauthorized(r, "sign in with the admin key, an integration "
+                              "API key or a support token");
+        return;
+    }
+    resolve(r, token, from_cookie, false, done, next);
+    memset(token, 0, sizeof(token));
 }
 
 void insp_authorize(hg_req *r, void (*next)(hg_req *r))
 {
-    char token[TOKEN_MAX];
-    bool from_session = false;
-
-    /* An explicit bearer key wins over a session cookie, which may be
-     * stale. */
-    if (hg_req_bearer(r, token, sizeof(token))) {
-        from_session = false;
-    } else if (cookie_value(r, SESSION_COOKIE, token, sizeof(token))) {
-        from_session = true;
-    } else {
-        reply_unauthorized(r);
-        return;
-    }
-    resolve(r, token, from_session, next);
-    memset(token, 0, sizeof(token));
+    resolve_caller(r, authorized, next);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
 
 typedef struct session_state {
     char token[96];
-    char role[16];
-    char integration_id[64];
+    identity id;
 } session_state;
 
 static void free_session_state(void *p)
@@ -192,72 +385,106 @@ static void free_session_state(void *p)
     free(s);
 }
 
+static json_t *identity_json(const identity *id)
+{
+    bool integration = strcmp(id->role, "integration") == 0;
+    bool admin = strcmp(id->role, "admin") == 0;
+
+    return json_pack("{s:s, s:o, s:b, s:o}", "role", id->role,
+                     "integration_id",
+                     integration ? json_string(id->integration_id)
+                                 : json_null(),
+                     "can_act", can_act(id), "name",
+                     admin || id->name[0] == '\0' ? json_null()
+                                                  : json_string(id->name));
+}
+
+/* The cookie is Secure when the inspector is configured as served over
+ * https, or when the TLS proxy in front reports (X-Forwarded-Proto) that
+ * the request came over https. A forged header only makes the cookie
+ * stricter. */
+static bool cookie_secure(const hg_req *r)
+{
+    const char *proto = hg_req_header(r, "X-Forwarded-Proto");
+
+    return insp->cfg->inspector_secure_cookie ||
+           (proto != NULL && strcasecmp(proto, "https") == 0);
+}
+
+/* Seconds a new session lives: 12 hours, or less when the credential
+ * behind it expires sooner. */
+static long long session_ttl_s(const identity *id)
+{
+    long long left;
+
+    if (id->expires_ms <= 0)
+        return SESSION_TTL_S;
+    left = (id->expires_ms - hg_time_ms()) / 1000;
+    if (left < 1)
+        return 1;
+    return left < SESSION_TTL_S ? left : SESSION_TTL_S;
+}
+
 static void on_session_stored(hg_redis_status status, redisReply *reply,
                               void *arg)
 {
     hg_req *r = arg;
     session_state *s = r->data;
-    char cookie[256];
+    char cookie[320];
 
-    if (!insp_redis_failed(r, status, reply)) {
-        hg_log_fields f = {.integration_id = s->integration_id[0]
-                                                 ? s->integration_id
+    if (!insp_redis_failed(r, status, reply) && !hg_req_done(r)) {
+        hg_log_fields f = {.integration_id = s->id.integration_id[0]
+                                                 ? s->id.integration_id
                                                  : NULL,
                            .correlation_id = r->request_id};
 
-        hg_info(&f, "inspector sign-in as %s", s->role);
+        hg_info(&f, "inspector sign-in as %s (%s)", s->id.role,
+                r->auth_actor);
         snprintf(cookie, sizeof(cookie),
                  SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; "
-                                "Max-Age=%d",
-                 s->token, SESSION_TTL_S);
+                                "Max-Age=%lld%s",
+                 s->token, session_ttl_s(&s->id),
+                 cookie_secure(r) ? "; Secure" : "");
         hg_reply_header(r, "Set-Cookie", cookie);
-        hg_reply_json(r, 200,
-                      json_pack("{s:s, s:o}", "role", s->role,
-                                "integration_id",
-                                s->integration_id[0]
-                                    ? json_string(s->integration_id)
-                                    : json_null()));
+        hg_reply_json(r, 200, identity_json(&s->id));
     }
+    memset(cookie, 0, sizeof(cookie));
     hg_req_release(r);
 }
 
-static void store_session(hg_req *r)
+static void store_session(hg_req *r, auth_step *a)
 {
     session_state *s = r->data;
     char sha256[65];
     char key[HG_KEY_MAX];
-    char ttl[16];
+    char ttl[24];
 
-    if (hg_api_key_generate("hgs_", s->token, sizeof(s->token)) != 0) {
+    s->id = a->id;
+    apply_identity(r, &s->id);
+    if (hg_api_key_generate(SESSION_PREFIX, s->token, sizeof(s->token)) !=
+        0) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "random source failed");
         return;
     }
     hg_sha256_hex(s->token, strlen(s->token), sha256);
     snprintf(key, sizeof(key), "hg:session:%s", sha256);
-    snprintf(ttl, sizeof(ttl), "%d", SESSION_TTL_S);
+    snprintf(ttl, sizeof(ttl), "%lld", session_ttl_s(&s->id));
 
-    const char *argv[] = {"HSET", key, "role", s->role, "integration_id",
-                          s->integration_id};
+    const char *argv[] = {
+        "HSET",           key,
+        "role",           s->id.role,
+        "integration_id", s->id.integration_id,
+        "key_sha256",     s->id.key_sha256,
+        "support_sha256", s->id.support_sha256,
+        "name",           s->id.name,
+    };
     /* MULTI is not needed: a session without its expiry would only live
-     * longer, and EXPIRE follows on the same connection. */
+     * longer, and EXPIRE follows on the same connection. It is also
+     * checked against its credential on every request. */
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
-    hg_redis_command_argv(insp->redis, 0, NULL, NULL, 6, argv, NULL);
+    hg_redis_command_argv(insp->redis, 0, NULL, NULL, 12, argv, NULL);
     hg_redis_command(insp->redis, 0, on_session_stored, r, "EXPIRE %s %s",
                      key, ttl);
-}
-
-static void on_key_checked(hg_req *r)
-{
-    session_state *s = r->data;
-
-    if (r->auth_admin) {
-        snprintf(s->role, sizeof(s->role), "admin");
-    } else {
-        snprintf(s->role, sizeof(s->role), "integration");
-        snprintf(s->integration_id, sizeof(s->integration_id), "%s",
-                 r->auth_integration);
-    }
-    store_session(r);
 }
 
 void insp_session_create(hg_req *r)
@@ -266,14 +493,15 @@ void insp_session_create(hg_req *r)
     const char *body = hg_req_body(r, &len);
     json_t *json = json_loadb(body, len, 0, NULL);
     const char *key = json_string_value(json_object_get(json, "key"));
-    char header[TOKEN_MAX + 16];
+    char token[TOKEN_MAX];
     session_state *s;
 
     if (key == NULL || strlen(key) == 0 || strlen(key) >= TOKEN_MAX ||
         strpbrk(key, " \t\r\n") != NULL) {
         json_decref(json);
         hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "send {\"key\": \"<admin key or API key>\"}");
+                         "send {\"key\": \"<admin key, integration API key "
+                         "or support token>\"}");
         return;
     }
     s = calloc(1, sizeof(*s));
@@ -285,32 +513,29 @@ void insp_session_create(hg_req *r)
     r->data = s;
     r->data_free = free_session_state;
 
-    /* The key is checked exactly as a bearer key would be. */
-    snprintf(header, sizeof(header), "%s", key);
+    /* The key is checked exactly as a bearer would be. */
+    snprintf(token, sizeof(token), "%s", key);
     json_decref(json);
-    resolve(r, header, false, on_key_checked);
-    memset(header, 0, sizeof(header));
+    resolve(r, token, false, true, store_session, NULL);
+    memset(token, 0, sizeof(token));
 }
 
-static void reply_identity(hg_req *r)
+static void reply_identity(hg_req *r, auth_step *a)
 {
-    hg_reply_json(r, 200,
-                  json_pack("{s:s, s:o}", "role",
-                            r->auth_admin ? "admin" : "integration",
-                            "integration_id",
-                            r->auth_admin ? json_null()
-                                          : json_string(r->auth_integration)));
+    apply_identity(r, &a->id);
+    hg_reply_json(r, 200, identity_json(&a->id));
 }
 
 void insp_session_get(hg_req *r)
 {
-    insp_authorize(r, reply_identity);
+    resolve_caller(r, reply_identity, NULL);
 }
 
 void insp_session_delete(hg_req *r)
 {
     char token[TOKEN_MAX];
     char sha256[65];
+    char cookie[160];
 
     if (cookie_value(r, SESSION_COOKIE, token, sizeof(token))) {
         char key[HG_KEY_MAX];
@@ -320,7 +545,10 @@ void insp_session_delete(hg_req *r)
         snprintf(key, sizeof(key), "hg:session:%s", sha256);
         hg_redis_command(insp->redis, 0, NULL, NULL, "DEL %s", key);
     }
-    hg_reply_header(r, "Set-Cookie", SESSION_COOKIE "=; Path=/; HttpOnly; "
-                                     "SameSite=Strict; Max-Age=0");
+    snprintf(cookie, sizeof(cookie),
+             SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
+                            "Max-Age=0%s",
+             cookie_secure(r) ? "; Secure" : "");
+    hg_reply_header(r, "Set-Cookie", cookie);
     hg_reply(r, 204, NULL, NULL, 0);
 }

@@ -6,15 +6,22 @@
  * id. A client that reconnects with Last-Event-ID (or ?since=) first
  * catches up from Redis while live entries are held back for it, so it
  * gets no gap and no repeat; if entries after its id were already trimmed,
- * it gets a "reset" message and reloads. A client whose unsent output grows
- * past CLIENT_BUFFER_MAX is disconnected and resumes from its last id.
+ * or its id is newer than any the stream generated, it gets a "reset"
+ * message and reloads. A client whose unsent output grows past
+ * HOOKGATE_FEED_CLIENT_BUFFER_BYTES is disconnected and resumes from its
+ * last id. At most HOOKGATE_FEED_MAX_CLIENTS clients are served at once.
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "common/keys.h"
 #include "common/log.h"
@@ -32,9 +39,22 @@
 #define READ_BLOCK_MS 5000
 #define READ_BATCH 500
 #define CATCH_UP_BATCH 500
-#define KEEPALIVE_S 15
-#define CLIENT_BUFFER_MAX (1024 * 1024)
-#define HELD_MAX 10000
+/* A catch-up pauses while the client's unsent output is over half the
+ * buffer limit, and checks it again every CATCH_UP_PACE_MS. Without this,
+ * Redis outruns the client, which is dropped before it catches up. */
+#define CATCH_UP_PACE_MS 10
+/* Open files kept for everything but feed clients: Redis connections, the
+ * listening socket, API and sink requests, static files. */
+#define FD_RESERVE 256
+/* Upper bound of the derived client limit (HOOKGATE_FEED_MAX_CLIENTS=0).
+ * An idle client costs about 6 KiB of RSS (measured with 500 clients by
+ * tests/integration/inspector-feed.test.js, normal build), and a slow one
+ * up to the output buffer limit more. */
+#define DEFAULT_MAX_CLIENTS 10000
+/* Retry-After (seconds) of the 503 sent past the client limit. */
+#define BUSY_RETRY_AFTER "5"
+/* Seconds between two log lines about clients rejected for the limit. */
+#define BUSY_LOG_INTERVAL_S 10
 
 typedef struct stream_id {
     uint64_t ms;
@@ -56,8 +76,16 @@ typedef struct feed_client {
     bool closed;
     bool dropping;     /* a close is scheduled; nothing more is sent */
     struct event *drop_ev;
+    struct event *pace_ev; /* waits for output to drain while catching up */
+    /* Entries per catch-up read: cut to what the client took when its
+     * output backed up, doubled (up to CATCH_UP_BATCH) when it took all. */
+    int batch;
+    /* Live messages that arrived while catching up, oldest first. Their
+     * text counts against the same byte limit as unsent output. */
     held_msg *held;
-    int held_count;
+    size_t held_count;
+    size_t held_cap;
+    size_t held_bytes;
     TAILQ_ENTRY(feed_client) link;
 } feed_client;
 
@@ -71,12 +99,18 @@ struct feed_hub {
     bool stopping;
     struct client_list clients;
     int count;
+    int max_clients;
+    size_t buffer_max; /* bytes of unsent or held output per client */
+    long long rejected; /* clients turned away for the limit, not yet logged */
+    time_t rejected_logged;
     struct event *keepalive;
     struct event *retry;
 };
 
 static void hub_read(struct feed_hub *hub);
 static void fetch_since(feed_client *c);
+static void fetch_more(feed_client *c);
+static bool output_backed_up(feed_client *c);
 
 /* ---- stream ids -------------------------------------------------------- */
 
@@ -86,7 +120,11 @@ static bool parse_id(const char *s, stream_id *out)
 
     if (s == NULL || *s < '0' || *s > '9')
         return false;
+    errno = 0;
     out->ms = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return false;
+    /* "<ms>" means "<ms>-0", as in XREAD. */
     if (*end == '\0') {
         out->seq = 0;
         return true;
@@ -94,7 +132,7 @@ static bool parse_id(const char *s, stream_id *out)
     if (*end != '-' || end[1] < '0' || end[1] > '9')
         return false;
     out->seq = strtoull(end + 1, &end, 10);
-    return *end == '\0';
+    return *end == '\0' && errno != ERANGE;
 }
 
 static bool id_after(stream_id a, stream_id b)
@@ -112,10 +150,16 @@ static char *format_id(stream_id id, char *buf, size_t cap)
 
 typedef struct entry_view {
     const char *id;
+    stream_id sid;
     const char *integration;
     const char *sink;
     const char *json;
     size_t json_len;
+    /* The SSE message, formatted once on first use and shared by every
+     * client the entry goes to; owned by the view. */
+    char *text;
+    size_t text_len;
+    bool text_failed;
 } entry_view;
 
 static bool read_entry(const redisReply *entry, entry_view *v)
@@ -140,7 +184,15 @@ static bool read_entry(const redisReply *entry, entry_view *v)
             v->json_len = len;
         }
     }
-    return v->id != NULL && v->json != NULL;
+    return v->id != NULL && v->json != NULL && parse_id(v->id, &v->sid);
+}
+
+/* Reads the stream id of an entry, also of one read_entry() rejects. */
+static bool entry_id(const redisReply *entry, stream_id *id)
+{
+    const char *text = hg_reply_str(entry, 0, NULL);
+
+    return text != NULL && parse_id(text, id);
 }
 
 static bool visible(const feed_client *c, const entry_view *v)
@@ -152,33 +204,85 @@ static bool visible(const feed_client *c, const entry_view *v)
     return insp_may_see(c->r, v->integration);
 }
 
-/* Formats one SSE message; a record never contains a newline, but each
- * line would need its own "data:" field if it did. */
-static char *format_message(const entry_view *v, size_t *len)
+/* Returns a sink capture's record with the members every feed message
+ * has, for records stored under the sink's name ("s") that lack them:
+ * integration_id (the sink's name, which is its integration's) and
+ * event_id (the capture's webhook-id, which is the event id, or null).
+ * Returns NULL when the record is not a JSON object. */
+static char *complete_capture(const entry_view *v)
 {
+    json_t *o = json_loadb(v->json, v->json_len, 0, NULL);
     char *text = NULL;
-    int n = asprintf(&text, "id: %s\ndata: %.*s\n\n", v->id,
-                     (int)v->json_len, v->json);
 
-    if (n < 0)
-        return NULL;
-    for (char *p = text + strlen(v->id) + 11; p < text + n - 2; p++) {
+    if (json_is_object(o)) {
+        json_t *webhook_id = json_object_get(o, "webhook_id");
+
+        if (json_object_get(o, "integration_id") == NULL)
+            json_object_set_new(o, "integration_id", json_string(v->sink));
+        if (json_object_get(o, "event_id") == NULL)
+            json_object_set_new(o, "event_id",
+                                webhook_id ? json_incref(webhook_id)
+                                           : json_null());
+        text = json_dumps(o, JSON_COMPACT);
+    }
+    json_decref(o);
+    return text;
+}
+
+/* Formats the entry's SSE message into v->text once. A record never
+ * contains a newline, but each line would need its own "data:" field if
+ * it did, so any is replaced by a space. */
+static bool entry_message(entry_view *v)
+{
+    char *capture = NULL;
+    const char *json = v->json;
+    size_t json_len = v->json_len;
+    size_t head;
+    int n;
+
+    if (v->text != NULL || v->text_failed)
+        return v->text != NULL;
+    if (v->sink != NULL && (capture = complete_capture(v)) != NULL) {
+        json = capture;
+        json_len = strlen(capture);
+    }
+    n = asprintf(&v->text, "id: %s\ndata: %.*s\n\n", v->id, (int)json_len,
+                 json);
+    free(capture);
+    if (n < 0) {
+        v->text = NULL;
+        v->text_failed = true;
+        return false;
+    }
+    head = strlen(v->id) + 11;
+    for (char *p = v->text + head; p < v->text + n - 2; p++) {
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     }
-    *len = (size_t)n;
-    return text;
+    v->text_len = (size_t)n;
+    return true;
 }
 
 /* ---- clients --------------------------------------------------------- */
 
-static void client_free(feed_client *c)
+static void held_clear(feed_client *c)
 {
-    for (int i = 0; i < c->held_count; i++)
+    for (size_t i = 0; i < c->held_count; i++)
         free(c->held[i].text);
     free(c->held);
+    c->held = NULL;
+    c->held_count = 0;
+    c->held_cap = 0;
+    c->held_bytes = 0;
+}
+
+static void client_free(feed_client *c)
+{
+    held_clear(c);
     if (c->drop_ev != NULL)
         event_free(c->drop_ev);
+    if (c->pace_ev != NULL)
+        event_free(c->pace_ev);
     free(c);
 }
 
@@ -199,12 +303,14 @@ static void on_drop(evutil_socket_t fd, short what, void *arg)
 static void client_drop(feed_client *c, const char *why)
 {
     static const struct timeval now = {0, 0};
+    char last[48];
     hg_log_fields f = {.correlation_id = c->r ? c->r->request_id : NULL,
                        .error = why};
 
     if (c->dropping || c->closed)
         return;
-    hg_info(&f, "closing a live feed client");
+    hg_info(&f, "closing a live feed client after id %s",
+            format_id(c->last, last, sizeof(last)));
     c->dropping = true;
     c->drop_ev = evtimer_new(c->hub->in->base, on_drop, c);
     evtimer_add(c->drop_ev, &now);
@@ -218,66 +324,84 @@ static void client_send(feed_client *c, const char *text, size_t len)
     if (c->closed || c->dropping || c->r == NULL)
         return;
     pending = hg_stream_write(c->r, text, len);
-    if (pending > CLIENT_BUFFER_MAX)
-        client_drop(c, "the client reads too slowly");
+    if (pending > (long)c->hub->buffer_max)
+        client_drop(c, "the client reads too slowly: its unsent output "
+                       "passed HOOKGATE_FEED_CLIENT_BUFFER_BYTES");
 }
 
-static void client_deliver(feed_client *c, const entry_view *v)
+static void client_deliver(feed_client *c, entry_view *v)
 {
-    stream_id id;
-    char *text;
-    size_t len;
-
-    if (!parse_id(v->id, &id) || !id_after(id, c->last))
+    if (!id_after(v->sid, c->last))
         return;
-    c->last = id;
-    if (!visible(c, v))
+    c->last = v->sid;
+    if (!visible(c, v) || !entry_message(v))
         return;
-    text = format_message(v, &len);
-    if (text == NULL)
-        return;
-    client_send(c, text, len);
-    free(text);
+    client_send(c, v->text, v->text_len);
 }
 
-static void client_hold(feed_client *c, const entry_view *v)
+/* Keeps a live message for a client that is still catching up. */
+static void client_hold(feed_client *c, entry_view *v)
 {
     held_msg *m;
-    stream_id id;
 
-    if (!parse_id(v->id, &id) || !visible(c, v))
+    if (c->dropping || !visible(c, v) || !entry_message(v))
         return;
-    if (c->held_count >= HELD_MAX) {
-        client_drop(c, "too many messages arrived while catching up");
+    if (c->held_bytes + v->text_len > c->hub->buffer_max) {
+        client_drop(c, "too many messages arrived while catching up: they "
+                       "passed HOOKGATE_FEED_CLIENT_BUFFER_BYTES");
         return;
     }
-    if (c->held == NULL) {
-        c->held = calloc(HELD_MAX, sizeof(*c->held));
-        if (c->held == NULL)
+    if (c->held_count == c->held_cap) {
+        size_t cap = c->held_cap ? c->held_cap * 2 : 16;
+        held_msg *grown = realloc(c->held, cap * sizeof(*grown));
+
+        if (grown == NULL) {
+            client_drop(c, "out of memory");
             return;
+        }
+        c->held = grown;
+        c->held_cap = cap;
     }
     m = &c->held[c->held_count];
-    m->text = format_message(v, &m->len);
-    if (m->text == NULL)
+    m->text = malloc(v->text_len);
+    if (m->text == NULL) {
+        client_drop(c, "out of memory");
         return;
-    m->id = id;
+    }
+    memcpy(m->text, v->text, v->text_len);
+    m->len = v->text_len;
+    m->id = v->sid;
     c->held_count++;
+    c->held_bytes += v->text_len;
 }
 
 /* Ends the catch-up: sends what arrived live meanwhile and is newer. */
 static void client_go_live(feed_client *c)
 {
     c->catching_up = false;
-    for (int i = 0; i < c->held_count; i++) {
+    for (size_t i = 0; i < c->held_count; i++) {
         held_msg *m = &c->held[i];
 
         if (!c->dropping && id_after(m->id, c->last)) {
             c->last = m->id;
             client_send(c, m->text, m->len);
         }
-        free(m->text);
     }
-    c->held_count = 0;
+    held_clear(c);
+}
+
+/* Tells the client that entries after its id are gone, so it must reload
+ * (GET /inspector/api/activity). The feed goes on after newest, which is
+ * also the message's id, so a later reconnection resumes from there. */
+static void client_reset(feed_client *c, const char *newest)
+{
+    char text[160];
+    int n = snprintf(text, sizeof(text),
+                     "event: reset\nid: %s\ndata: {\"last_id\":\"%s\"}\n\n",
+                     newest, newest);
+
+    if (n > 0 && (size_t)n < sizeof(text))
+        client_send(c, text, (size_t)n);
 }
 
 static void on_since(hg_redis_status status, redisReply *reply, void *arg)
@@ -299,23 +423,80 @@ static void on_since(hg_redis_status status, redisReply *reply, void *arg)
         return;
     }
     if (strcmp(result, "reset") == 0) {
-        static const char reset[] = "event: reset\ndata: {}\n\n";
+        const char *newest = hg_reply_str(reply, 1, NULL);
+        stream_id id;
 
-        client_send(c, reset, sizeof(reset) - 1);
-        c->last = c->hub->last;
+        if (newest == NULL || !parse_id(newest, &id)) {
+            client_drop(c, "the catch-up script returned no stream id");
+            return;
+        }
+        client_reset(c, newest);
+        c->last = id;
         client_go_live(c);
         return;
     }
     for (size_t i = 0; entries && i < entries->elements; i++) {
-        if (read_entry(hg_reply_elem(entries, i), &v))
+        const redisReply *entry = hg_reply_elem(entries, i);
+        stream_id id;
+
+        if (read_entry(entry, &v))
             client_deliver(c, &v);
+        else if (entry_id(entry, &id) && id_after(id, c->last))
+            c->last = id; /* skipped, so the next batch starts after it */
+        free(v.text);
+        /* The rest of the batch is read again once the output drained,
+         * so a client that reads is never dropped while catching up. */
+        if (i + 1 < entries->elements && output_backed_up(c)) {
+            c->batch = i + 1 < 10 ? 10 : (int)(i + 1);
+            fetch_more(c);
+            return;
+        }
     }
     if (c->dropping)
         return;
-    if (entries != NULL && entries->elements >= CATCH_UP_BATCH)
-        fetch_since(c);
-    else
+    if (entries != NULL && entries->elements >= (size_t)c->batch) {
+        c->batch = c->batch * 2 > CATCH_UP_BATCH ? CATCH_UP_BATCH
+                                                 : c->batch * 2;
+        fetch_more(c);
+    } else {
         client_go_live(c);
+    }
+}
+
+/* True when the client's unsent output is over half the buffer limit. */
+static bool output_backed_up(feed_client *c)
+{
+    if (c->closed || c->r == NULL)
+        return false;
+    return hg_stream_write(c->r, NULL, 0) > (long)(c->hub->buffer_max / 2);
+}
+
+static void on_pace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fetch_more(arg);
+}
+
+/* Reads the next catch-up batch once the client's output has drained
+ * below half the buffer limit. */
+static void fetch_more(feed_client *c)
+{
+    struct timeval wait = {0, CATCH_UP_PACE_MS * 1000};
+
+    if (c->closed || c->dropping || c->r == NULL)
+        return;
+    if (output_backed_up(c)) {
+        if (c->pace_ev == NULL)
+            c->pace_ev = evtimer_new(c->hub->in->base, on_pace, c);
+        if (c->pace_ev == NULL) {
+            client_drop(c, "out of memory");
+            return;
+        }
+        evtimer_add(c->pace_ev, &wait);
+        return;
+    }
+    fetch_since(c);
 }
 
 static void fetch_since(feed_client *c)
@@ -325,7 +506,7 @@ static void fetch_since(feed_client *c)
                                                      sizeof(from)),
                           count};
 
-    snprintf(count, sizeof(count), "%d", CATCH_UP_BATCH);
+    snprintf(count, sizeof(count), "%d", c->batch);
     c->fetching = true;
     hg_redis_eval(c->hub->in->redis, &hg_script_feed_since, 0, on_since, c, 1,
                   3, argv, NULL);
@@ -347,15 +528,49 @@ static void on_client_close(hg_req *r)
         client_free(c);
 }
 
+/* Sends 503 to a client beyond HOOKGATE_FEED_MAX_CLIENTS, and logs the
+ * number of such clients at most every BUSY_LOG_INTERVAL_S seconds. */
+static void reject_busy(struct feed_hub *hub, hg_req *r)
+{
+    time_t now = time(NULL);
+
+    hub->rejected++;
+    if (now - hub->rejected_logged >= BUSY_LOG_INTERVAL_S) {
+        hg_log_fields f = {.correlation_id = r->request_id};
+
+        hg_warn(&f,
+                "live feed at its limit of %d clients "
+                "(HOOKGATE_FEED_MAX_CLIENTS): rejected %lld client(s) with "
+                "503 since the last report",
+                hub->max_clients, hub->rejected);
+        hub->rejected = 0;
+        hub->rejected_logged = now;
+    }
+    hg_reply_header(r, "Retry-After", BUSY_RETRY_AFTER);
+    hg_reply_problem(r, HG_E_UNAVAILABLE,
+                     "the live feed already serves its maximum of %d "
+                     "clients; retry after %s seconds",
+                     hub->max_clients, BUSY_RETRY_AFTER);
+}
+
 static void start_stream(hg_req *r)
 {
     struct feed_hub *hub = insp->feed;
     const char *since = hg_req_header(r, "Last-Event-ID");
-    feed_client *c = calloc(1, sizeof(*c));
+    feed_client *c;
     static const char hello[] = "retry: 2000\n: connected\n\n";
 
-    if (since == NULL)
+    /* An SSE client whose last event id is empty sends none; an empty
+     * header or ?since= counts as none too. */
+    if (since == NULL || since[0] == '\0')
         since = hg_req_query(r, "since");
+    if (since != NULL && since[0] == '\0')
+        since = NULL;
+    if (hub->count >= hub->max_clients) {
+        reject_busy(hub, r);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
     if (c == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         return;
@@ -363,8 +578,8 @@ static void start_stream(hg_req *r)
     if (since != NULL && !parse_id(since, &c->last)) {
         free(c);
         hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "Last-Event-ID must be a stream id such as "
-                         "1700000000000-0");
+                         "invalid Last-Event-ID or since: must be a stream "
+                         "id such as 1700000000000-0 or 1700000000000");
         return;
     }
 
@@ -382,6 +597,7 @@ static void start_stream(hg_req *r)
     client_send(c, hello, sizeof(hello) - 1);
     if (since != NULL) {
         c->catching_up = true;
+        c->batch = CATCH_UP_BATCH;
         fetch_since(c);
     } else {
         c->last = hub->last;
@@ -406,15 +622,22 @@ static void hub_dispatch(struct feed_hub *hub, const redisReply *entries)
     feed_client *c, *tmp;
 
     for (size_t i = 0; entries && i < entries->elements; i++) {
-        if (!read_entry(hg_reply_elem(entries, i), &v))
+        const redisReply *entry = hg_reply_elem(entries, i);
+        stream_id id;
+
+        /* The next XREAD starts after every entry read, also after one
+         * that cannot be shown, or it would return that one forever. */
+        if (entry_id(entry, &id) && id_after(id, hub->last))
+            hub->last = id;
+        if (!read_entry(entry, &v))
             continue;
-        parse_id(v.id, &hub->last);
         TAILQ_FOREACH_SAFE(c, &hub->clients, link, tmp) {
             if (c->catching_up)
                 client_hold(c, &v);
             else
                 client_deliver(c, &v);
         }
+        free(v.text);
     }
 }
 
@@ -491,6 +714,57 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     hub_read(arg);
 }
 
+/* Raises the open-file soft limit to the hard limit, because every feed
+ * client uses a socket. Returns the number of clients to serve, which is
+ * HOOKGATE_FEED_MAX_CLIENTS or else DEFAULT_MAX_CLIENTS. Either is capped
+ * at the open-file limit minus FD_RESERVE, or half the limit if more. */
+static int feed_client_limit(const hg_config *cfg)
+{
+    struct rlimit rl;
+    long long files, room, limit;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        hg_warn(NULL, "getrlimit(RLIMIT_NOFILE) failed: %s; assuming 1024 "
+                      "open files",
+                strerror(errno));
+        rl.rlim_cur = 1024;
+        rl.rlim_max = 1024;
+    } else if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl = raised;
+        else
+            hg_warn(NULL,
+                    "raising the open-file limit from %llu to %llu failed: "
+                    "%s",
+                    (unsigned long long)rl.rlim_cur,
+                    (unsigned long long)rl.rlim_max, strerror(errno));
+    }
+    files = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX
+                ? INT_MAX
+                : (long long)rl.rlim_cur;
+    room = files - FD_RESERVE;
+    if (room < files / 2)
+        room = files / 2;
+    limit = cfg->feed_max_clients;
+    if (limit == 0) {
+        limit = room < DEFAULT_MAX_CLIENTS ? room : DEFAULT_MAX_CLIENTS;
+    } else if (limit > room) {
+        hg_warn(NULL,
+                "HOOKGATE_FEED_MAX_CLIENTS=%d needs more than the open-file "
+                "limit of %lld allows; serving %lld live feed clients",
+                cfg->feed_max_clients, files, room);
+        limit = room;
+    }
+    hg_info(NULL,
+            "open-file limit %lld: serving up to %lld live feed clients, "
+            "keep-alive every %d s, output buffer limit %lld bytes per client",
+            files, limit, cfg->feed_keepalive_s,
+            cfg->feed_client_buffer_bytes);
+    return (int)limit;
+}
+
 static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
     struct feed_hub *hub = arg;
@@ -506,11 +780,13 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 struct feed_hub *feed_hub_new(inspector *in)
 {
     struct feed_hub *hub = calloc(1, sizeof(*hub));
-    struct timeval every = {KEEPALIVE_S, 0};
+    struct timeval every = {in->cfg->feed_keepalive_s, 0};
 
     if (hub == NULL)
         return NULL;
     hub->in = in;
+    hub->max_clients = feed_client_limit(in->cfg);
+    hub->buffer_max = (size_t)in->cfg->feed_client_buffer_bytes;
     TAILQ_INIT(&hub->clients);
     hub->retry = evtimer_new(in->base, on_retry, hub);
     hub->keepalive = event_new(in->base, -1, EV_PERSIST, on_keepalive, hub);

@@ -8,6 +8,7 @@
 #define HG_INSPECTOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/config.h"
 #include "common/http.h"
@@ -25,14 +26,34 @@ typedef struct inspector {
 
 extern inspector *insp;
 
-/* Identifies the caller from the session cookie or a bearer key (admin key
- * or integration API key), then calls next(r); otherwise sends 401 or 503 itself.
- * On success r->auth_admin or r->auth_integration is set. */
+/* Scope bits of r->auth_scopes for an integration API key; the same values
+ * as the gateway's SCOPE_* bits. */
+#define INSP_SCOPE_PUBLISH 1u
+#define INSP_SCOPE_READ 2u
+#define INSP_SCOPE_MANAGE 4u
+
+/* Identifies the caller from a bearer (admin key, integration API key,
+ * support token or session token) or else the session cookie, then calls
+ * next(r); otherwise sends 401, 403 or 503 itself. On success sets
+ * r->auth_role ("admin", "integration", "viewer" or "support"),
+ * r->auth_actor ("admin", "key:<key id>" or "support:<token id>"),
+ * r->auth_admin for the admin, and r->auth_integration with
+ * r->auth_scopes for an integration key. */
 void insp_authorize(hg_req *r, void (*next)(hg_req *r));
-/* True when the caller may see data of integration_id. */
+/* True when the caller may change delivery state of integration_id from
+ * the page: redeliver, replay, send test events, enable or disable
+ * endpoints. Admins and the "support" role may act on any integration, an
+ * integration key with the manage scope on its own; "viewer" never. */
+bool insp_may_act(const hg_req *r, const char *integration_id);
+/* True for the callers that see every integration and sink: the admin,
+ * viewer and support roles. They read the shared activity stream. */
+bool insp_may_see_all(const hg_req *r);
+/* True when the caller may see data of integration_id: the admin, viewer
+ * and support roles see every integration, an integration key its own. */
 bool insp_may_see(const hg_req *r, const char *integration_id);
-/* True when the caller may see sink_id: admins see every sink, an
- * integration only the sink named exactly like it. */
+/* True when the caller may see sink_id: the admin, viewer and support
+ * roles see every sink, an integration only the sink named exactly like
+ * it. */
 bool insp_may_see_sink(const hg_req *r, const char *sink_id);
 /* Sends 503 and returns true when a Redis command failed. */
 bool insp_redis_failed(hg_req *r, hg_redis_status status,
@@ -43,15 +64,40 @@ void insp_session_create(hg_req *r);
 void insp_session_get(hg_req *r);
 void insp_session_delete(hg_req *r);
 
+/* Support tokens (admin only): create, list, revoke. */
+void insp_support_token_create(hg_req *r);
+void insp_support_token_list(hg_req *r);
+void insp_support_token_revoke(hg_req *r);
+
 /* JSON API. */
 void insp_activity(hg_req *r);
 void insp_event(hg_req *r);
 void insp_event_payload(hg_req *r);
+
+/* Sinks (sink_api.c): configuration and captures; the captures and clear
+ * routes also serve the older /inspector/api/sinks/{sink}/captures. */
+void insp_sink_list(hg_req *r);
+void insp_sink_put(hg_req *r);
+void insp_sink_get(hg_req *r);
+void insp_sink_delete(hg_req *r);
+void insp_sink_requests(hg_req *r);
 void insp_sink_captures(hg_req *r);
 void insp_sink_clear(hg_req *r);
 
-/* Sinks: records the request and responds 200. */
+/* A sink at /sink/{sink}: records the request, then sends the answer its
+ * script picks (sink.c). */
 void insp_sink_receive(hg_req *r);
+
+/* Partner API routes forwarded to the gateway (proxy.c), and the search
+ * across integrations (search.c). insp_proxy_init() runs once before the
+ * loop and insp_proxy_free() after it. */
+void insp_proxy_init(struct event_base *base);
+void insp_proxy_free(void);
+void insp_proxy(hg_req *r);
+void insp_search(hg_req *r);
+/* True for "dlv_" + an event id body + "_" + 1 to 6 digits; writes the
+ * delivery's event id into event_id. */
+bool insp_delivery_id_valid(const char *s, char *event_id, size_t cap);
 
 /* Static files of the page. */
 void insp_static(hg_req *r);

@@ -29,7 +29,15 @@ static void on_readyz(hg_req *r)
         r, true, hg_redis_ready(insp->redis) ? NULL : "redis is not connected");
 }
 
-#define SINK_ROUTE(method) HG_ROUTE(method, "/sink/{sink}", insp_sink_receive)
+/* A sink also answers below its path; the router's parameter limit allows
+ * up to three more segments. */
+#define SINK_ROUTE(method)                                                    \
+    HG_ROUTE(method, "/sink/{sink}", insp_sink_receive),                      \
+        HG_ROUTE(method, "/sink/{sink}/{a}", insp_sink_receive),              \
+        HG_ROUTE(method, "/sink/{sink}/{a}/{b}", insp_sink_receive),          \
+        HG_ROUTE(method, "/sink/{sink}/{a}/{b}/{c}", insp_sink_receive)
+#define PROXY_GET(pattern) HG_ROUTE(htp_method_GET, pattern, insp_proxy)
+#define PROXY_POST(pattern) HG_ROUTE(htp_method_POST, pattern, insp_proxy)
 
 static const hg_route routes[] = {
     HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
@@ -39,8 +47,15 @@ static const hg_route routes[] = {
     HG_ROUTE(htp_method_POST, "/inspector/api/session", insp_session_create),
     HG_ROUTE(htp_method_GET, "/inspector/api/session", insp_session_get),
     HG_ROUTE(htp_method_DELETE, "/inspector/api/session", insp_session_delete),
+    HG_ROUTE(htp_method_POST, "/api/v1/inspector/support-tokens",
+             insp_support_token_create),
+    HG_ROUTE(htp_method_GET, "/api/v1/inspector/support-tokens",
+             insp_support_token_list),
+    HG_ROUTE(htp_method_DELETE, "/api/v1/inspector/support-tokens/{id}",
+             insp_support_token_revoke),
     HG_ROUTE(htp_method_GET, "/inspector/api/activity", insp_activity),
     HG_ROUTE(htp_method_GET, "/inspector/api/feed", insp_feed),
+    HG_ROUTE(htp_method_GET, "/api/v1/inspector/stream", insp_feed),
     HG_ROUTE(htp_method_GET, "/inspector/api/integrations/{id}/events/{event}",
              insp_event),
     HG_ROUTE(htp_method_GET,
@@ -50,11 +65,37 @@ static const hg_route routes[] = {
              insp_sink_captures),
     HG_ROUTE(htp_method_DELETE, "/inspector/api/sinks/{sink}/captures",
              insp_sink_clear),
+    HG_ROUTE(htp_method_GET, "/api/v1/sinks", insp_sink_list),
+    HG_ROUTE(htp_method_PUT, "/api/v1/sinks/{sink}", insp_sink_put),
+    HG_ROUTE(htp_method_GET, "/api/v1/sinks/{sink}", insp_sink_get),
+    HG_ROUTE(htp_method_DELETE, "/api/v1/sinks/{sink}", insp_sink_delete),
+    HG_ROUTE(htp_method_GET, "/api/v1/sinks/{sink}/requests",
+             insp_sink_requests),
+    HG_ROUTE(htp_method_DELETE, "/api/v1/sinks/{sink}/requests",
+             insp_sink_clear),
+    HG_ROUTE(htp_method_GET, "/api/v1/inspector/search", insp_search),
+    /* The partner API routes that the inspector forwards (proxy.c). */
+    PROXY_GET("/api/v1/integrations"),
+    PROXY_GET("/api/v1/integrations/{id}"),
+    PROXY_GET("/api/v1/integrations/{id}/events"),
+    PROXY_GET("/api/v1/integrations/{id}/events/{event}"),
+    PROXY_GET("/api/v1/integrations/{id}/events/{event}/payload"),
+    PROXY_GET("/api/v1/integrations/{id}/deliveries"),
+    PROXY_GET("/api/v1/integrations/{id}/deliveries/{delivery}"),
+    PROXY_GET("/api/v1/integrations/{id}/endpoints"),
+    PROXY_GET("/api/v1/integrations/{id}/endpoints/{endpoint}"),
+    PROXY_GET("/api/v1/event-types"),
+    PROXY_POST("/api/v1/integrations/{id}/deliveries/{delivery}/redeliver"),
+    PROXY_POST("/api/v1/integrations/{id}/events/{event}/replay"),
+    PROXY_POST("/api/v1/integrations/{id}/endpoints/{endpoint}/test"),
+    PROXY_POST("/api/v1/integrations/{id}/endpoints/{endpoint}/enable"),
+    PROXY_POST("/api/v1/integrations/{id}/endpoints/{endpoint}/disable"),
     SINK_ROUTE(htp_method_POST),
     SINK_ROUTE(htp_method_PUT),
     SINK_ROUTE(htp_method_PATCH),
     SINK_ROUTE(htp_method_GET),
     SINK_ROUTE(htp_method_DELETE),
+    SINK_ROUTE(htp_method_OPTIONS),
 };
 
 static hg_redis *connect_redis(struct event_base *base, const char *name)
@@ -91,6 +132,7 @@ int main(int argc, char **argv)
     state.redis = connect_redis(base, "inspector");
     state.feed_redis = connect_redis(base, "inspector-feed");
     state.feed = feed_hub_new(&state);
+    insp_proxy_init(base);
     hg_http_options o = {
         .service = "inspector",
         .routes = routes,
@@ -116,6 +158,7 @@ int main(int argc, char **argv)
     hg_redis_free(state.feed_redis);
     hg_redis_free(state.redis);
     feed_hub_free(state.feed);
+    insp_proxy_free();
     event_base_free(base);
     hg_info(NULL, "inspector stopped");
     return rc;

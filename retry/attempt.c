@@ -13,6 +13,7 @@
 
 #include "common/backoff.h"
 #include "common/clock.h"
+#include "common/redact.h"
 #include "common/text.h"
 #include "retry/retry.h"
 
@@ -323,9 +324,13 @@ int attempt_describe(job *j, const attempt_request *req,
                             : json_null());
     json_object_set_new(o, "manual", json_boolean(j->manual));
     json_object_set_new(o, "url", json_string(j->url));
+    /* Credentials in either direction are redacted before the attempt is
+     * stored, so Redis and every view see only "[redacted]". */
     json_object_set_new(o, "request_headers",
                         req ? request_headers(req) : json_object());
     json_object_set_new(o, "response_headers", parse_headers(res));
+    hg_redact_json_headers(json_object_get(o, "request_headers"));
+    hg_redact_json_headers(json_object_get(o, "response_headers"));
     hg_json_set_body(o, "response_body", res->response_body,
                      res->response_body_len, res->response_truncated);
     json_object_set_new(o, "response_truncated",

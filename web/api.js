@@ -1,6 +1,8 @@
-// Client of the inspector API (same origin, session cookie).
+// Client of the inspector API and of the partner API that the inspector
+// forwards under /api/v1 (same origin, session cookie).
 
 const API = '/inspector/api';
+const V1 = '/api/v1';
 const REQUEST_TIMEOUT_MS = 15000;
 
 /** A failed API request, with the fields of its problem+json body. */
@@ -14,6 +16,8 @@ export class ApiError extends Error {
     this.title = title;
     this.detail = detail || '';
     this.code = problem?.code || '';
+    // The request field that failed validation, when the server names one.
+    this.field = problem?.field || '';
   }
 }
 
@@ -42,7 +46,7 @@ async function readProblem(response) {
  * Throws ApiError otherwise, and for network errors and timeouts with
  * status 0.
  */
-async function request(method, path, { json, signIn = false } = {}) {
+async function request(method, path, { json, signIn = false, base = API } = {}) {
   const init = {
     method,
     credentials: 'same-origin',
@@ -56,7 +60,7 @@ async function request(method, path, { json, signIn = false } = {}) {
 
   let response;
   try {
-    response = await fetch(`${API}${path}`, init);
+    response = await fetch(`${base}${path}`, init);
   } catch (err) {
     const reason = err.name === 'TimeoutError' ? 'timed out' : 'failed';
     throw new ApiError(0, null, `The request to the inspector ${reason}. Check that hookgate-inspector is running.`);
@@ -76,6 +80,31 @@ async function request(method, path, { json, signIn = false } = {}) {
 async function getJson(path) {
   const response = await request('GET', path);
   return response.json();
+}
+
+async function v1Json(method, path, json) {
+  const response = await request(method, path, { json, base: V1 });
+  if (response.status === 204) {
+    return null;
+  }
+  const type = response.headers.get('Content-Type') || '';
+  return type.includes('json') ? response.json() : null;
+}
+
+/** Returns "?a=1&b=2" for the non-empty values of params, or "". */
+function queryString(params) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== '') {
+      query.set(name, String(value));
+    }
+  }
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+function integrationPath(integrationId) {
+  return `/integrations/${encodeURIComponent(integrationId)}`;
 }
 
 export function eventPath(integrationId, eventId) {
@@ -133,15 +162,118 @@ export const api = {
     return `${API}${eventPath(integrationId, eventId)}/payload`;
   },
 
-  captures(sinkId, limit) {
-    return getJson(`/sinks/${encodeURIComponent(sinkId)}/captures?limit=${limit}`);
+  // ---- partner API forwarded by the inspector ------------------------
+
+  integrations() {
+    return v1Json('GET', '/integrations');
   },
 
-  async clearCaptures(sinkId) {
+  endpoints(integrationId) {
+    return v1Json('GET', `${integrationPath(integrationId)}/endpoints`);
+  },
+
+  endpoint(integrationId, endpointId) {
+    return v1Json('GET', `${integrationPath(integrationId)}/endpoints/${encodeURIComponent(endpointId)}`);
+  },
+
+  eventTypes() {
+    return v1Json('GET', '/event-types');
+  },
+
+  /** Returns one page of events: { data: [{ id, type, received_at }], next_cursor }. */
+  listEvents(integrationId, params) {
+    return v1Json('GET', `${integrationPath(integrationId)}/events${queryString(params)}`);
+  },
+
+  /** Returns one page of deliveries: { data: [delivery], next_cursor }. */
+  listDeliveries(integrationId, params) {
+    return v1Json('GET', `${integrationPath(integrationId)}/deliveries${queryString(params)}`);
+  },
+
+  search(text) {
+    return v1Json('GET', `/inspector/search${queryString({ q: text })}`);
+  },
+
+  redeliver(integrationId, deliveryId) {
+    return v1Json('POST', `${integrationPath(integrationId)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`);
+  },
+
+  replay(integrationId, eventId) {
+    return v1Json('POST', `${integrationPath(integrationId)}/events/${encodeURIComponent(eventId)}/replay`);
+  },
+
+  sendTest(integrationId, endpointId, body) {
+    return v1Json('POST', `${integrationPath(integrationId)}/endpoints/${encodeURIComponent(endpointId)}/test`, body);
+  },
+
+  setEndpointEnabled(integrationId, endpointId, enabled) {
+    const action = enabled ? 'enable' : 'disable';
+    return v1Json('POST', `${integrationPath(integrationId)}/endpoints/${encodeURIComponent(endpointId)}/${action}`);
+  },
+
+  // ---- sinks ------------------------------------------------------------
+
+  sinks() {
+    return v1Json('GET', '/sinks');
+  },
+
+  sink(sinkId) {
+    return v1Json('GET', `/sinks/${encodeURIComponent(sinkId)}`);
+  },
+
+  putSink(sinkId, config) {
+    return v1Json('PUT', `/sinks/${encodeURIComponent(sinkId)}`, config);
+  },
+
+  deleteSink(sinkId) {
+    return v1Json('DELETE', `/sinks/${encodeURIComponent(sinkId)}`);
+  },
+
+  /**
+   * Returns the captures of a sink, newest first, from the sinks API, or
+   * with legacy set from the older captures route of inspectors without
+   * the sinks API.
+   */
+  async sinkRequests(sinkId, limit, legacy = false) {
+    if (!legacy) {
+      return v1Json('GET', `/sinks/${encodeURIComponent(sinkId)}/requests${queryString({ limit })}`);
+    }
+    const old = await getJson(`/sinks/${encodeURIComponent(sinkId)}/captures?limit=${limit}`);
+    return { requests: old.captures || [] };
+  },
+
+  async clearSinkRequests(sinkId, legacy = false) {
+    if (!legacy) {
+      await v1Json('DELETE', `/sinks/${encodeURIComponent(sinkId)}/requests`);
+      return;
+    }
     await request('DELETE', `/sinks/${encodeURIComponent(sinkId)}/captures`);
   },
 
-  feedUrl(since) {
-    return `${API}/feed?since=${encodeURIComponent(since)}`;
+  // ---- live feed ----------------------------------------------------------
+
+  /**
+   * Returns the URL of the live feed: the stream route, or its older alias
+   * when the stream route returns 404.
+   */
+  async feedBase() {
+    const stream = `${V1}/inspector/stream`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      // Only the status matters, so the body of a working stream is dropped
+      // at once.
+      const response = await fetch(stream, {
+        credentials: 'same-origin',
+        headers: { Accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
+      controller.abort();
+      return response.status === 404 ? `${API}/feed` : stream;
+    } catch {
+      return stream;
+    } finally {
+      clearTimeout(timer);
+    }
   },
 };

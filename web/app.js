@@ -1,16 +1,18 @@
-// Entry point of the inspector page: sign-in, the live event list, the
-// event detail (at #event/<integration>/<event>) and the sink panel.
+// Entry point of the inspector page: sign-in, the live event list with its
+// filters (in the query string), the event detail (at
+// #event/<integration>/<event>) and the sinks view (at #sinks/<sink>).
 
 import { api, setUnauthorizedHandler } from './api.js';
 import { DetailView } from './detail-view.js';
-import { byId, h, refreshTimes, replaceChildren } from './dom.js';
+import { code, byId, h, refreshTimes, replaceChildren, timeElement } from './dom.js';
 import { EventsView, eventHash } from './events-view.js';
 import { Feed, FeedState } from './feed.js';
+import { FILTER_NAMES, filtersFromSearch, localInputValue, searchFromFilters, timeFromLocalInput } from './filters.js';
 import { SinkView } from './sink-view.js';
 import { ActivityStore, eventKey } from './store.js';
 
 const ACTIVITY_LIMIT = 200;
-const SANDBOX_SINK = 'sandbox';
+const HISTORY_PAGE = 50;
 const TIME_REFRESH_MS = 1000;
 // Rows not in the loaded list that are completed from the event API at once.
 const FILL_CONCURRENCY = 4;
@@ -37,6 +39,20 @@ const elements = {
   listView: byId('list-view'),
   listError: byId('list-error'),
   detailView: byId('detail-view'),
+  sinksView: byId('sinks-view'),
+  viewsNav: byId('views-nav'),
+  navEvents: byId('nav-events'),
+  navSinks: byId('nav-sinks'),
+  filters: byId('filters'),
+  filtersClear: byId('filters-clear'),
+  integrationOptions: byId('integration-options'),
+  endpointOptions: byId('endpoint-options'),
+  typeOptions: byId('type-options'),
+  searchForm: byId('search-form'),
+  searchInput: byId('search-input'),
+  searchResults: byId('search-results'),
+  loadOlder: byId('load-older'),
+  olderStatus: byId('older-status'),
 };
 
 const store = new ActivityStore();
@@ -47,16 +63,14 @@ const eventsView = new EventsView({
   empty: byId('events-empty'),
   noMatch: byId('events-no-match'),
   count: byId('events-count'),
-  filterInput: byId('filter'),
-  statusSelect: byId('status-filter'),
 });
 const detailView = new DetailView({ root: elements.detailView });
 const sinkView = new SinkView({
-  list: byId('sink-list'),
-  status: byId('sink-status'),
-  title: byId('sink-heading'),
-  clearButton: byId('sink-clear'),
-  reloadButton: byId('sink-reload'),
+  list: byId('sinks-list'),
+  count: byId('sinks-count'),
+  detail: byId('sink-detail'),
+  openForm: byId('sink-open-form'),
+  openInput: byId('sink-open-input'),
 });
 const feed = new Feed({
   onRecord: handleRecord,
@@ -66,6 +80,10 @@ const feed = new Feed({
 });
 
 let session = null;
+let filters = filtersFromSearch(location.search);
+// Cursor of the next history page per "integration|filters" query, or null
+// when the history is exhausted.
+let olderPages = { query: null, cursor: undefined };
 let fillQueue = [];
 let fillRunning = 0;
 // Event whose row gets the focus back when the detail closes.
@@ -81,8 +99,12 @@ function showSignIn(message = '', { keepKey = false } = {}) {
   detailView.hide();
   sinkView.hide();
   fillQueue = [];
+  olderPages = { query: null, cursor: undefined };
   elements.appView.hidden = true;
   elements.sessionBar.hidden = true;
+  elements.viewsNav.hidden = true;
+  elements.searchResults.hidden = true;
+  document.body.dataset.canAct = 'false';
   elements.signInView.hidden = false;
   elements.signInError.textContent = message;
   if (!keepKey) {
@@ -107,7 +129,7 @@ async function signIn(key) {
   } catch (err) {
     let message = `Signing in failed: ${err.message}`;
     if (err.status === 401) {
-      message = 'The key was not accepted. Check that it is the admin key or an API key of an existing integration.';
+      message = 'The key was not accepted. Check that it is the admin key, an API key of an existing integration or a support token that has not expired.';
     } else if (err.status === 400 || err.status === 422) {
       message = 'Enter a key without spaces.';
     }
@@ -142,30 +164,256 @@ async function start(identity) {
   elements.signInError.textContent = '';
   elements.appView.hidden = false;
   elements.sessionBar.hidden = false;
+  elements.viewsNav.hidden = false;
   showIdentity(identity);
-  eventsView.setShowIntegration(identity.role === 'admin');
-
-  // An integration may read the sinks named after it, and the sandbox
-  // integration has the same id as the sandbox sink.
-  sinkView.show(identity.role === 'admin' ? SANDBOX_SINK : identity.integration_id);
+  // An inspector without support tokens sends no can_act, and there the
+  // admin and integration keys may act.
+  const canAct = identity.can_act ?? (identity.role === 'admin' || identity.role === 'integration');
+  document.body.dataset.canAct = String(Boolean(canAct));
+  detailView.setCanAct(Boolean(canAct));
+  eventsView.setShowIntegration(!identity.integration_id);
+  sinkView.setSession(identity);
+  showFilters();
+  loadOptions();
   await reload();
   route();
 }
 
 function showIdentity(identity) {
-  if (identity.role === 'admin') {
-    replaceChildren(
-      elements.identity,
-      h('span', { class: 'role role-admin' }, 'admin'),
-      h('span', { class: 'identity-scope' }, 'all integrations'),
-    );
+  const role = identity.role || (identity.integration_id ? 'integration' : 'admin');
+  let scope;
+  if (identity.integration_id) {
+    scope = h('code', { class: 'mono identity-scope', id: 'identity-integration' }, identity.integration_id);
   } else {
-    replaceChildren(
-      elements.identity,
-      h('span', { class: 'role' }, 'integration'),
-      h('code', { class: 'mono identity-scope', id: 'identity-integration' }, identity.integration_id),
-    );
+    scope = h('span', { class: 'identity-scope' }, 'all integrations');
   }
+  replaceChildren(
+    elements.identity,
+    identity.name ? h('span', { class: 'identity-name', id: 'identity-name' }, identity.name) : null,
+    h('span', { class: `role role-${role}`, id: 'identity-role' }, role),
+    scope,
+  );
+}
+
+// ---- filters, search and history ----------------------------------------
+
+/** Writes the current filters into the filter form. */
+function showFilters() {
+  const form = elements.filters.elements;
+  for (const name of FILTER_NAMES) {
+    const value = filters[name] || '';
+    form[name].value = name === 'since' || name === 'until' ? localInputValue(value) : value;
+  }
+  // An integration key can read only its own integration.
+  if (session?.integration_id) {
+    form.integration.value = session.integration_id;
+    form.integration.disabled = true;
+  } else {
+    form.integration.disabled = false;
+  }
+  eventsView.setFilters(filters);
+  updateOlderButton();
+}
+
+/** Reads the filter form into the URL (a new history entry) and the list. */
+function filtersChanged() {
+  const form = elements.filters.elements;
+  const next = {};
+  for (const name of FILTER_NAMES) {
+    let value = form[name].value.trim();
+    if (name === 'since' || name === 'until') {
+      value = timeFromLocalInput(value);
+    }
+    if (value !== '' && !(name === 'integration' && session?.integration_id)) {
+      next[name] = value;
+    }
+  }
+  if (searchFromFilters(next) === searchFromFilters(filters)) {
+    return;
+  }
+  const endpointsChanged = next.integration !== filters.integration;
+  filters = next;
+  history.pushState(null, '', `${location.pathname}${searchFromFilters(filters)}${location.hash}`);
+  loadEndpointsIfChanged(endpointsChanged);
+  eventsView.setFilters(filters);
+  updateOlderButton();
+}
+
+function loadEndpointsIfChanged(changed) {
+  if (changed) {
+    loadEndpointOptions();
+  }
+}
+
+function fillDatalist(datalist, values) {
+  replaceChildren(datalist, [...new Set(values)].sort().map((value) => h('option', { value })));
+}
+
+/** Loads the integrations and event types offered by the filter inputs. */
+async function loadOptions() {
+  if (!session?.integration_id) {
+    try {
+      const body = await api.integrations();
+      fillDatalist(elements.integrationOptions, (body?.data || body?.integrations || []).map((i) => i.id));
+    } catch (err) {
+      console.info(`integration list not available: ${err.message}`);
+    }
+  }
+  try {
+    const body = await api.eventTypes();
+    const types = (body?.data || body?.event_types || []).map((t) => (typeof t === 'string' ? t : t.type || t.name));
+    fillDatalist(elements.typeOptions, types.filter(Boolean));
+  } catch (err) {
+    console.info(`event type list not available: ${err.message}`);
+  }
+  loadEndpointOptions();
+}
+
+async function loadEndpointOptions() {
+  const integrationId = historyIntegration();
+  replaceChildren(elements.endpointOptions);
+  if (!integrationId) {
+    return;
+  }
+  try {
+    const body = await api.endpoints(integrationId);
+    fillDatalist(elements.endpointOptions, (body?.data || body?.endpoints || []).map((e) => e.id));
+  } catch (err) {
+    console.info(`endpoint list not available: ${err.message}`);
+  }
+}
+
+/** Returns the integration whose history the "Load older" button pages through. */
+function historyIntegration() {
+  return session?.integration_id || filters.integration || null;
+}
+
+function historyQuery() {
+  return `${historyIntegration()}|${searchFromFilters(filters)}`;
+}
+
+function updateOlderButton() {
+  const integrationId = historyIntegration();
+  if (olderPages.query !== historyQuery()) {
+    olderPages = { query: historyQuery(), cursor: undefined };
+  }
+  elements.loadOlder.hidden = !integrationId || olderPages.cursor === null;
+  if (!integrationId) {
+    elements.olderStatus.textContent = session ? 'Choose an integration to load its older events.' : '';
+  } else if (olderPages.cursor === null) {
+    elements.olderStatus.textContent = 'All matching events are loaded.';
+  } else {
+    elements.olderStatus.textContent = '';
+  }
+}
+
+/**
+ * Loads one history page of the chosen integration through the partner API:
+ * deliveries when an endpoint or outcome is filtered, events otherwise.
+ * NOTE: the partner API lists one integration at a time, so an admin without
+ * an integration filter has no older pages.
+ */
+async function loadOlder() {
+  const integrationId = historyIntegration();
+  if (!integrationId) {
+    return;
+  }
+  const query = historyQuery();
+  const byDelivery = Boolean(filters.endpoint || filters.outcome);
+  const params = { limit: HISTORY_PAGE, since: filters.since, until: filters.until, cursor: olderPages.cursor };
+  if (byDelivery) {
+    params.endpoint_id = filters.endpoint;
+    params.status = filters.outcome;
+  } else {
+    params.type = filters.type;
+  }
+  elements.loadOlder.disabled = true;
+  elements.olderStatus.textContent = 'Loading…';
+  try {
+    const page = byDelivery ? await api.listDeliveries(integrationId, params) : await api.listEvents(integrationId, params);
+    if (query !== historyQuery()) {
+      return;
+    }
+    const items = page?.data || [];
+    const added = store.addHistory(integrationId, items, byDelivery ? 'deliveries' : 'events');
+    queueFills(added);
+    olderPages.cursor = page?.next_cursor ?? null;
+    updateOlderButton();
+    if (olderPages.cursor !== null) {
+      elements.olderStatus.textContent = `${added.length} older ${added.length === 1 ? 'event' : 'events'} loaded.`;
+    }
+  } catch (err) {
+    elements.olderStatus.textContent =
+      err.status === 404 && !err.code ? 'Older events are not available: this inspector does not forward the partner API.' : `Loading older events failed: ${err.message}`;
+  } finally {
+    elements.loadOlder.disabled = false;
+  }
+}
+
+const MATCHED_TEXT = {
+  event_id: 'event id',
+  delivery_id: 'delivery id',
+  webhook_id: 'webhook-id',
+  correlation_id: 'correlation id',
+};
+
+async function search(text) {
+  const box = elements.searchResults;
+  box.hidden = false;
+  replaceChildren(box, h('p', { class: 'loading', role: 'status' }, 'Searching…'));
+  let body;
+  try {
+    body = await api.search(text);
+  } catch (err) {
+    const message = err.status === 404 && !err.code ? 'Search is not available on this inspector.' : `Search failed: ${err.message}`;
+    replaceChildren(box, h('div', { class: 'notice notice-error', role: 'alert' }, message), closeSearchButton());
+    return;
+  }
+  const results = body?.results || [];
+  if (results.length === 1) {
+    location.hash = eventHash(results[0].integration_id, results[0].event_id);
+  }
+  replaceChildren(
+    box,
+    h(
+      'div',
+      { class: 'search-header' },
+      h('h2', null, results.length === 1 ? '1 result' : `${results.length} results`, ' for ', code(text)),
+      closeSearchButton(),
+    ),
+    results.length === 0
+      ? h('p', { class: 'muted note' }, 'No visible event matches this id.')
+      : h(
+          'ul',
+          { class: 'search-list' },
+          results.map((result) =>
+            h(
+              'li',
+              { class: 'search-result', dataset: { eventId: result.event_id } },
+              h('a', { href: eventHash(result.integration_id, result.event_id), class: 'event-link' }, code(result.event_id, 'event-id')),
+              h('span', { class: 'event-type' }, result.type || ''),
+              code(result.integration_id, 'muted'),
+              timeElement(result.created_at),
+              h('span', { class: 'tag' }, `matched ${MATCHED_TEXT[result.matched] || result.matched}`),
+            ),
+          ),
+        ),
+  );
+}
+
+function closeSearchButton() {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'button-ghost button-small',
+      onclick: () => {
+        elements.searchResults.hidden = true;
+        elements.searchResults.replaceChildren();
+      },
+    },
+    'Close results',
+  );
 }
 
 /** Loads the list from /activity and opens the feed where the list ends. */
@@ -195,6 +443,8 @@ async function reload() {
     return;
   }
   store.load(activity.entries || []);
+  olderPages = { query: null, cursor: undefined };
+  updateOlderButton();
   queueFills([...store.events.values()]);
   feed.open(activity.last_id);
 }
@@ -252,7 +502,21 @@ async function fillNext(key) {
 
 // ---- routing -----------------------------------------------------------
 
-/** Shows the list or the event named by the fragment. */
+function showView(name) {
+  elements.listView.hidden = name !== 'list';
+  elements.detailView.hidden = name !== 'detail';
+  elements.sinksView.hidden = name !== 'sinks';
+  const events = name !== 'sinks';
+  elements.navEvents.toggleAttribute('aria-current', events);
+  elements.navSinks.toggleAttribute('aria-current', !events);
+  if (events) {
+    elements.navEvents.setAttribute('aria-current', 'page');
+  } else {
+    elements.navSinks.setAttribute('aria-current', 'page');
+  }
+}
+
+/** Shows the list, the event or the sinks view named by the fragment. */
 function route() {
   if (!session) {
     return;
@@ -262,23 +526,39 @@ function route() {
     const integrationId = decodeURIComponent(match[1]);
     const eventId = decodeURIComponent(match[2]);
     lastOpenedKey = eventKey(integrationId, eventId);
-    elements.listView.hidden = true;
-    elements.detailView.hidden = false;
+    showView('detail');
     window.scrollTo(0, 0);
     detailView.show(integrationId, eventId);
     return;
   }
 
+  const sinks = /^#sinks(?:\/(.+))?$/.exec(location.hash);
+  if (sinks) {
+    detailView.hide();
+    showView('sinks');
+    sinkView.show(sinks[1] ? decodeURIComponent(sinks[1]) : null);
+    return;
+  }
+
   const wasDetail = !elements.detailView.hidden;
   detailView.hide();
-  elements.detailView.hidden = true;
-  elements.listView.hidden = false;
+  showView('list');
   if (wasDetail && lastOpenedKey) {
     const [integrationId, eventId] = lastOpenedKey.split('/');
     const link = elements.listView.querySelector(`a[href="${CSS.escape(eventHash(integrationId, eventId))}"]`);
     link?.focus();
   }
 }
+
+window.addEventListener('popstate', () => {
+  const next = filtersFromSearch(location.search);
+  if (searchFromFilters(next) !== searchFromFilters(filters)) {
+    const endpointsChanged = next.integration !== filters.integration;
+    filters = next;
+    showFilters();
+    loadEndpointsIfChanged(endpointsChanged);
+  }
+});
 
 window.addEventListener('hashchange', () => {
   const key = keyFromFragment();
@@ -301,6 +581,46 @@ elements.signInForm.addEventListener('submit', (submit) => {
     return;
   }
   signIn(key);
+});
+
+elements.filters.addEventListener('change', () => filtersChanged());
+elements.filters.addEventListener('submit', (submit) => {
+  submit.preventDefault();
+  filtersChanged();
+});
+elements.filtersClear.addEventListener('click', () => {
+  elements.filters.reset();
+  if (session?.integration_id) {
+    elements.filters.elements.integration.value = session.integration_id;
+  }
+  filtersChanged();
+});
+elements.loadOlder.addEventListener('click', () => loadOlder());
+elements.searchForm.addEventListener('submit', (submit) => {
+  submit.preventDefault();
+  const text = elements.searchInput.value.trim();
+  if (text !== '') {
+    search(text);
+  }
+});
+
+// "/" focuses the search box, j and k enter the list, outside text fields.
+document.addEventListener('keydown', (key) => {
+  if (key.altKey || key.ctrlKey || key.metaKey || !session) {
+    return;
+  }
+  if (key.target.closest('input, select, textarea, dialog, [contenteditable]')) {
+    return;
+  }
+  if (key.key === '/' && !elements.listView.hidden) {
+    key.preventDefault();
+    elements.searchInput.focus();
+  } else if ((key.key === 'j' || key.key === 'ArrowDown') && !elements.listView.hidden && !key.target.closest('#events-body')) {
+    if (key.key === 'j' || key.target === document.body || key.target === elements.listView) {
+      key.preventDefault();
+      eventsView.focusFirst();
+    }
+  }
 });
 
 elements.signOut.addEventListener('click', async () => {

@@ -15,10 +15,14 @@ import {
   statusBadge,
   timeElement,
 } from './dom.js';
+import { actionError, announce, confirmAction } from './dialog.js';
 import { prettyElement } from './json.js';
 
 // Delay that merges the refreshes of a burst of feed records into one.
 const REFRESH_DELAY_MS = 300;
+
+// Offered by the test event dialog when GET /api/v1/event-types fails.
+const FALLBACK_TEST_TYPES = ['booking.created', 'booking.updated', 'booking.cancelled'];
 
 export class DetailView {
   constructor({ root }) {
@@ -29,6 +33,16 @@ export class DetailView {
     // Open or closed state of attempts the user toggled, by "delivery#attempt".
     this.attemptOpen = new Map();
     this.deliveriesBox = null;
+    this.canAct = false;
+    this.event = null;
+    // Endpoint state by endpoint id (GET .../endpoints/{id}), for the
+    // enable or disable button.
+    this.endpoints = new Map();
+  }
+
+  /** Shows or hides the action buttons. The server checks the role again. */
+  setCanAct(canAct) {
+    this.canAct = canAct;
   }
 
   get key() {
@@ -39,6 +53,7 @@ export class DetailView {
     const token = ++this.loadToken;
     this.current = { integrationId, eventId };
     this.attemptOpen.clear();
+    this.endpoints.clear();
     clearTimeout(this.refreshTimer);
     replaceChildren(this.root, backLink(), h('p', { class: 'loading', role: 'status' }, 'Loading event…'));
 
@@ -89,7 +104,16 @@ export class DetailView {
     try {
       const event = await api.event(integrationId, eventId);
       if (token === this.loadToken && this.deliveriesBox) {
+        this.event = event;
+        // Keeps the focus on a button that the new box replaces.
+        const focused = this.deliveriesBox.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+        const focusedDelivery = document.activeElement?.closest?.('.delivery')?.dataset.deliveryId;
         this.deliveriesBox.replaceWith(this.renderDeliveries(event));
+        if (focused && focusedDelivery) {
+          this.deliveriesBox
+            .querySelector(`.delivery[data-delivery-id="${CSS.escape(focusedDelivery)}"] [data-action="${CSS.escape(focused)}"]`)
+            ?.focus();
+        }
       }
     } catch (err) {
       console.warn(`refreshing event ${eventId} failed: ${err.message}`);
@@ -107,6 +131,7 @@ export class DetailView {
   }
 
   render(event, payload) {
+    this.event = event;
     const heading = h('h2', { class: 'detail-title', tabindex: '-1' }, event.type || 'Event');
     const meta = h(
       'dl',
@@ -122,11 +147,171 @@ export class DetailView {
     replaceChildren(
       this.root,
       backLink(),
-      h('header', { class: 'detail-header' }, h('p', { class: 'eyebrow' }, 'Event'), heading, meta),
+      h(
+        'header',
+        { class: 'detail-header' },
+        h('div', { class: 'detail-header-row' }, h('div', null, h('p', { class: 'eyebrow' }, 'Event'), heading), this.renderEventActions(event)),
+        meta,
+      ),
       this.renderPayload(event, payload),
       this.renderDeliveries(event),
     );
     heading.focus({ preventScroll: false });
+  }
+
+  renderEventActions(event) {
+    if (!this.canAct || (event.deliveries || []).length === 0) {
+      return null;
+    }
+    return h(
+      'div',
+      { class: 'card-tools' },
+      h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'replay' }, onclick: () => this.replay() }, 'Replay to all endpoints'),
+    );
+  }
+
+  async replay() {
+    const { integrationId, eventId } = this.current;
+    const count = (this.event?.deliveries || []).length;
+    const confirmed = await confirmAction({
+      heading: 'Replay event',
+      text: `Send event ${eventId} again to its ${count === 1 ? 'endpoint' : `${count} endpoints`}, with the same webhook-id?`,
+      confirmLabel: 'Replay',
+    });
+    if (!confirmed) {
+      return;
+    }
+    try {
+      const result = await api.replay(integrationId, eventId);
+      const queued = result?.deliveries?.length ?? count;
+      announce(`Replay queued: ${queued} ${queued === 1 ? 'delivery' : 'deliveries'} of ${eventId}.`);
+      this.scheduleRefresh();
+    } catch (err) {
+      announce(actionError('Replaying the event', err), 'error');
+    }
+  }
+
+  async redeliver(delivery) {
+    const confirmed = await confirmAction({
+      heading: 'Redeliver now',
+      text: `Send delivery ${delivery.id} to endpoint ${delivery.endpoint_id} once more, now?`,
+      confirmLabel: 'Redeliver',
+    });
+    if (!confirmed) {
+      return;
+    }
+    try {
+      await api.redeliver(this.current.integrationId, delivery.id);
+      announce(`Redelivery of ${delivery.id} queued. The new attempt appears below when it is made.`);
+      this.scheduleRefresh();
+    } catch (err) {
+      announce(actionError('Redelivering', err), 'error');
+    }
+  }
+
+  async sendTest(endpointId) {
+    const integrationId = this.current.integrationId;
+    let types = FALLBACK_TEST_TYPES;
+    try {
+      const body = await api.eventTypes();
+      const listed = (body?.data || []).map((t) => (typeof t === 'string' ? t : t.type)).filter(Boolean);
+      if (listed.length > 0) {
+        types = listed;
+      }
+    } catch (err) {
+      console.info(`event types not available, using built-in examples: ${err.message}`);
+    }
+    const select = h('select', { id: 'test-type' }, types.map((type) => h('option', { value: type }, type)));
+    if (this.event?.type && types.includes(this.event.type)) {
+      select.value = this.event.type;
+    }
+    const content = h('div', { class: 'field' }, h('label', { for: 'test-type' }, 'Event type'), select);
+    const confirmed = await confirmAction({
+      heading: 'Send test event',
+      text: `Send a test event to endpoint ${endpointId}. It is marked as a test and uses example data.`,
+      confirmLabel: 'Send test event',
+      content,
+    });
+    if (!confirmed) {
+      return;
+    }
+    try {
+      const result = await api.sendTest(integrationId, endpointId, { type: select.value });
+      const eventId = result?.event_id;
+      announce(eventId ? `Test event ${eventId} (${select.value}) sent to ${endpointId}.` : `Test event ${select.value} sent to ${endpointId}.`);
+    } catch (err) {
+      announce(actionError('Sending the test event', err), 'error');
+    }
+  }
+
+  async setEndpointEnabled(endpointId, enabled) {
+    const confirmed = await confirmAction({
+      heading: enabled ? 'Enable endpoint' : 'Disable endpoint',
+      text: enabled
+        ? `Enable endpoint ${endpointId}? Deliveries to it start again.`
+        : `Disable endpoint ${endpointId}? No delivery is sent to it until it is enabled again.`,
+      confirmLabel: enabled ? 'Enable' : 'Disable',
+      danger: !enabled,
+    });
+    if (!confirmed) {
+      return;
+    }
+    try {
+      const result = await api.setEndpointEnabled(this.current.integrationId, endpointId, enabled);
+      this.endpoints.set(endpointId, result && typeof result.enabled === 'boolean' ? result : { enabled });
+      announce(`Endpoint ${endpointId} ${enabled ? 'enabled' : 'disabled'}.`);
+      this.refresh();
+    } catch (err) {
+      announce(actionError(enabled ? 'Enabling the endpoint' : 'Disabling the endpoint', err), 'error');
+    }
+  }
+
+  /** Loads the state of an endpoint once, then re-renders the deliveries. */
+  async loadEndpoint(endpointId) {
+    if (this.endpoints.has(endpointId)) {
+      return;
+    }
+    this.endpoints.set(endpointId, null);
+    try {
+      const endpoint = await api.endpoint(this.current.integrationId, endpointId);
+      this.endpoints.set(endpointId, endpoint);
+    } catch (err) {
+      this.endpoints.set(endpointId, { error: err });
+    }
+    if (this.event && this.deliveriesBox) {
+      this.deliveriesBox.replaceWith(this.renderDeliveries(this.event));
+    }
+  }
+
+  renderDeliveryActions(delivery) {
+    if (!this.canAct) {
+      return null;
+    }
+    const endpoint = this.endpoints.get(delivery.endpoint_id);
+    if (endpoint === undefined) {
+      this.loadEndpoint(delivery.endpoint_id);
+    }
+    let toggle = null;
+    if (endpoint && typeof endpoint.enabled === 'boolean') {
+      const enable = !endpoint.enabled;
+      toggle = h(
+        'button',
+        {
+          type: 'button',
+          class: 'button-ghost button-small',
+          dataset: { action: enable ? 'enable' : 'disable' },
+          onclick: () => this.setEndpointEnabled(delivery.endpoint_id, enable),
+        },
+        enable ? 'Enable endpoint' : 'Disable endpoint',
+      );
+    }
+    return h(
+      'div',
+      { class: 'card-tools delivery-actions' },
+      h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'redeliver' }, onclick: () => this.redeliver(delivery) }, 'Redeliver now'),
+      h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'test' }, onclick: () => this.sendTest(delivery.endpoint_id) }, 'Send test event'),
+      toggle,
+    );
   }
 
   renderPayload(event, payload) {
@@ -204,7 +389,7 @@ export class DetailView {
     const facts = h(
       'dl',
       { class: 'meta-grid meta-compact' },
-      wideMetaItem('Delivery id', code(delivery.id)),
+      wideMetaItem('Delivery id', h('span', { class: 'with-copy' }, code(delivery.id), copyButton(delivery.id))),
       metaItem('Attempts', String(delivery.attempt_count ?? attempts.length)),
       metaItem('Next attempt', delivery.next_attempt_at ? timeElement(delivery.next_attempt_at) : h('span', { class: 'muted' }, 'none')),
       metaItem('Created', timeElement(delivery.created_at)),
@@ -225,8 +410,11 @@ export class DetailView {
         { class: 'delivery-header' },
         statusBadge(delivery.status),
         h('span', { class: 'delivery-endpoint' }, 'to ', code(delivery.endpoint_id)),
+        endpointStateTag(this.endpoints.get(delivery.endpoint_id)),
+        this.renderDeliveryActions(delivery),
       ),
       facts,
+      renderTimeline(delivery, attempts),
       attempts.length > 0 ? list : h('p', { class: 'muted note' }, 'No attempt yet.'),
     );
   }
@@ -294,6 +482,55 @@ export class DetailView {
     });
     return details;
   }
+}
+
+function endpointStateTag(endpoint) {
+  if (!endpoint || endpoint.enabled !== false) {
+    return null;
+  }
+  const reason = endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : '';
+  return h('span', { class: 'tag tag-warning', dataset: { endpointState: 'disabled' } }, `endpoint disabled${reason}`);
+}
+
+/**
+ * Creates the timeline of a delivery: each attempt with its outcome, the
+ * wait between the end of one attempt and the start of the next (the
+ * backoff), and the time of the next attempt when one is scheduled.
+ */
+function renderTimeline(delivery, attempts) {
+  if (attempts.length === 0 && !delivery.next_attempt_at) {
+    return null;
+  }
+  const items = [];
+  let previousEnd = null;
+  for (const attempt of attempts) {
+    const started = parseTime(attempt.started_at);
+    if (previousEnd !== null && started !== null) {
+      items.push(h('li', { class: 'timeline-gap' }, `waited ${formatDuration(Math.max(0, started - previousEnd))}`));
+    }
+    const outcome = typeof attempt.http_status === 'number' ? `HTTP ${attempt.http_status}` : attempt.error_class || 'no response';
+    items.push(
+      h(
+        'li',
+        { class: `timeline-attempt ${httpStatusClass(attempt.http_status)}`, dataset: { attempt: String(attempt.attempt) } },
+        h('span', { class: 'timeline-dot', 'aria-hidden': 'true' }),
+        h('span', { class: 'attempt-number' }, `#${attempt.attempt}`),
+        ' ',
+        outcome,
+        ' ',
+        timeElement(attempt.started_at),
+      ),
+    );
+    previousEnd = started === null ? null : started + (typeof attempt.duration_ms === 'number' ? attempt.duration_ms : 0);
+  }
+  if (delivery.next_attempt_at && delivery.status !== 'succeeded' && delivery.status !== 'dead') {
+    const next = parseTime(delivery.next_attempt_at);
+    if (previousEnd !== null && next !== null) {
+      items.push(h('li', { class: 'timeline-gap' }, `backoff ${formatDuration(Math.max(0, next - previousEnd))}`));
+    }
+    items.push(h('li', { class: 'timeline-next' }, 'next attempt ', timeElement(delivery.next_attempt_at)));
+  }
+  return h('ol', { class: 'timeline', 'aria-label': `Timeline of delivery ${delivery.id}` }, items);
 }
 
 function backLink() {

@@ -11,6 +11,7 @@ import {
   STATUSES,
   timeElement,
 } from './dom.js';
+import { eventMatches } from './filters.js';
 import { latestAttempt, summaryStatus } from './store.js';
 
 // Deliveries shown per row before the rest collapse into "+n".
@@ -21,22 +22,62 @@ export function eventHash(integrationId, eventId) {
 }
 
 export class EventsView {
-  constructor({ store, table, body, empty, noMatch, count, filterInput, statusSelect }) {
+  constructor({ store, table, body, empty, noMatch, count }) {
     this.store = store;
     this.table = table;
     this.body = body;
     this.empty = empty;
     this.noMatch = noMatch;
     this.count = count;
-    this.filterInput = filterInput;
-    this.statusSelect = statusSelect;
     this.rows = new Map();
     this.showIntegration = true;
+    this.filters = {};
 
     store.subscribe((keys, { initial }) => this.update(keys, initial));
-    filterInput.addEventListener('input', () => this.applyFilter());
-    statusSelect.addEventListener('change', () => this.applyFilter());
     body.addEventListener('click', (click) => this.openFromRow(click));
+    body.addEventListener('keydown', (key) => this.onKey(key));
+  }
+
+  /** Sets the filters of the list (see filters.js) and applies them. */
+  setFilters(filters) {
+    this.filters = filters;
+    this.applyFilter();
+  }
+
+  /** Returns the visible rows in list order. */
+  visibleRows() {
+    return [...this.body.querySelectorAll('tr.event-row:not([hidden])')];
+  }
+
+  /** Moves the focus to the first visible row, for the "j" key outside the list. */
+  focusFirst() {
+    this.visibleRows()[0]?.querySelector('a.event-link')?.focus();
+  }
+
+  /** Moves the focus between rows with the arrow keys or j and k. */
+  onKey(key) {
+    if (key.altKey || key.ctrlKey || key.metaKey) {
+      return;
+    }
+    let step = 0;
+    if (key.key === 'ArrowDown' || key.key === 'j') {
+      step = 1;
+    } else if (key.key === 'ArrowUp' || key.key === 'k') {
+      step = -1;
+    } else if (key.key === 'Enter' && key.target.matches('tr.event-row')) {
+      this.open(key.target);
+      return;
+    } else {
+      return;
+    }
+    const rows = this.visibleRows();
+    const current = key.target.closest('tr.event-row');
+    const index = rows.indexOf(current);
+    const next = rows[Math.max(0, Math.min(rows.length - 1, index + step))];
+    if (next) {
+      key.preventDefault();
+      next.querySelector('a.event-link')?.focus();
+    }
   }
 
   /** Shows or hides the integration column (hidden for one integration). */
@@ -105,7 +146,6 @@ export class EventsView {
           eventId: event.eventId,
           integrationId: event.integrationId,
           status: status || '',
-          search: `${event.type || ''} ${event.eventId} ${event.integrationId} ${event.correlationId || ''}`.toLowerCase(),
         },
       },
       h('td', { class: 'col-time' }, timeElement(event.receivedAt)),
@@ -113,6 +153,7 @@ export class EventsView {
         'td',
         { class: 'col-type' },
         event.type ? h('span', { class: 'event-type' }, event.type) : h('span', { class: 'muted' }, 'loading…'),
+        event.test ? h('span', { class: 'tag test-tag', title: 'Sent with "Send test event"' }, 'test') : null,
         // Narrow screens hide the time column and show this line instead.
         h('span', { class: 'type-time', 'aria-hidden': 'true' }, timeElement(event.receivedAt)),
       ),
@@ -152,14 +193,11 @@ export class EventsView {
   }
 
   applyFilter() {
-    const words = this.filterInput.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    const status = this.statusSelect.value;
     let visibleCount = 0;
 
-    for (const row of this.rows.values()) {
-      const visible =
-        (status === '' || row.dataset.status === status) &&
-        words.every((word) => row.dataset.search.includes(word));
+    for (const [key, row] of this.rows) {
+      const event = this.store.events.get(key);
+      const visible = Boolean(event) && eventMatches(event, this.filters);
       row.hidden = !visible;
       if (visible) {
         visibleCount++;
@@ -196,8 +234,12 @@ export class EventsView {
     }
     const row = click.target.closest('tr.event-row');
     if (row) {
-      location.hash = eventHash(row.dataset.integrationId, row.dataset.eventId);
+      this.open(row);
     }
+  }
+
+  open(row) {
+    location.hash = eventHash(row.dataset.integrationId, row.dataset.eventId);
   }
 }
 

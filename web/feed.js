@@ -1,5 +1,5 @@
-// The live feed: one EventSource on /inspector/api/feed, with the
-// connection state for the page.
+// The live feed: one EventSource on /api/v1/inspector/stream (or its older
+// alias /inspector/api/feed), with the connection state for the page.
 //
 // EventSource reconnects by itself after a network error, after the 2 s
 // that the server sets with `retry:`, and sends Last-Event-ID, so the
@@ -40,6 +40,8 @@ export class Feed {
     // Incremented by open() and close(), so a reopen that was waiting for
     // the session check does nothing after them.
     this.generation = 0;
+    // Base URL of the feed, chosen once by api.feedBase().
+    this.base = null;
   }
 
   setState(state) {
@@ -53,15 +55,25 @@ export class Feed {
    * Opens the feed after stream id `since`. "0-0" replays what the
    * stream still holds, which the server needs when /activity was empty.
    */
-  open(since) {
+  async open(since) {
     this.close();
+    const generation = this.generation;
     this.lastId = since || '0-0';
     this.setState(FeedState.CONNECTING);
+    if (!this.base) {
+      const base = await api.feedBase();
+      if (generation !== this.generation) {
+        return;
+      }
+      this.base = base;
+    }
     this.connect();
   }
 
   connect() {
-    const source = new EventSource(api.feedUrl(this.lastId));
+    // After a network error EventSource sends Last-Event-ID itself, which
+    // the server prefers over `since`.
+    const source = new EventSource(`${this.base}?since=${encodeURIComponent(this.lastId)}`);
     this.source = source;
 
     source.addEventListener('open', () => {

@@ -1,8 +1,9 @@
 // State of the event list, built from activity records (the initial
 // /activity list and then the live feed), in stream order.
 
-// Max events kept in the list. Older ones are dropped as new ones arrive.
-export const MAX_EVENTS = 500;
+// Max events kept in the list, live and loaded from history together.
+// Older ones are dropped as new ones arrive.
+export const MAX_EVENTS = 2000;
 
 const STATUS_RANK = { dead: 4, failed: 3, pending: 2, succeeded: 1 };
 
@@ -158,6 +159,7 @@ export class ActivityStore {
     event.type = record.type;
     event.receivedAt = record.received_at;
     event.correlationId = record.correlation_id || null;
+    event.test = Boolean(record.test);
     event.order = record.id;
     event.incomplete = false;
     for (const d of record.deliveries || []) {
@@ -205,6 +207,43 @@ export class ActivityStore {
   /** Returns the events, newest first. */
   sorted() {
     return [...this.events.values()].sort((a, b) => compareStreamIds(b.order, a.order));
+  }
+
+  /**
+   * Adds events of a history page (items of GET .../events or of
+   * GET .../deliveries) that the list does not have yet. They sort by
+   * their time, and the page completes them from the event API.
+   * Returns the added events.
+   */
+  addHistory(integrationId, items, kind) {
+    const added = [];
+    const keys = new Set();
+    for (const item of items) {
+      const eventId = kind === 'deliveries' ? item.event_id : item.id;
+      if (!eventId) {
+        continue;
+      }
+      const key = eventKey(integrationId, eventId);
+      const time = Date.parse(item.received_at || item.created_at || '');
+      const known = this.events.has(key);
+      const event = this.ensureEvent(integrationId, eventId, `${Number.isNaN(time) ? 0 : time}-0`);
+      if (kind === 'deliveries') {
+        const delivery = this.ensureDelivery(event, item.id, item.endpoint_id);
+        if ((item.attempt_count || 0) >= delivery.attempts) {
+          delivery.status = item.status || delivery.status;
+          delivery.attempts = item.attempt_count || 0;
+        }
+      } else if (!known) {
+        event.type = item.type || null;
+        event.receivedAt = item.received_at || null;
+      }
+      if (!known) {
+        added.push(event);
+      }
+      keys.add(key);
+    }
+    this.notify(keys, false);
+    return added;
   }
 
   /** Completes an incomplete event from the event API's response. */

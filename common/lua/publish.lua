@@ -153,6 +153,14 @@ redis.call('HSET', KEYS[3], 'id', event_id, 'type', ARGV[3],
            'traceparent', ARGV[8], 'test', test,
            'deliveries', table.concat(delivery_ids, ' '))
 redis.call('EXPIRE', KEYS[3], retention)
+-- The inspector's search finds events by correlation id through this set.
+-- It lives as long as the newest of its events, and an integration purge
+-- removes it with the integration's other keys.
+if ARGV[7] ~= '' then
+  local corr_key = prefix .. 'corr:' .. ARGV[7]
+  redis.call('SADD', corr_key, event_id)
+  redis.call('EXPIRE', corr_key, retention)
+end
 
 local min_id = string.format('%d', received_ms - retention * 1000)
 redis.call('XADD', KEYS[4], 'MINID', '~', min_id, '*', 'e', event_id,

@@ -129,7 +129,8 @@ test('endpoint create with all settings', async () => {
   assert.equal(created.url, spec.url, 'url');
   assert.deepEqual(created.event_types, ['booking.*', 'payment.failed'], 'event_types without duplicates');
   assert.equal(created.description, spec.description, 'description');
-  assert.deepEqual(created.headers, spec.headers, 'headers');
+  // A value under a credential-like name is sent to the receiver but never shown again.
+  assert.deepEqual(created.headers, { 'X-Partner-Token': '[redacted]', 'X-Tenant': 'acme' }, 'headers');
   assert.equal(created.connect_timeout_ms, 2000, 'connect_timeout_ms');
   assert.equal(created.timeout_ms, 5000, 'timeout_ms');
   assert.equal(created.max_concurrency, 3, 'max_concurrency');
@@ -598,6 +599,7 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
   assert.ok(graceEnd <= Date.now() + 86400 * 1000 + 2000, `${graceText} is not more than a day ahead`);
   const read = await readEndpoint(owner.id, owner.api_key, endpoint.id);
   assert.equal(read.previous_secret_expires_at, rotated.previous_expires_at, 'the endpoint shows the grace end');
+  assert.equal(rotated.previous_secret_expires_at, rotated.previous_expires_at, 'the rotation names the grace end as the endpoint read does');
 
   const first = await api.publishAccepted(owner.id, owner.api_key, { type: 'rotation.checked', n: 1 });
   const [during] = await waitForPath('/rotation');

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/redact.h"
+
+/* Header names that carry credentials by convention. */
+static const char *const credential_headers[] = {
+    "authorization", "proxy-authorization", "cookie", "set-cookie",
+    "x-api-key", "api-key", "ocp-apim-subscription-key", "x-auth-token",
+    NULL,
+};
+
+/* Any header name containing one of these words is treated as a credential,
+ * e.g. X-Secret, X-Access-Token or X-Db-Password. */
+static const char *const credential_words[] = {
+    "secret", "token", "password", NULL,
+};
+
+/* Case-insensitive substring search, because strcasestr is a GNU
+ * extension. */
+static bool contains_word(const char *name, const char *word)
+{
+    size_t wlen = strlen(word);
+
+    for (const char *p = name; *p != '\0'; p++) {
+        if (strncasecmp(p, word, wlen) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool hg_redact_header_name(const char *name)
+{
+    if (name == NULL)
+        return false;
+    for (int i = 0; credential_headers[i] != NULL; i++) {
+        if (strcasecmp(name, credential_headers[i]) == 0)
+            return true;
+    }
+    for (int i = 0; credential_words[i] != NULL; i++) {
+        if (contains_word(name, credential_words[i]))
+            return true;
+    }
+    return false;
+}
+
+void hg_redact_json_headers(json_t *headers)
+{
+    const char *name;
+    json_t *value;
+    void *next;
+
+    if (!json_is_object(headers))
+        return;
+    json_object_foreach_safe(headers, next, name, value) {
+        if (hg_redact_header_name(name))
+            json_object_set_new(headers, name, json_string(HG_REDACTED));
+    }
+}
