@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * GET /api/v1/inspector/search?q=<text>: finds events by event id (which is
- * also the webhook-id hookgate sends), by delivery id, or by correlation id
- * (the X-Request-Id of the publish request). Only the integrations the
+ * GET /api/v1/inspector/search?q=<text>[&integration=<id>]: finds events
+ * by event id (which is also the webhook-id hookgate sends), by delivery
+ * id, by correlation id (the X-Request-Id of the publish request), or by
+ * text in the payload, such as a booking id. Only the integrations the
  * caller may see are searched, with one search.lua call per integration,
  * all sent at once. The response is sent when the last call returned.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/ids.h"
+#include "common/text.h"
 #include "common/keys.h"
 #include "common/scripts.h"
 #include "inspector/inspector.h"
@@ -17,15 +19,23 @@
 /* Integrations searched per query, in id order. A caller who sees more
  * gets "truncated": true. */
 #define SEARCH_MAX_INTEGRATIONS 1000
-/* Events returned per query, and per integration for a correlation id. */
+/* Events returned per query, and found per integration. */
 #define SEARCH_MAX_RESULTS 50
 #define SEARCH_MAX_RESULTS_TEXT "50"
 #define QUERY_MAX 128
+/* Payload search reads the payloads of this many newest events per
+ * integration, and only when at most SEARCH_TEXT_INTEGRATIONS
+ * integrations are searched: reading payloads costs Redis time in
+ * proportion to both. A caller who sees more picks one with ?integration=. */
+#define SEARCH_TEXT_EVENTS "1000"
+#define SEARCH_TEXT_INTEGRATIONS 20
+/* Shorter text would match most payloads. */
+#define SEARCH_TEXT_MIN 3
 
 typedef enum search_kind {
     KIND_EVENT,
     KIND_DELIVERY,
-    KIND_CORRELATION
+    KIND_TEXT
 } search_kind;
 
 typedef struct search_slot {
@@ -40,12 +50,12 @@ typedef struct search_state {
     int pending;
     bool failed;
     bool truncated;
+    bool correlation;     /* the text can be a correlation id */
+    bool payloads_wanted; /* the text is long enough to look for */
+    bool payloads;        /* payloads are read in this search */
     json_t *results;
     search_slot *slots;
 } search_state;
-
-static const char *const matched_names[] = {"event_id", "delivery_id",
-                                            "correlation_id"};
 
 static void free_state(void *data)
 {
@@ -92,8 +102,9 @@ static void reply_results(hg_req *r, search_state *s)
         json_array_append(sorted, items[i]);
     free(items);
     hg_reply_json(r, 200,
-                  json_pack("{s:o, s:b}", "results", sorted, "truncated",
-                            s->truncated || n > SEARCH_MAX_RESULTS));
+                  json_pack("{s:o, s:b, s:b}", "results", sorted, "truncated",
+                            s->truncated || n > SEARCH_MAX_RESULTS,
+                            "payloads_searched", s->payloads));
 }
 
 static void on_searched(hg_redis_status status, redisReply *reply, void *arg)
@@ -105,19 +116,19 @@ static void on_searched(hg_redis_status status, redisReply *reply, void *arg)
     if (status != HG_REDIS_OK || hg_reply_is_error(reply)) {
         s->failed = true;
     } else {
-        for (size_t i = 0; i + 2 < reply->elements; i += 3) {
+        for (size_t i = 0; i + 3 < reply->elements; i += 4) {
             const char *id = hg_reply_str(reply, i, NULL);
             const char *type = hg_reply_str(reply, i + 1, NULL);
             const char *at = hg_reply_str(reply, i + 2, NULL);
+            const char *matched = hg_reply_str(reply, i + 3, NULL);
 
-            if (id == NULL)
+            if (id == NULL || matched == NULL)
                 continue;
             json_array_append_new(
                 s->results,
                 json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "integration_id",
                           slot->integration_id, "event_id", id, "type", type,
-                          "created_at", at, "matched",
-                          matched_names[s->kind]));
+                          "created_at", at, "matched", matched));
         }
     }
     if (--s->pending == 0 && !hg_req_done(r)) {
@@ -145,9 +156,11 @@ static void search_integrations(hg_req *r, const char *const *ids, size_t n)
         return;
     }
     s->pending = (int)n;
+    s->payloads = s->kind == KIND_TEXT && s->payloads_wanted &&
+                  n <= SEARCH_TEXT_INTEGRATIONS;
     for (size_t i = 0; i < n; i++) {
         search_slot *slot = &s->slots[i];
-        const char *kinds[] = {"event", "delivery", "correlation"};
+        const char *kinds[] = {"event", "delivery", "text"};
 
         slot->s = s;
         snprintf(slot->integration_id, sizeof(slot->integration_id), "%s",
@@ -157,14 +170,20 @@ static void search_integrations(hg_req *r, const char *const *ids, size_t n)
         else if (s->kind == KIND_DELIVERY)
             hg_key_id(key, ids[i], "dlv", s->value);
         else
-            hg_key_id(key, ids[i], "corr", s->value);
+            hg_key_id(key, ids[i], "corr",
+                      s->correlation ? s->value : "-");
 
-        const char *argv[] = {key, slot->integration_id, kinds[s->kind],
-                              SEARCH_MAX_RESULTS_TEXT};
+        const char *argv[] = {key,
+                              slot->integration_id,
+                              kinds[s->kind],
+                              SEARCH_MAX_RESULTS_TEXT,
+                              s->value,
+                              s->payloads ? SEARCH_TEXT_EVENTS : "0",
+                              s->correlation ? "1" : "0"};
 
         hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
         hg_redis_eval(insp->redis, &hg_script_search, 0, on_searched, slot,
-                      1, 4, argv, NULL);
+                      1, 7, argv, NULL);
     }
 }
 
@@ -205,17 +224,42 @@ done:
     hg_req_release(r);
 }
 
+/* Accepts 1 to QUERY_MAX bytes of UTF-8 without control characters. */
+static bool query_valid(const char *q)
+{
+    size_t n = q ? strlen(q) : 0;
+
+    if (n == 0 || n > QUERY_MAX ||
+        hg_utf8_valid_prefix((const unsigned char *)q, n) != n)
+        return false;
+    for (const unsigned char *c = (const unsigned char *)q; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
 static void search_authorized(hg_req *r)
 {
     const char *q = hg_req_query(r, "q");
+    const char *only = hg_req_query(r, "integration");
     search_state *s;
     char event_id[HG_ID_MAX];
 
-    if (q == NULL || q[0] == '\0' || strlen(q) > QUERY_MAX) {
+    if (!query_valid(q)) {
         hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "\"q\" must be 1 to %d characters: an event id, a "
-                         "delivery id, a webhook-id or a correlation id",
+                         "\"q\" must be 1 to %d bytes of text without "
+                         "control characters: an event id, a delivery id, a "
+                         "webhook-id, a correlation id or text in a payload",
                          QUERY_MAX);
+        return;
+    }
+    if (only != NULL && only[0] != '\0' &&
+        (!hg_integration_id_valid(only) || !insp_may_see(r, only))) {
+        hg_reply_problem(r, HG_E_NOT_FOUND,
+                         "integration %s does not exist or is not visible "
+                         "to this session",
+                         only);
         return;
     }
     s = calloc(1, sizeof(*s));
@@ -229,18 +273,22 @@ static void search_authorized(hg_req *r)
     r->data = s;
     r->data_free = free_state;
 
-    if (hg_id_valid("evt_", q))
+    if (hg_id_valid("evt_", q)) {
         s->kind = KIND_EVENT;
-    else if (insp_delivery_id_valid(q, event_id, sizeof(event_id)))
+    } else if (insp_delivery_id_valid(q, event_id, sizeof(event_id))) {
         s->kind = KIND_DELIVERY;
-    else if (correlation_id_valid(q))
-        s->kind = KIND_CORRELATION;
-    else {
-        /* Nothing hookgate stores can match. */
-        reply_results(r, s);
-        return;
+    } else {
+        s->kind = KIND_TEXT;
+        s->correlation = correlation_id_valid(q);
+        s->payloads_wanted = strlen(q) >= SEARCH_TEXT_MIN;
     }
 
+    if (only != NULL && only[0] != '\0') {
+        const char *one[] = {only};
+
+        search_integrations(r, one, 1);
+        return;
+    }
     if (!r->auth_admin && r->auth_integration[0] != '\0') {
         const char *own[] = {r->auth_integration};
 

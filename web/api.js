@@ -190,8 +190,9 @@ export const api = {
     return v1Json('GET', `${integrationPath(integrationId)}/deliveries${queryString(params)}`);
   },
 
-  search(text) {
-    return v1Json('GET', `/inspector/search${queryString({ q: text })}`);
+  /** Searches ids, correlation ids and payload text, in one integration when given. */
+  search(text, integrationId) {
+    return v1Json('GET', `/inspector/search${queryString({ q: text, integration: integrationId || undefined })}`);
   },
 
   redeliver(integrationId, deliveryId) {

@@ -355,6 +355,7 @@ const MATCHED_TEXT = {
   delivery_id: 'delivery id',
   webhook_id: 'webhook-id',
   correlation_id: 'correlation id',
+  payload: 'payload text',
 };
 
 async function search(text) {
@@ -363,7 +364,7 @@ async function search(text) {
   replaceChildren(box, h('p', { class: 'loading', role: 'status' }, 'Searching…'));
   let body;
   try {
-    body = await api.search(text);
+    body = await api.search(text, filters.integration);
   } catch (err) {
     const message = err.status === 404 && !err.code ? 'Search is not available on this inspector.' : `Search failed: ${err.message}`;
     replaceChildren(box, h('div', { class: 'notice notice-error', role: 'alert' }, message), closeSearchButton());
@@ -382,7 +383,9 @@ async function search(text) {
       closeSearchButton(),
     ),
     results.length === 0
-      ? h('p', { class: 'muted note' }, 'No visible event matches this id.')
+      ? h('p', { class: 'muted note' }, body?.payloads_searched === false && text.length >= 3
+          ? 'No visible event has this id. Payloads were not searched: choose an integration in the filters to search its payloads.'
+          : 'No visible event matches.')
       : h(
           'ul',
           { class: 'search-list' },

@@ -2,7 +2,8 @@
 
 // The partner API through the inspector: hookgate-inspector forwards a
 // fixed list of gateway routes after checking the caller's role, and
-// searches events by event id, delivery id, webhook-id and correlation id.
+// searches events by event id, delivery id, webhook-id, correlation id and
+// text in payloads.
 // Also the gateway's event replay route.
 
 const assert = require('node:assert/strict');
@@ -461,6 +462,36 @@ test('search results stay within the integration', async () => {
   assert.deepEqual((await search(shared, beta.key)).map((r) => r.event_id), [b]);
   const all = await search(shared, ADMIN_KEY);
   assert.deepEqual(all.map((r) => r.event_id).sort(), [a, b].sort(), 'the admin sees both');
+});
+
+test('search finds text in payloads', async () => {
+  const booking = `bk_${crypto.randomBytes(6).toString('hex')}`;
+  const body = { type: 'booking.cancelled', data: { booking_id: booking, note: 'Zürich "quoted"' } };
+  const eventId = await api.publishAccepted(alpha.id, alpha.key, body);
+  for (const key of [ADMIN_KEY, alpha.key]) {
+    const results = await search(booking, key);
+    assert.deepEqual(results.map((r) => [r.event_id, r.matched, r.type]), [[eventId, 'payload', 'booking.cancelled']],
+      'the booking id finds its event');
+  }
+  assert.deepEqual((await search('Zürich', ADMIN_KEY)).map((r) => r.event_id).slice(0, 1), [eventId], 'UTF-8 text');
+  // The text is matched against the published bytes, where quotes are JSON syntax.
+  assert.deepEqual((await search(`"booking_id":"${booking}"`, ADMIN_KEY)).map((r) => r.event_id), [eventId],
+    'a JSON fragment');
+  assert.deepEqual((await search('.*', ADMIN_KEY)), [], 'the text is not a pattern');
+  assert.deepEqual(await search(booking, beta.key), [], 'another integration finds nothing');
+
+  const one = await insp.request('GET', `/api/v1/inspector/search?q=${booking}&integration=${alpha.id}`, { key: ADMIN_KEY });
+  assert.equal(one.status, 200, one.describe());
+  assert.equal(one.json().payloads_searched, true, 'payloads were read');
+  assert.deepEqual(one.json().results.map((r) => r.event_id), [eventId], 'one integration chosen');
+  const other = await insp.request('GET', `/api/v1/inspector/search?q=${booking}&integration=${alpha.id}`, { key: beta.key });
+  assertInspectorProblem(other, 404, 'NOT_FOUND', 'choosing an integration the key cannot see');
+  const short = await insp.request('GET', '/api/v1/inspector/search?q=bk', { key: ADMIN_KEY });
+  assert.equal(short.json().payloads_searched, false, 'two characters do not read payloads');
+  const control = await insp.request('GET', '/api/v1/inspector/search?q=a%0Ab', { key: ADMIN_KEY });
+  assertInspectorProblem(control, 422, 'VALIDATION_ERROR', 'a control character');
+  const badUtf8 = await insp.request('GET', '/api/v1/inspector/search?q=%FF%FEabc', { key: ADMIN_KEY });
+  assertInspectorProblem(badUtf8, 422, 'VALIDATION_ERROR', 'bytes that are not UTF-8');
 });
 
 test('integration delete purges the correlation index', async () => {
