@@ -213,6 +213,11 @@ INT_OPTION(opt_breaker_probe_max, breaker_probe_max_s, 1, 7 * 86400,
            "seconds")
 INT_OPTION(opt_disable_after, disable_after_s, 0, 365LL * 86400, "seconds")
 STRING_OPTION(opt_outbound_proxy, outbound_proxy)
+INT_OPTION(opt_shutdown_timeout, shutdown_timeout_ms, 0, 3600000,
+           "milliseconds")
+STRING_OPTION(opt_log_file, log_file)
+STRING_OPTION(opt_tls_cert, tls_cert)
+STRING_OPTION(opt_tls_key, tls_key)
 STRING_OPTION(opt_resolve_override, resolve_override)
 BOOL_OPTION(opt_allow_unsafe_redis, allow_unsafe_redis)
 
@@ -280,6 +285,22 @@ static int opt_log_level(hg_config *cfg, const char *value, char *err,
     return 0;
 }
 
+/* Applied at once, because service start-up passes only the level to
+ * hg_log_init(); the value stays in cfg for --help and tests. */
+static int opt_log_repeat_window(hg_config *cfg, const char *value, char *err,
+                                 size_t errsz)
+{
+    long long v;
+
+    if (parse_long(value, 0, 3600000, &v) != 0) {
+        snprintf(err, errsz, "must be milliseconds from 0 to 3600000");
+        return -1;
+    }
+    cfg->log_repeat_window_ms = v;
+    hg_log_set_repeat_window(v);
+    return 0;
+}
+
 static const option_def options[] = {
     {"HOOKGATE_REDIS_URL", "redis://127.0.0.1:6379/0", HG_SVC_ALL,
      opt_redis_url,
@@ -323,6 +344,10 @@ static const option_def options[] = {
      "accept twice this)"},
     {"HOOKGATE_LOG_LEVEL", "info", HG_SVC_ALL, opt_log_level,
      "debug, info, warn or error"},
+    {"HOOKGATE_LOG_REPEAT_WINDOW_MS", "10000", HG_SVC_ALL,
+     opt_log_repeat_window,
+     "milliseconds during which a repeated identical warning or error is "
+     "counted instead of written; 0 writes every line"},
     {"HOOKGATE_SANDBOX", "0", HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_sandbox,
      "1 creates the sandbox integration and its endpoint at start"},
     {"HOOKGATE_SANDBOX_API_KEY", "hgk_sandbox_local_development_key",
@@ -427,6 +452,18 @@ static const option_def options[] = {
      opt_allow_unsafe_redis,
      "1 starts even when Redis may lose or evict queued work (no AOF, an "
      "eviction policy)"},
+    {"HOOKGATE_SHUTDOWN_TIMEOUT_MS", "20000", HG_SVC_ALL,
+     opt_shutdown_timeout,
+     "milliseconds a process waits, after SIGTERM or SIGINT, for requests "
+     "and deliveries in progress before it exits"},
+    {"HOOKGATE_LOG_FILE", "", HG_SVC_ALL, opt_log_file,
+     "file the log lines are appended to, reopened on SIGHUP (for "
+     "logrotate); empty: standard output"},
+    {"HOOKGATE_TLS_CERT", "", HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_tls_cert,
+     "PEM certificate chain; with HOOKGATE_TLS_KEY, the process listens "
+     "with TLS (1.2 or later) and the inspector's session cookie is Secure"},
+    {"HOOKGATE_TLS_KEY", "", HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_tls_key,
+     "PEM private key of HOOKGATE_TLS_CERT"},
 };
 
 static void apply_defaults(hg_config *cfg)
@@ -488,6 +525,16 @@ int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
                  "32' and give every process the same value");
         return -1;
     }
+    if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
+        snprintf(err, errsz,
+                 "%s is missing: set both HOOKGATE_TLS_CERT and "
+                 "HOOKGATE_TLS_KEY for TLS, or neither for plain HTTP",
+                 cfg->tls_cert[0] ? "HOOKGATE_TLS_KEY" : "HOOKGATE_TLS_CERT");
+        return -1;
+    }
+    /* A session cookie sent over TLS must never travel over plain HTTP. */
+    if (cfg->tls_cert[0] != '\0')
+        cfg->inspector_secure_cookie = true;
     if (cfg->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 

@@ -49,6 +49,7 @@ typedef struct hg_config {
     bool allow_private_targets;
     long long max_payload_bytes;
     hg_log_level log_level;
+    long long log_repeat_window_ms;
     bool sandbox;
     char sandbox_api_key[128];
     char sandbox_sink_url[512];
@@ -96,6 +97,13 @@ typedef struct hg_config {
     char outbound_proxy[512];
     char resolve_override[1024];
     bool allow_unsafe_redis;
+    /* Time a stopping process gives requests and deliveries in progress. */
+    int shutdown_timeout_ms;
+    /* File the log is appended to, reopened on SIGHUP; empty: stdout. */
+    char log_file[PATH_MAX];
+    /* PEM certificate chain and private key; both set: listen with TLS. */
+    char tls_cert[PATH_MAX];
+    char tls_key[PATH_MAX];
 } hg_config;
 
 /* Fills *cfg from the environment for the given service. Returns 0, or -1

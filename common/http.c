@@ -2,10 +2,15 @@
 #include "common/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <evhtp/thread.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +33,16 @@
 /* Requests in progress, across all threads (for draining at shutdown). */
 static _Atomic int active_requests;
 
+static void list_stream(hg_req *r, evhtp_connection_t *conn, bool add);
+static void note_message_done(evhtp_connection_t *conn);
+static void note_closing(evhtp_connection_t *conn);
+
 struct hg_http {
     evhtp_t *evhtp;
     struct event_base *base;
     hg_http_options opts;
+    /* libevhtp keeps a pointer to this for the server's lifetime. */
+    evhtp_ssl_cfg_t ssl_cfg;
 };
 
 /* ---- typed wrappers over libevhtp's untyped hook setter -------------- */
@@ -43,6 +54,7 @@ typedef evhtp_res (*read_hook)(evhtp_request_t *req, struct evbuffer *buf,
                                void *arg);
 typedef evhtp_res (*connection_fini_hook)(evhtp_connection_t *conn,
                                           void *arg);
+typedef evhtp_res (*headers_start_hook)(evhtp_request_t *req, void *arg);
 
 static void set_request_fini_hook(evhtp_request_t *req, request_fini_hook fn,
                                   void *arg)
@@ -56,6 +68,13 @@ static void set_headers_hook(evhtp_connection_t *conn, headers_hook fn,
 {
     evhtp_connection_set_hook(conn, evhtp_hook_on_headers, (evhtp_hook)fn,
                               arg);
+}
+
+static void set_headers_start_hook(evhtp_connection_t *conn,
+                                   headers_start_hook fn, void *arg)
+{
+    evhtp_connection_set_hook(conn, evhtp_hook_on_headers_start,
+                              (evhtp_hook)fn, arg);
 }
 
 static void set_read_hook(evhtp_connection_t *conn, read_hook fn, void *arg)
@@ -105,6 +124,29 @@ static const char *reason_phrase(int status)
     }
 }
 
+/* Returns the method's name, or "UNKNOWN" for a method libevhtp does not
+ * know, for which htparser_get_methodstr_m() returns NULL. */
+static const char *method_name(htp_method method)
+{
+    const char *name = htparser_get_methodstr_m(method);
+
+    return name != NULL ? name : "UNKNOWN";
+}
+
+/* Returns true when extra already contains a header line named name, which
+ * must be spelled as the code that added it spells it. */
+static bool has_header_line(struct evbuffer *extra, const char *name)
+{
+    char line[64];
+    struct evbuffer_ptr at;
+
+    if (extra == NULL)
+        return false;
+    snprintf(line, sizeof(line), "%s:", name);
+    at = evbuffer_search(extra, line, strlen(line), NULL);
+    return at.pos >= 0;
+}
+
 /* Writes the status line and headers to the connection. extra contains
  * complete "Name: value\r\n" lines or is NULL. */
 static void write_head(evhtp_request_t *req, int status,
@@ -119,6 +161,7 @@ static void write_head(evhtp_request_t *req, int status,
 
     evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", http10 ? 0 : 1, status,
                         reason_phrase(status));
+    evbuffer_add_printf(out, "Server: hookgate/%s\r\n", HOOKGATE_VERSION);
     if (content_type != NULL)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
     if (chunked)
@@ -130,10 +173,19 @@ static void write_head(evhtp_request_t *req, int status,
     if (h != NULL && h->opts.static_headers != NULL)
         evbuffer_add(out, h->opts.static_headers,
                      strlen(h->opts.static_headers));
+    /* JSON responses carry customer data or credentials, which no browser
+     * or proxy cache may keep, unless the route set its own policy. */
+    if (content_type != NULL &&
+        (strcmp(content_type, "application/json") == 0 ||
+         strcmp(content_type, "application/problem+json") == 0) &&
+        !has_header_line(extra, "Cache-Control"))
+        evbuffer_add_printf(out, "Cache-Control: no-store\r\n");
     if (extra != NULL)
         evbuffer_add_buffer(out, extra);
-    if (!keepalive)
+    if (!keepalive) {
         evbuffer_add_printf(out, "Connection: close\r\n");
+        note_closing(req->conn);
+    }
     else if (http10)
         evbuffer_add_printf(out, "Connection: keep-alive\r\n");
     evbuffer_add(out, "\r\n", 2);
@@ -170,9 +222,77 @@ static void problem_body(struct evbuffer *out, hg_error code,
 
 /* ---- request context -------------------------------------------------- */
 
+/* Requests in progress on this thread. An hg_req and every log line about
+ * it stay on one thread, so no lock is needed. */
+static _Thread_local hg_req *live_requests;
+
+static void live_add(hg_req *r)
+{
+    r->live_next = live_requests;
+    r->live_prev = NULL;
+    if (live_requests != NULL)
+        live_requests->live_prev = r;
+    live_requests = r;
+}
+
+static void live_remove(hg_req *r)
+{
+    if (r->live_prev != NULL)
+        r->live_prev->live_next = r->live_next;
+    else if (live_requests == r)
+        live_requests = r->live_next;
+    if (r->live_next != NULL)
+        r->live_next->live_prev = r->live_prev;
+}
+
+/* The log's trace lookup: linear in the requests in progress on this
+ * thread, and only run for lines that name a request but no trace. */
+static bool lookup_trace(const char *correlation_id, const char **trace_id,
+                         const char **span_id)
+{
+    for (const hg_req *r = live_requests; r != NULL; r = r->live_next) {
+        if (r->request_id == correlation_id) {
+            *trace_id = r->trace.trace_id;
+            *span_id = r->trace.span_id;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads the trace context headers. Two traceparent headers are treated as
+ * invalid, because nothing tells which one is right. Several tracestate
+ * headers are joined with commas, as HTTP combines repeated list headers. */
+static void begin_trace(evhtp_request_t *req, hg_trace *trace)
+{
+    const char *traceparent = NULL;
+    char tracestate[HG_TRACESTATE_MAX * 2 + 2] = "";
+    bool tracestate_too_long = false;
+    int traceparents = 0;
+    evhtp_kv_t *kv;
+
+    TAILQ_FOREACH(kv, req->headers_in, next) {
+        if (strcasecmp(kv->key, "traceparent") == 0) {
+            traceparent = kv->val;
+            traceparents++;
+        } else if (strcasecmp(kv->key, "tracestate") == 0) {
+            size_t n = strlen(tracestate);
+
+            if (n + 1 + strlen(kv->val) >= sizeof(tracestate))
+                tracestate_too_long = true;
+            else
+                snprintf(tracestate + n, sizeof(tracestate) - n, "%s%s",
+                         n > 0 ? "," : "", kv->val);
+        }
+    }
+    hg_trace_begin(trace, traceparents == 1 ? traceparent : NULL,
+                   tracestate_too_long ? NULL : tracestate);
+}
+
 static void req_free(hg_req *r)
 {
     active_requests--;
+    live_remove(r);
     if (r->deadline != NULL)
         event_free(r->deadline);
     if (r->headers_out != NULL)
@@ -206,6 +326,8 @@ static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
 
     (void)req;
     r->req = NULL;
+    if (r->stream_listed)
+        list_stream(r, NULL, false);
     if (r->deadline != NULL)
         evtimer_del(r->deadline);
     if (r->on_close != NULL)
@@ -358,6 +480,15 @@ bool hg_req_bearer(const hg_req *r, char *out, size_t cap)
     return true;
 }
 
+bool hg_req_is_json(const hg_req *r)
+{
+    const char *type = hg_req_header(r, "Content-Type");
+
+    return type != NULL && strncasecmp(type, "application/json", 16) == 0 &&
+           (type[16] == '\0' || type[16] == ';' || type[16] == ' ' ||
+            type[16] == '\t');
+}
+
 const char *hg_req_path(const hg_req *r)
 {
     if (r->req == NULL || r->req->uri == NULL || r->req->uri->path == NULL)
@@ -420,18 +551,25 @@ void hg_reply_header(hg_req *r, const char *name, const char *value)
     evbuffer_add_printf(h, "%s: %s\r\n", name, value);
 }
 
+/* Writes the request's line: INFO for every request, except DEBUG for the
+ * health probes, which load balancers call every few seconds. The route
+ * is the matched pattern, so lines group by route and carry no id from the
+ * path. A request that matched no route has "(unmatched)". */
 static void log_access(const hg_req *r, int status)
 {
+    const char *route = r->route != NULL ? r->route->pattern : "(unmatched)";
     hg_log_fields f = {.correlation_id = r->request_id,
-                       .http_status = status,
+                       .trace_id = r->trace.trace_id,
+                       .span_id = r->trace.span_id,
+                       .route = route,
+                       .method = r->req ? method_name(r->req->method) : "-",
+                       .status = status,
                        .duration_ms = (hg_mono_us() - r->start_us) / 1000};
-    const char *method = r->req ? htparser_get_methodstr_m(r->req->method)
-                                : "-";
+    bool probe = strcmp(route, "/healthz") == 0 ||
+                 strcmp(route, "/readyz") == 0;
 
-    if (status >= 500)
-        hg_warn(&f, "%s %s answered %d", method, hg_req_path(r), status);
-    else
-        hg_debug(&f, "%s %s answered %d", method, hg_req_path(r), status);
+    hg_log(probe ? HG_LOG_DEBUG : HG_LOG_INFO, &f, "%s %s answered %d",
+           f.method, route, status);
 }
 
 /* Marks the reply as sent and lets a paused request continue. */
@@ -553,6 +691,7 @@ static void stream_finish(hg_req *r)
 {
     r->req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
     r->req->flags |= EVHTP_REQ_FLAG_FINISHED;
+    note_closing(r->req->conn);
     r->streaming = false;
     r->replied = true;
     /* Nudges libevhtp to notice the finished request once the output
@@ -582,6 +721,7 @@ void hg_stream_start(hg_req *r, int status, const char *content_type)
     write_head(r->req, status, content_type, 0, true, r->request_id,
                headers_of(r));
     r->streaming = true;
+    list_stream(r, r->req->conn, true);
     log_access(r, status);
     r->status = status;
     /* A HEAD response ends with its head: later writes return -1, as
@@ -657,6 +797,15 @@ static void dispatch(hg_req *r)
     bool path_known = false;
     char allow[160] = "";
 
+    /* A CONNECT client sends tunnel bytes after its request, which must
+     * not be read as further requests. */
+    if (method == htp_method_CONNECT) {
+        r->req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
+        hg_reply_problem(r, HG_E_BAD_REQUEST,
+                         "CONNECT is not supported; this server is not a "
+                         "proxy");
+        return;
+    }
     for (int i = 0; i < o->route_count; i++) {
         const hg_route *route = &o->routes[i];
 
@@ -670,8 +819,7 @@ static void dispatch(hg_req *r)
             return;
         }
         path_known = true;
-        allow_add(allow, sizeof(allow),
-                  htparser_get_methodstr_m(route->method));
+        allow_add(allow, sizeof(allow), method_name(route->method));
         if (route->method == htp_method_GET)
             allow_add(allow, sizeof(allow), "HEAD");
     }
@@ -679,17 +827,37 @@ static void dispatch(hg_req *r)
         hg_reply_header(r, "Allow", allow);
         hg_reply_problem(r, HG_E_METHOD_NOT_ALLOWED,
                          "%s is not allowed on %s; allowed: %s",
-                         htparser_get_methodstr_m(method), path, allow);
+                         method == htp_method_UNKNOWN ? "this method"
+                                                      : method_name(method),
+                         path, allow);
         return;
     }
     hg_reply_problem(r, HG_E_NOT_FOUND, "no route matches %s", path);
+}
+
+/* Makes libevhtp read the next pipelined request after a reply sent from
+ * within the request callback. With libevhtp 1.2.18 (Debian 12), requests
+ * that arrived in the same read as such a request were never parsed, so a
+ * client that pipelined three requests received one response and then
+ * waited for the read timeout (observed). A paused request does not have
+ * this problem, because the resume event flushes the reply and then parses
+ * the rest of the input. A synchronous reply therefore takes the same path.
+ * The pause flag stays set until the resume event runs, so the parser
+ * stops after this request when the callback returns. */
+static void resume_after_reply(evhtp_request_t *req)
+{
+    evhtp_connection_pause(req->conn);
+    req->status = EVHTP_RES_PAUSE;
+    event_active(req->conn->resume_ev, EV_WRITE, 1);
 }
 
 static void on_request(evhtp_request_t *req, void *arg)
 {
     hg_http *h = arg;
     hg_req *r = calloc(1, sizeof(*r));
+    char traceparent[HG_TRACEPARENT_LEN + 1];
 
+    note_message_done(req->conn);
     if (r == NULL) {
         evhtp_send_reply(req, EVHTP_RES_SERVERR);
         return;
@@ -706,13 +874,158 @@ static void on_request(evhtp_request_t *req, void *arg)
      * one for this function. */
     r->refs = 2;
     choose_request_id(req, r->request_id);
+    begin_trace(req, &r->trace);
+    live_add(r);
+    hg_trace_format(&r->trace, traceparent);
+    hg_reply_header(r, "traceparent", traceparent);
     set_request_fini_hook(req, on_request_fini, r);
 
     if (parse_query(r))
         dispatch(r);
     else
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+    if (r->replied && r->req != NULL && !r->paused)
+        resume_after_reply(req);
     hg_req_release(r);
+}
+
+/* ---- raw request heads ------------------------------------------------ */
+
+/* libevhtp 1.2.18 copies the request target and each header value into a
+ * C string and measures it with strlen(), so a NUL byte cuts the value
+ * short without an error. "Bearer <key>\0junk" would read as "Bearer
+ * <key>". The raw bytes are therefore scanned as they arrive, before the
+ * parser runs, from the start of each request to the blank line that ends
+ * its head. The parser stops after every complete request (see
+ * resume_after_reply), so the first drain of the input after a request
+ * completes ends exactly at the start of the next one. */
+typedef struct head_scan {
+    bool in_head;      /* whether the next bytes belong to a request head */
+    bool started;      /* whether a byte other than CR or LF was seen */
+    bool nul;          /* whether the head contains a NUL byte */
+    unsigned newlines; /* count of LF bytes in a row, ignoring CR */
+} head_scan;
+
+/* Per-connection state of every open connection of the calling thread's
+ * loop. The list lets stopping the server close them, because libevhtp
+ * itself leaves them allocated. */
+typedef struct open_conn {
+    evhtp_connection_t *conn;
+    hg_http *server;
+    hg_req *stream; /* the streaming response on it, or NULL */
+    struct evbuffer_cb_entry *input_cb;
+    head_scan head;
+    /* Set when a request completed, so the next drain of the input starts
+     * the head of the next request. */
+    bool message_done;
+    /* Set once a response announced "Connection: close". Requests that
+     * were pipelined after it are not served. */
+    bool closing;
+    LIST_ENTRY(open_conn) link;
+} open_conn;
+
+static void head_scan_reset(head_scan *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->in_head = true;
+}
+
+static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n && h->in_head; i++) {
+        unsigned char c = p[i];
+
+        /* The parser skips empty lines before a request line. */
+        if (!h->started && (c == '\r' || c == '\n'))
+            continue;
+        h->started = true;
+        if (c == '\0')
+            h->nul = true;
+        if (c == '\n') {
+            if (++h->newlines == 2)
+                h->in_head = false;
+        } else if (c != '\r') {
+            h->newlines = 0;
+        }
+    }
+}
+
+/* Scans len bytes of input starting at offset. */
+static void head_scan_input(head_scan *h, struct evbuffer *input,
+                            size_t offset, size_t len)
+{
+    struct evbuffer_ptr at;
+    struct evbuffer_iovec vec[8];
+    int count;
+
+    if (len == 0 || !h->in_head ||
+        evbuffer_ptr_set(input, &at, offset, EVBUFFER_PTR_SET) != 0)
+        return;
+    while (len > 0 && h->in_head) {
+        size_t before = len;
+
+        count = evbuffer_peek(input, (ev_ssize_t)len, &at, vec, 8);
+        if (count <= 0)
+            return;
+        for (int i = 0; i < count && i < 8 && len > 0; i++) {
+            size_t n = vec[i].iov_len < len ? vec[i].iov_len : len;
+
+            head_scan_bytes(h, vec[i].iov_base, n);
+            len -= n;
+            offset += n;
+        }
+        if (len == before ||
+            evbuffer_ptr_set(input, &at, offset, EVBUFFER_PTR_SET) != 0)
+            return;
+    }
+}
+
+static void on_input_change(struct evbuffer *input,
+                            const struct evbuffer_cb_info *info, void *arg)
+{
+    open_conn *o = arg;
+
+    if (info->n_deleted > 0 && o->message_done) {
+        o->message_done = false;
+        head_scan_reset(&o->head);
+        head_scan_input(&o->head, input, 0, evbuffer_get_length(input));
+        return;
+    }
+    if (info->n_added > 0)
+        head_scan_input(&o->head, input, info->orig_size - info->n_deleted,
+                        info->n_added);
+}
+
+static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg);
+
+/* Returns the connection's state, which on_accept() set as the argument of
+ * its fini hook, or NULL when the connection is not tracked. */
+static open_conn *open_conn_of(const evhtp_connection_t *conn)
+{
+    const evhtp_hooks_t *hooks = conn != NULL ? conn->hooks : NULL;
+
+    if (hooks == NULL ||
+        hooks->on_connection_fini != (evhtp_hook)on_connection_fini)
+        return NULL;
+    return hooks->on_connection_fini_arg;
+}
+
+static void note_closing(evhtp_connection_t *conn)
+{
+    open_conn *o = open_conn_of(conn);
+
+    if (o != NULL)
+        o->closing = true;
+}
+
+/* Records that the parser completed a request on conn, so the head scan
+ * restarts where the input is drained next. */
+static void note_message_done(evhtp_connection_t *conn)
+{
+    open_conn *o = open_conn_of(conn);
+
+    if (o != NULL)
+        o->message_done = true;
 }
 
 /* ---- body limit -------------------------------------------------------- */
@@ -792,24 +1105,38 @@ static evhtp_res reject_early(evhtp_request_t *req, hg_error code,
                               const char *detail)
 {
     char request_id[HG_REQUEST_ID_MAX + 1];
+    char traceparent[HG_TRACEPARENT_LEN + 1];
+    hg_trace trace;
+    hg_log_fields f = {.correlation_id = request_id,
+                       .trace_id = trace.trace_id,
+                       .span_id = trace.span_id,
+                       .method = method_name(req->method),
+                       .status = hg_error_status(code)};
     struct evbuffer *body = evbuffer_new();
+    struct evbuffer *extra = evbuffer_new();
 
     choose_request_id(req, request_id);
+    begin_trace(req, &trace);
+    hg_trace_format(&trace, traceparent);
+    if (extra != NULL)
+        evbuffer_add_printf(extra, "traceparent: %s\r\n", traceparent);
     problem_body(body, code, detail, request_id);
 
     req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
     write_head(req, hg_error_status(code), "application/problem+json",
-               evbuffer_get_length(body), false, request_id, NULL);
+               evbuffer_get_length(body), false, request_id, extra);
     if (req->method != htp_method_HEAD)
         evbuffer_add_buffer(bufferevent_get_output(req->conn->bev), body);
     evbuffer_free(body);
+    if (extra != NULL)
+        evbuffer_free(extra);
 
     evbuffer_drain(req->buffer_in, evbuffer_get_length(req->buffer_in));
     set_request_read_hook(req, drain_body, NULL);
     start_linger(req);
     req->cb = on_rejected_complete;
     req->cbarg = NULL;
-    hg_info(NULL, "rejected a request before its body: %s", detail);
+    hg_info(&f, "rejected a request before its body: %s", detail);
     return EVHTP_RES_OK;
 }
 
@@ -862,12 +1189,45 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *headers,
     unsigned long long length = 0;
     bool has_length;
     const char *error = framing_error(headers, &length, &has_length);
+    const open_conn *o = open_conn_of(req->conn);
 
+    /* Checked before routing and authentication, which only see the
+     * values cut short at the NUL. */
+    if (o != NULL && o->head.nul)
+        return reject_early(req, HG_E_BAD_REQUEST,
+                            "the request line or a header contains a NUL "
+                            "byte");
     if (error != NULL)
         return reject_early(req, HG_E_BAD_REQUEST, error);
     if (has_length && h->opts.max_body_bytes > 0 &&
         length > (unsigned long long)h->opts.max_body_bytes)
         return reject_too_large(req, h);
+    return EVHTP_RES_OK;
+}
+
+/* NOTE: libevhtp 1.2.18's parser closes the connection without a response
+ * and without calling any hook for these requests: a bad chunk size, a
+ * Content-Length that is not a number (such as -1), bare LF line ends and a
+ * lower-case method. The same happens for a URL, header name or header
+ * value of 8192 bytes or more (its token buffer), so a long URL or header
+ * gets no 414 or 431. */
+
+/* Runs after the request line. An HTTP/0.9 request ("GET /path" without a
+ * version) gets a 400 here, because libevhtp would otherwise wait for a
+ * header section that such a client never sends. */
+static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
+{
+    const open_conn *o = open_conn_of(req->conn);
+
+    (void)arg;
+    /* A request after a "Connection: close" response ends the connection
+     * without a reply. libevhtp reads it only once that response was
+     * flushed, because the connection stays paused until then. */
+    if (o != NULL && o->closing)
+        return EVHTP_RES_ERROR;
+    if (htparser_get_major(req->conn->parser) == 0)
+        return reject_early(req, HG_E_BAD_REQUEST,
+                            "HTTP/0.9 is not supported; send HTTP/1.1");
     return EVHTP_RES_OK;
 }
 
@@ -885,21 +1245,52 @@ static evhtp_res on_read(evhtp_request_t *req, struct evbuffer *buf,
     return EVHTP_RES_OK;
 }
 
-/* Open connections of the calling thread's loop, so that stopping the
- * server can close them; libevhtp itself leaves them allocated. */
-typedef struct open_conn {
-    evhtp_connection_t *conn;
-    LIST_ENTRY(open_conn) link;
-} open_conn;
+/* Open connections of the calling thread's loop. */
 
 static _Thread_local LIST_HEAD(open_list, open_conn) open_conns =
     LIST_HEAD_INITIALIZER(open_conns);
+
+/* Records r as the stream of its connection, or removes it (linear in the
+ * thread's open connections, and only done for streams). */
+static void list_stream(hg_req *r, evhtp_connection_t *conn, bool add)
+{
+    open_conn *o;
+
+    LIST_FOREACH(o, &open_conns, link) {
+        if (add && o->conn == conn) {
+            o->stream = r;
+            r->stream_listed = true;
+            return;
+        }
+        if (!add && o->stream == r) {
+            o->stream = NULL;
+            r->stream_listed = false;
+            return;
+        }
+    }
+}
+
+int hg_http_end_streams(void)
+{
+    open_conn *o;
+    int ended = 0;
+
+    LIST_FOREACH(o, &open_conns, link) {
+        if (o->stream != NULL && o->stream->streaming) {
+            hg_stream_end(o->stream);
+            ended++;
+        }
+    }
+    return ended;
+}
 
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     open_conn *o = arg;
 
-    (void)conn;
+    if (o->input_cb != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_input(conn->bev),
+                                 o->input_cb);
     LIST_REMOVE(o, link);
     free(o);
     return EVHTP_RES_OK;
@@ -912,8 +1303,17 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     if (o == NULL)
         return EVHTP_RES_ERROR;
     o->conn = conn;
+    o->server = arg;
+    head_scan_reset(&o->head);
+    o->input_cb = evbuffer_add_cb(bufferevent_get_input(conn->bev),
+                                  on_input_change, o);
+    if (o->input_cb == NULL) {
+        free(o);
+        return EVHTP_RES_ERROR;
+    }
     LIST_INSERT_HEAD(&open_conns, o, link);
     set_connection_fini_hook(conn, on_connection_fini, o);
+    set_headers_start_hook(conn, on_headers_start, arg);
     set_headers_hook(conn, on_headers, arg);
     set_read_hook(conn, on_read, arg);
     return EVHTP_RES_OK;
@@ -963,6 +1363,7 @@ hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts)
 
     if (h == NULL)
         return NULL;
+    hg_log_set_trace_lookup(lookup_trace);
     h->base = base;
     h->opts = *opts;
     h->evhtp = evhtp_new(base, h);
@@ -995,6 +1396,110 @@ int hg_http_listen(hg_http *h, const char *host, int port)
     else
         snprintf(addr, sizeof(addr), "%s", host);
     return evhtp_bind_socket(h->evhtp, addr, (uint16_t)port, 1024);
+}
+
+/* ---- TLS -------------------------------------------------------------- */
+
+/* Checks that path contains a PEM certificate (want_key false) or private
+ * key and returns it, so a bad setting stops the process with a message naming
+ * its variable instead of failing each handshake later. */
+static void *read_pem(const char *path, bool want_key, char *err,
+                      size_t errsz)
+{
+    const char *variable = want_key ? "HOOKGATE_TLS_KEY" : "HOOKGATE_TLS_CERT";
+    FILE *f = fopen(path, "r");
+    void *out;
+
+    if (f == NULL) {
+        snprintf(err, errsz, "invalid %s: cannot open %s: %s", variable, path,
+                 strerror(errno));
+        return NULL;
+    }
+    if (want_key)
+        out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    else
+        out = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (out == NULL)
+        snprintf(err, errsz, "invalid %s: %s contains no PEM %s", variable, path,
+                 want_key ? "private key (an encrypted key is not supported)"
+                          : "certificate");
+    ERR_clear_error();
+    return out;
+}
+
+static int check_key_pair(const char *cert_path, const char *key_path,
+                          char *err, size_t errsz)
+{
+    X509 *cert = read_pem(cert_path, false, err, errsz);
+    EVP_PKEY *key = cert ? read_pem(key_path, true, err, errsz) : NULL;
+    int rc = -1;
+
+    if (cert != NULL && key != NULL) {
+        if (X509_check_private_key(cert, key) == 1)
+            rc = 0;
+        else
+            snprintf(err, errsz,
+                     "invalid HOOKGATE_TLS_KEY: %s does not match the "
+                     "certificate in HOOKGATE_TLS_CERT (%s)",
+                     key_path, cert_path);
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return rc;
+}
+
+int hg_http_start(hg_http *h, const char *cert_path, const char *key_path,
+                  const char *host, int port)
+{
+    char err[512];
+
+    if (cert_path[0] != '\0' &&
+        hg_http_use_tls(h, cert_path, key_path, err, sizeof(err)) != 0) {
+        hg_error(NULL, "cannot start TLS: %s", err);
+        return 2;
+    }
+    if (hg_http_listen(h, host, port) != 0) {
+        hg_error(NULL, "cannot listen on %s:%d", host, port);
+        return 1;
+    }
+    return 0;
+}
+
+int hg_http_use_tls(hg_http *h, const char *cert_path, const char *key_path,
+                    char *err, size_t errsz)
+{
+    SSL_CTX *ctx;
+
+    if (check_key_pair(cert_path, key_path, err, errsz) != 0)
+        return -1;
+
+    h->ssl_cfg.pemfile = (char *)cert_path;
+    h->ssl_cfg.privfile = (char *)key_path;
+    h->ssl_cfg.ssl_opts = SSL_OP_NO_COMPRESSION |
+                          SSL_OP_CIPHER_SERVER_PREFERENCE |
+                          SSL_OP_NO_RENEGOTIATION;
+    h->ssl_cfg.ssl_ctx_timeout = 300; /* seconds a TLS session is resumable */
+    h->ssl_cfg.scache_type = evhtp_ssl_scache_type_internal;
+    if (evhtp_ssl_init(h->evhtp, &h->ssl_cfg) != 0 ||
+        h->evhtp->ssl_ctx == NULL) {
+        snprintf(err, errsz, "invalid HOOKGATE_TLS_CERT: setting up TLS with "
+                             "%s failed", cert_path);
+        return -1;
+    }
+    ctx = h->evhtp->ssl_ctx;
+    /* Checked again on the context itself, without relying on how
+     * evhtp_ssl_init reports a file it failed to load. */
+    if (SSL_CTX_check_private_key(ctx) != 1 ||
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        snprintf(err, errsz, "invalid HOOKGATE_TLS_KEY: OpenSSL rejected %s "
+                             "with %s",
+                 key_path, cert_path);
+        ERR_clear_error();
+        return -1;
+    }
+    return 0;
 }
 
 void hg_http_stop_accepting(hg_http *h)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/errors.h"
+#include "common/trace.h"
 
 #define HG_MAX_PARAMS 4
 #define HG_PARAM_MAX 128
@@ -84,6 +85,13 @@ struct hg_req {
     const hg_route *route;
     char params[HG_MAX_PARAMS][HG_PARAM_MAX];
     char request_id[HG_REQUEST_ID_MAX + 1];
+    /* W3C trace context: the caller's trace (or a new one when the
+     * traceparent header is missing or invalid) and this request's span,
+     * sent back in the traceparent response header. */
+    hg_trace trace;
+    /* Requests in progress on this thread, for the log's trace lookup. */
+    struct hg_req *live_next;
+    struct hg_req *live_prev;
     int64_t start_us;
     struct event *deadline;
     struct evbuffer *headers_out; /* extra response header lines */
@@ -91,6 +99,8 @@ struct hg_req {
     bool paused;
     bool replied;
     bool streaming;
+    /* Listed with its connection, so hg_http_end_streams() can end it. */
+    bool stream_listed;
     /* A HEAD request, served by the GET route: the reply has the GET
      * response's status and headers but no body. */
     bool head;
@@ -124,8 +134,24 @@ struct hg_req {
 hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts);
 /* Binds host:port; returns 0, or -1 with errno set by the bind. */
 int hg_http_listen(hg_http *h, const char *host, int port);
+/* Makes h accept TLS only (1.2 or later, no compression, the server's
+ * cipher order), with the PEM certificate chain and private key at the
+ * given paths. Call before hg_http_listen. Returns 0, or -1 after writing
+ * into err a sentence naming HOOKGATE_TLS_CERT or HOOKGATE_TLS_KEY (file
+ * unreadable, not PEM, or a key that does not match the certificate). */
+int hg_http_use_tls(hg_http *h, const char *cert_path, const char *key_path,
+                    char *err, size_t errsz);
+/* Turns TLS on when cert_path is not empty, then binds host:port, logging
+ * what failed. Returns 0, 2 for an unusable TLS setting, or 1 when the
+ * address cannot be bound: the process's exit status. */
+int hg_http_start(hg_http *h, const char *cert_path, const char *key_path,
+                  const char *host, int port);
 /* Stops accepting connections; requests in progress go on. */
 void hg_http_stop_accepting(hg_http *h);
+/* Ends every streaming response (server-sent events) of the calling
+ * thread's loop with the closing chunk, so their clients see a clean end
+ * and reconnect elsewhere. Returns the number of streams ended. */
+int hg_http_end_streams(void);
 /* Returns the number of requests in progress in this process. */
 int hg_http_active_requests(void);
 /* Stops the worker threads and frees the server. Accepts NULL. */
@@ -142,6 +168,9 @@ const char *hg_req_path(const hg_req *r);
 /* Copies the token of "Authorization: Bearer <token>" into out (cap bytes
  * with the NUL); false when the header is missing, malformed or too long. */
 bool hg_req_bearer(const hg_req *r, char *out, size_t cap);
+/* Returns true when the Content-Type header is application/json, with or
+ * without parameters such as charset. */
+bool hg_req_is_json(const hg_req *r);
 /* Returns the whole body as one contiguous buffer (valid while the request
  * lives) and its length. */
 const char *hg_req_body(hg_req *r, size_t *len);

@@ -13,9 +13,12 @@ static const char *const credential_headers[] = {
 };
 
 /* Any header name containing one of these words is treated as a credential,
- * e.g. X-Secret, X-Access-Token or X-Db-Password. */
+ * e.g. X-Secret, X-Access-Token, X-Db-Password, ApiKey or X-Session-Id. */
 static const char *const credential_words[] = {
-    "secret", "token", "password", NULL,
+    "secret",     "token",      "password",    "passwd",
+    "apikey",     "api-key",    "api_key",     "access-key",
+    "access_key", "private-key", "private_key", "credential",
+    "session",    NULL,
 };
 
 /* Case-insensitive substring search, because strcasestr is a GNU

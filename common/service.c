@@ -2,9 +2,15 @@
 #include "common/service.h"
 
 #include <event2/event.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "common/clock.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/redis_check.h"
 #include "common/scripts.h"
@@ -16,6 +22,9 @@ typedef struct stop_state {
     void *arg;
     int signals;
 } stop_state;
+
+static const hg_config *service_cfg;
+static atomic_bool stopping;
 
 int hg_service_init(int argc, char **argv, const char *program,
                     const char *summary, unsigned service,
@@ -30,6 +39,12 @@ int hg_service_init(int argc, char **argv, const char *program,
         fprintf(stderr, "%s: %s\n", program, err);
         return 2;
     }
+    if (hg_log_reopen(cfg->log_file) != 0) {
+        fprintf(stderr, "%s: invalid HOOKGATE_LOG_FILE: cannot open %s: %s\n",
+                program, cfg->log_file, strerror(errno));
+        return 2;
+    }
+    service_cfg = cfg;
     hg_log_init(log_name, cfg->log_level);
     hg_urlpolicy_allow(cfg->allowed_cidrs, cfg->allowed_cidr_count);
     hg_scripts_init();
@@ -48,7 +63,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(s->base);
         return;
     }
-    hg_info(NULL, "received signal %d; stopping", (int)sig);
+    atomic_store(&stopping, true);
+    hg_info(NULL, "received signal %d; stopping within %d ms", (int)sig,
+            service_cfg->shutdown_timeout_ms);
     if (s->on_stop != NULL)
         s->on_stop(s->base, s->arg);
     else
@@ -106,6 +123,37 @@ void hg_service_check_redis(hg_redis *r, const hg_config *cfg,
     hg_redis_check_durability(r, on_redis_checked, g);
 }
 
+/* One drain per process; hg_service_run frees its timer after the loop,
+ * which a second signal can end while the drain still waits. */
+static struct {
+    struct event_base *base;
+    struct event *timer;
+    int64_t deadline_ms;
+} drain;
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    hg_log_fields f = {0};
+
+    (void)sig;
+    (void)what;
+    (void)arg;
+    if (service_cfg->log_file[0] == '\0') {
+        hg_info(NULL, "received SIGHUP; logging to stdout, nothing to "
+                      "reopen");
+        return;
+    }
+    if (hg_log_reopen(service_cfg->log_file) != 0) {
+        f.error = strerror(errno);
+        hg_error(&f, "reopening the log file %s failed; logging on to the "
+                     "previous file",
+                 service_cfg->log_file);
+        return;
+    }
+    hg_info(NULL, "received SIGHUP; reopened the log file %s",
+            service_cfg->log_file);
+}
+
 int hg_service_run(struct event_base *base,
                     void (*on_stop)(struct event_base *base, void *arg),
                     void *arg)
@@ -113,11 +161,198 @@ int hg_service_run(struct event_base *base,
     stop_state s = {base, on_stop, arg, 0};
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, &s);
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, &s);
+    struct event *sighup = evsignal_new(base, SIGHUP, on_sighup, NULL);
 
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
+    evsignal_add(sighup, NULL);
     event_base_dispatch(base);
     event_free(sigterm);
     event_free(sigint);
+    event_free(sighup);
+    if (drain.timer != NULL)
+        event_free(drain.timer);
+    drain.timer = NULL;
     return exit_code;
+}
+
+bool hg_service_stopping(void)
+{
+    return atomic_load(&stopping);
+}
+
+/* ---- draining at shutdown ----------------------------------------------- */
+
+#define DRAIN_TICK_MS 50
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval tick = {0, DRAIN_TICK_MS * 1000};
+    int active = hg_http_active_requests();
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (active > 0 && hg_mono_ms() < drain.deadline_ms) {
+        evtimer_add(drain.timer, &tick);
+        return;
+    }
+    if (active > 0)
+        hg_warn(NULL, "stopping with %d requests still in progress after "
+                      "HOOKGATE_SHUTDOWN_TIMEOUT_MS",
+                active);
+    event_base_loopbreak(drain.base);
+}
+
+/* NOTE: a request counts as in progress only once its whole body arrived,
+ * so one whose body is still being received when the drain ends is cut. */
+void hg_service_drain(struct event_base *base, hg_http *http)
+{
+    hg_http_stop_accepting(http);
+    if (drain.timer != NULL)
+        return;
+    drain.base = base;
+    drain.deadline_ms = hg_mono_ms() + service_cfg->shutdown_timeout_ms;
+    drain.timer = evtimer_new(base, on_drain_tick, NULL);
+    if (drain.timer == NULL) {
+        event_base_loopbreak(base);
+        return;
+    }
+    on_drain_tick(-1, 0, NULL);
+}
+
+/* ---- readiness probe ---------------------------------------------------- */
+
+/* A PING reply older than PROBE_STALE_MS makes the process not ready: two
+ * missed probes plus one command deadline. */
+#define PROBE_INTERVAL_MS 1000
+#define PROBE_TIMEOUT_MS 2000
+#define PROBE_STALE_MS (2 * PROBE_INTERVAL_MS + PROBE_TIMEOUT_MS)
+
+struct hg_probe {
+    const hg_config *cfg;
+    hg_redis *redis;
+    struct event *timer;
+    const char *group;
+    int pending; /* commands of the current round not yet completed */
+    int groups_found;
+    _Atomic int64_t last_pong_ms;
+    atomic_bool groups_ok;
+};
+
+static void probe_round_end(hg_probe *p)
+{
+    struct timeval tv = {0, PROBE_INTERVAL_MS * 1000};
+
+    if (--p->pending > 0)
+        return;
+    if (p->group != NULL) {
+        bool ok = p->groups_found == p->cfg->work_shards;
+
+        if (ok != atomic_load(&p->groups_ok))
+            hg_info(NULL, "consumer group %s is %s on every work shard",
+                    p->group, ok ? "now present" : "missing");
+        atomic_store(&p->groups_ok, ok);
+    }
+    evtimer_add(p->timer, &tv);
+}
+
+static void on_probe_pong(hg_redis_status status, redisReply *reply,
+                          void *arg)
+{
+    hg_probe *p = arg;
+
+    if (status == HG_REDIS_OK && reply->type == REDIS_REPLY_STATUS)
+        atomic_store(&p->last_pong_ms, hg_mono_ms());
+    probe_round_end(p);
+}
+
+/* XINFO GROUPS returns an array of groups, each a flat name/value array
+ * starting with "name". A missing stream gives an error reply. */
+static void on_probe_groups(hg_redis_status status, redisReply *reply,
+                            void *arg)
+{
+    hg_probe *p = arg;
+
+    for (size_t i = 0; status == HG_REDIS_OK &&
+                       reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        const char *name = hg_reply_str(hg_reply_elem(reply, i), 1, NULL);
+
+        if (name != NULL && strcmp(name, p->group) == 0) {
+            p->groups_found++;
+            break;
+        }
+    }
+    probe_round_end(p);
+}
+
+static void on_probe_tick(evutil_socket_t fd, short what, void *arg)
+{
+    hg_probe *p = arg;
+    char key[HG_KEY_MAX];
+
+    (void)fd;
+    (void)what;
+    p->pending = 1;
+    p->groups_found = 0;
+    if (p->group != NULL)
+        p->pending += p->cfg->work_shards;
+    hg_redis_command(p->redis, PROBE_TIMEOUT_MS, on_probe_pong, p, "PING");
+    for (int i = 0; p->group != NULL && i < p->cfg->work_shards; i++)
+        hg_redis_command(p->redis, PROBE_TIMEOUT_MS, on_probe_groups, p,
+                         "XINFO GROUPS %s", hg_key_work(key, i));
+}
+
+hg_probe *hg_probe_new(struct event_base *base, const hg_config *cfg,
+                       const char *name, const char *group)
+{
+    hg_probe *p = calloc(1, sizeof(*p));
+    hg_redis_options o = {
+        .name = name,
+        .command_timeout_ms = PROBE_TIMEOUT_MS,
+        .connect_timeout_ms = PROBE_TIMEOUT_MS,
+        .max_inflight = 64,
+    };
+    struct timeval now = {0, 0};
+
+    if (p == NULL)
+        return NULL;
+    p->cfg = cfg;
+    p->group = group;
+    atomic_store(&p->last_pong_ms, INT64_MIN / 2);
+    p->redis = hg_redis_new(base, &cfg->redis, &o);
+    p->timer = evtimer_new(base, on_probe_tick, p);
+    if (p->redis == NULL || p->timer == NULL) {
+        hg_probe_free(p);
+        return NULL;
+    }
+    evtimer_add(p->timer, &now);
+    return p;
+}
+
+const char *hg_probe_readiness(const hg_probe *p)
+{
+    if (hg_service_stopping())
+        return "shutting down";
+    if (hg_mono_ms() - atomic_load(&p->last_pong_ms) > PROBE_STALE_MS)
+        return "redis did not answer a PING in the last 4 seconds";
+    if (p->group != NULL && !atomic_load(&p->groups_ok))
+        return "the consumer group is missing on a work shard";
+    return NULL;
+}
+
+void hg_probe_free(hg_probe *p)
+{
+    if (p == NULL)
+        return;
+    if (p->timer != NULL)
+        event_free(p->timer);
+    p->timer = NULL;
+    /* Pending commands complete inside hg_redis_free; their callbacks
+     * must not re-arm the freed timer. */
+    p->group = NULL;
+    p->pending = 1 << 20;
+    hg_redis_free(p->redis);
+    free(p);
 }

@@ -29,12 +29,30 @@ static const char *const script_members[] = {
     NULL,
 };
 
-/* Headers that frame the response or the connection; the sink sets them
- * itself, and a scripted value would break the HTTP framing. */
+/* Headers the sink sets itself: those that frame the response or the
+ * connection, where a scripted value would break the HTTP framing, and
+ * those that act on the inspector's origin in a browser (cookies, the
+ * content policy that sandboxes sink responses, stored data), because sinks
+ * answer on the same origin as the inspector page. */
 static const char *const reserved_headers[] = {
-    "content-length", "transfer-encoding", "connection",
-    "keep-alive",     "upgrade",           "te",
-    "trailer",        "x-request-id",      NULL,
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "x-request-id",
+    "server",
+    "set-cookie",
+    "set-cookie2",
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "x-content-type-options",
+    "clear-site-data",
+    "service-worker-allowed",
+    "refresh",
+    NULL,
 };
 
 static int fail(hg_sink_error *err, const char *prefix, const char *field,

@@ -33,14 +33,13 @@
 #define IDEMPOTENCY_KEY_MAX 255
 #define IDEMPOTENCY_TTL_S "86400"
 #define STALE_RETRIES 3
-#define TRACEPARENT_LEN 55
 /* Keys and fixed arguments of publish.lua before its per-delivery ones. */
 #define PUBLISH_FIXED_KEYS 11
 /* The write may have happened even though its confirmation never came. */
 #define MAYBE_STORED                                                          \
     "Redis did not confirm the write in time, so the event may or may not "  \
     "be stored; retry with the same Idempotency-Key to avoid a duplicate"
-#define PUBLISH_FIXED_ARGS 20
+#define PUBLISH_FIXED_ARGS 21
 
 static void publish_with_snapshot(hg_req *r);
 
@@ -155,50 +154,6 @@ reply_problem_authorized(hg_req *r, unsigned scope, hg_error code,
 
 /* ---- request checks ----------------------------------------------------- */
 
-static bool traceparent_valid(const char *s)
-{
-    static const int dashes[] = {2, 35, 52};
-    bool nonzero_trace = false, nonzero_span = false;
-
-    if (s == NULL || strlen(s) != TRACEPARENT_LEN)
-        return false;
-    for (int i = 0; i < TRACEPARENT_LEN; i++) {
-        bool dash = i == dashes[0] || i == dashes[1] || i == dashes[2];
-        char c = s[i];
-
-        if (dash != (c == '-'))
-            return false;
-        if (!dash && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-        if (!dash && c != '0' && i > 2 && i < 35)
-            nonzero_trace = true;
-        if (!dash && c != '0' && i > 35 && i < 52)
-            nonzero_span = true;
-    }
-    /* Version ff is forbidden by W3C Trace Context. */
-    return nonzero_trace && nonzero_span && strncmp(s, "ff", 2) != 0;
-}
-
-static void new_traceparent(char *out)
-{
-    uint8_t bytes[24];
-    static const char hex[] = "0123456789abcdef";
-    char *p = out;
-
-    hg_random_bytes(bytes, sizeof(bytes));
-    bytes[0] |= 1; /* never all zero */
-    bytes[16] |= 1;
-    memcpy(p, "00-", 3);
-    p += 3;
-    for (int i = 0; i < 24; i++) {
-        if (i == 16)
-            *p++ = '-';
-        *p++ = hex[bytes[i] >> 4];
-        *p++ = hex[bytes[i] & 15];
-    }
-    memcpy(p, "-01", 4);
-}
-
 static bool idempotency_key_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -274,7 +229,6 @@ static bool choose_type(hg_req *r, const hg_json_intake_info *info,
 static bool read_publish_headers(hg_req *r, gw_publish *s)
 {
     const char *idem = hg_req_header(r, "Idempotency-Key");
-    const char *trace = hg_req_header(r, "traceparent");
 
     if (idem != NULL) {
         if (!idempotency_key_valid(idem)) {
@@ -287,10 +241,6 @@ static bool read_publish_headers(hg_req *r, gw_publish *s)
         snprintf(s->idempotency_key, sizeof(s->idempotency_key), "%s", idem);
         s->has_idempotency_key = true;
     }
-    if (traceparent_valid(trace))
-        snprintf(s->traceparent, sizeof(s->traceparent), "%s", trace);
-    else
-        new_traceparent(s->traceparent);
     return true;
 }
 
@@ -518,7 +468,7 @@ static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
         IDEMPOTENCY_TTL_S, a->maxlen, integration,
         s->cred.kind == CRED_ADMIN ? "admin" : "principal",
         s->cred.kind == CRED_TOKEN ? s->cred.token_scopes : "", a->rate,
-        a->irate, s->test ? "1" : "0", a->count,
+        a->irate, s->test ? "1" : "0", a->count, r->trace.tracestate,
     };
     int payload = k + 5;
 
@@ -611,7 +561,9 @@ gw_publish *gw_publish_new(hg_req *r)
     hg_id_new("evt_", s->event_id);
     snprintf(s->received_ms, sizeof(s->received_ms), "%lld", (long long)now);
     hg_time_format(now, s->received_at);
-    new_traceparent(s->traceparent);
+    /* The event continues the request's trace, with the gateway's span as
+     * the parent of every delivery attempt. */
+    hg_trace_format(&r->trace, s->traceparent);
     return s;
 }
 

@@ -25,8 +25,14 @@ const hg_config *gw_config;
 atomic_bool gw_redis_verified;
 static hg_config config;
 
+static hg_probe *probe;
+
 static const char *readiness(gw_thread *t)
 {
+    const char *probed = hg_probe_readiness(probe);
+
+    if (probed != NULL)
+        return probed;
     if (!atomic_load(&gw_redis_verified))
         return "the Redis configuration has not been checked yet";
     return hg_redis_ready(t->redis) ? NULL : "redis is not connected";
@@ -209,38 +215,15 @@ static void thread_exit(void *ctx, void *arg)
     gw_thread_free(ctx);
 }
 
-/* Draining at shutdown: new connections are refused at once, requests in
- * progress get up to DRAIN_S to finish, so a client is not left without
- * an answer for an event that may have been stored. */
-#define DRAIN_S 10
-
 static hg_http *http;
-static struct event *drain_timer;
-static int64_t drain_deadline_ms;
 
-static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
-{
-    struct timeval tick = {0, 50 * 1000};
-
-    (void)fd;
-    (void)what;
-    if (hg_http_active_requests() == 0 || hg_mono_ms() > drain_deadline_ms) {
-        if (hg_http_active_requests() > 0)
-            hg_warn(NULL, "stopping with %d requests still in progress",
-                    hg_http_active_requests());
-        event_base_loopbreak(arg);
-        return;
-    }
-    evtimer_add(drain_timer, &tick);
-}
-
+/* Draining at shutdown: new connections are refused at once, requests in
+ * progress get up to HOOKGATE_SHUTDOWN_TIMEOUT_MS to finish, so a client
+ * is not left without a response for an event that may have been stored. */
 static void on_stop(struct event_base *base, void *arg)
 {
     (void)arg;
-    hg_http_stop_accepting(http);
-    drain_deadline_ms = hg_mono_ms() + DRAIN_S * 1000;
-    drain_timer = evtimer_new(base, on_drain_tick, base);
-    on_drain_tick(-1, 0, base);
+    hg_service_drain(base, http);
 }
 
 static struct event_base *main_base;
@@ -288,6 +271,7 @@ int main(int argc, char **argv)
     base = event_base_new();
     main_base = base;
     main_redis = connect_redis(base, "gateway-main", on_main_redis_ready);
+    probe = hg_probe_new(base, &config, "gateway-probe", NULL);
     hg_http_options o = {
         .service = "gateway",
         .routes = routes,
@@ -299,20 +283,22 @@ int main(int argc, char **argv)
         .thread_exit = thread_exit,
     };
     http = hg_http_new(base, &o);
-    if (http == NULL || hg_http_listen(http, config.gateway_addr.host,
-                                       config.gateway_addr.port) != 0) {
-        hg_error(NULL, "cannot listen on %s:%d", config.gateway_addr.host,
-                 config.gateway_addr.port);
+    if (http == NULL || probe == NULL) {
+        hg_error(NULL, "cannot create the HTTP server");
         return 1;
     }
-    hg_info(NULL, "gateway listening on %s:%d with %d threads",
-            config.gateway_addr.host, config.gateway_addr.port, config.threads);
+    rc = hg_http_start(http, config.tls_cert, config.tls_key,
+                       config.gateway_addr.host, config.gateway_addr.port);
+    if (rc != 0)
+        return rc;
+    hg_info(NULL, "gateway listening on %s:%d (%s) with %d threads",
+            config.gateway_addr.host, config.gateway_addr.port,
+            config.tls_cert[0] ? "https" : "http", config.threads);
 
     rc = hg_service_run(base, on_stop, NULL);
 
-    if (drain_timer != NULL)
-        event_free(drain_timer);
     hg_http_free(http);
+    hg_probe_free(probe);
     hg_redis_free(main_redis);
     event_base_free(base);
     hg_catalog_free(catalog);

@@ -149,6 +149,15 @@ static json_t *sandbox_json(void)
 
 static void sandbox_authorized(hg_req *r)
 {
+    /* The answer holds the sandbox's manage key and endpoint secret, which
+     * would give a read-only support token write access. */
+    if (strncmp(r->auth_actor, "support:", 8) == 0) {
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "support tokens cannot read the sandbox "
+                         "credentials; use the sandbox API key or the admin "
+                         "key");
+        return;
+    }
     if (sandbox_on(r))
         hg_reply_json(r, 200, sandbox_json());
 }

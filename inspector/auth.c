@@ -369,6 +369,109 @@ void insp_authorize(hg_req *r, void (*next)(hg_req *r))
     resolve_caller(r, authorized, next);
 }
 
+/* ---- checking a credential again ---------------------------------------- */
+
+bool insp_credential_read(const hg_req *r, insp_credential *out)
+{
+    char token[TOKEN_MAX];
+    bool from_cookie;
+
+    memset(out, 0, sizeof(*out));
+    if (!read_token(r, token, sizeof(token), &from_cookie))
+        return false;
+    hg_sha256_hex(token, strlen(token), out->sha256);
+    out->from_cookie = from_cookie;
+    /* The same order of checks as resolve(). */
+    if (!from_cookie && is_admin_hash(out->sha256))
+        out->kind = INSP_CRED_ADMIN;
+    else if (from_cookie ||
+             strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0)
+        out->kind = INSP_CRED_SESSION;
+    else if (strncmp(token, SUPPORT_PREFIX, strlen(SUPPORT_PREFIX)) == 0)
+        out->kind = INSP_CRED_SUPPORT;
+    else
+        out->kind = INSP_CRED_KEY;
+    memset(token, 0, sizeof(token));
+    return true;
+}
+
+typedef struct recheck_step {
+    cred_kind kind;
+    char sha256[65];
+    insp_recheck_cb cb;
+    void *arg;
+} recheck_step;
+
+static void on_rechecked(hg_redis_status status, redisReply *reply,
+                         void *arg)
+{
+    recheck_step *s = arg;
+    const char *result = NULL;
+
+    if (status != HG_REDIS_OK) {
+        s->cb(INSP_RECHECK_FAILED, hg_redis_status_text(status), s->arg);
+    } else if (hg_reply_is_error(reply)) {
+        s->cb(INSP_RECHECK_FAILED, reply->str, s->arg);
+    } else if ((result = hg_reply_str(reply, 0, NULL)) == NULL) {
+        s->cb(INSP_RECHECK_FAILED, "unexpected store reply", s->arg);
+    } else if (strcmp(result, "ok") == 0) {
+        auth_step a = {.kind = s->kind};
+
+        snprintf(a.sha256, sizeof(a.sha256), "%s", s->sha256);
+        read_identity(reply, &a);
+        if (identity_valid(&a.id))
+            s->cb(INSP_RECHECK_VALID, NULL, s->arg);
+        else
+            s->cb(INSP_RECHECK_INVALID, "unknown", s->arg);
+    } else if (strcmp(result, "denied") == 0) {
+        const char *why = hg_reply_str(reply, 1, NULL);
+
+        s->cb(INSP_RECHECK_INVALID, why ? why : "unknown", s->arg);
+    } else {
+        s->cb(INSP_RECHECK_FAILED, "unexpected store reply", s->arg);
+    }
+    free(s);
+}
+
+void insp_credential_recheck(const insp_credential *cred, insp_recheck_cb cb,
+                             void *arg)
+{
+    static const char *const kinds[] = {"key", "session", "support"};
+    char key[HG_KEY_MAX];
+    recheck_step *s;
+
+    /* The admin key comes from the configuration, which does not change
+     * while the process runs. */
+    if (cred->kind == INSP_CRED_ADMIN) {
+        cb(is_admin_hash(cred->sha256) ? INSP_RECHECK_VALID
+                                       : INSP_RECHECK_INVALID,
+           is_admin_hash(cred->sha256) ? NULL : "unknown", arg);
+        return;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        cb(INSP_RECHECK_FAILED, "out of memory", arg);
+        return;
+    }
+    s->cb = cb;
+    s->arg = arg;
+    snprintf(s->sha256, sizeof(s->sha256), "%s", cred->sha256);
+    if (cred->kind == INSP_CRED_SESSION) {
+        s->kind = KIND_SESSION;
+        snprintf(key, sizeof(key), "hg:session:%s", s->sha256);
+    } else if (cred->kind == INSP_CRED_SUPPORT) {
+        s->kind = KIND_SUPPORT;
+        snprintf(key, sizeof(key), "hg:support:%s", s->sha256);
+    } else {
+        s->kind = KIND_KEY;
+        hg_key_apikey(key, s->sha256);
+    }
+
+    const char *argv[] = {key, kinds[s->kind], s->sha256};
+    hg_redis_eval(insp->redis, &hg_script_credential_resolve, 0, on_rechecked,
+                  s, 1, 3, argv, NULL);
+}
+
 /* ---- sessions ----------------------------------------------------------- */
 
 typedef struct session_state {
@@ -490,12 +593,32 @@ static void store_session(hg_req *r, auth_step *a)
 void insp_session_create(hg_req *r)
 {
     size_t len;
-    const char *body = hg_req_body(r, &len);
-    json_t *json = json_loadb(body, len, 0, NULL);
-    const char *key = json_string_value(json_object_get(json, "key"));
+    const char *body;
+    json_error_t err;
+    json_t *json;
+    const char *key;
     char token[TOKEN_MAX];
     session_state *s;
 
+    /* An HTML form can only send form or text/plain bodies, so requiring
+     * JSON keeps another site from signing a browser in with its own key. */
+    if (!hg_req_is_json(r)) {
+        hg_reply_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE,
+                         "send the body as Content-Type: application/json");
+        return;
+    }
+    body = hg_req_body(r, &len);
+    json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    /* The parser's message can quote the input, which contains the key, so
+     * only the position is reported. */
+    if (json == NULL) {
+        hg_reply_problem(r, HG_E_MALFORMED_JSON,
+                         "the body is not valid JSON or repeats a member, "
+                         "at line %d, column %d",
+                         err.line, err.column);
+        return;
+    }
+    key = json_string_value(json_object_get(json, "key"));
     if (key == NULL || strlen(key) == 0 || strlen(key) >= TOKEN_MAX ||
         strpbrk(key, " \t\r\n") != NULL) {
         json_decref(json);
@@ -544,6 +667,7 @@ void insp_session_delete(hg_req *r)
         memset(token, 0, sizeof(token));
         snprintf(key, sizeof(key), "hg:session:%s", sha256);
         hg_redis_command(insp->redis, 0, NULL, NULL, "DEL %s", key);
+        feed_hub_end_session(insp->feed, sha256);
     }
     snprintf(cookie, sizeof(cookie),
              SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "

@@ -10,6 +10,13 @@
  * message and reloads. A client whose unsent output grows past
  * HOOKGATE_FEED_CLIENT_BUFFER_BYTES is disconnected and resumes from its
  * last id. At most HOOKGATE_FEED_MAX_CLIENTS clients are served at once.
+ *
+ * Each distinct credential of the open streams is resolved again every
+ * RECHECK_INTERVAL_MS, once for all its streams, and its streams end with
+ * a "signed-out" message when it is no longer valid. The same per-
+ * credential record contains a token bucket that limits stream opens, and
+ * catch-up reads share CATCH_UP_READS_MAX slots per process, so a
+ * reconnect storm cannot fill the Redis command queue.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -23,6 +30,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
@@ -55,6 +63,34 @@
 #define BUSY_RETRY_AFTER "5"
 /* Seconds between two log lines about clients rejected for the limit. */
 #define BUSY_LOG_INTERVAL_S 10
+/* Catch-up reads (feed_since.lua) in flight at once per process; more
+ * wait in a queue served in order. */
+#define CATCH_UP_READS_MAX 16
+/* Clients catching up (reading or waiting) per process; a resuming client
+ * beyond it gets 503 with Retry-After CATCH_UP_RETRY_AFTER seconds. */
+#define CATCH_UP_CLIENTS_MAX 256
+#define CATCH_UP_RETRY_AFTER "2"
+/* Stream opens per credential other than the admin key: a token bucket of
+ * OPEN_BURST opens that refills OPEN_PER_S opens a second. A browser tab reconnects once every
+ * 2 s at most (the "retry:" below), so ten tabs fit. */
+#define OPEN_BURST 20.0
+#define OPEN_PER_S 2.0
+/* Each credential of an open stream is resolved again this often. */
+#define RECHECK_INTERVAL_MS 5000
+/* Period of the timer that starts due re-checks, frees idle credential
+ * records and writes the summary of suppressed close lines. */
+#define TICK_MS 500
+/* Re-checks started per tick, so that the feed sends Redis about
+ * 2 * RECHECK_PER_TICK credential lookups a second at most. */
+#define RECHECK_PER_TICK 200
+/* Credential records kept (hash table of CRED_BUCKETS chains). A record
+ * lives while it has streams or its bucket is not yet full again. */
+#define CRED_BUCKETS 4096
+#define CREDS_MAX 65536
+/* "closing a live feed client" is logged at INFO at most CLOSE_LOG_BURST
+ * times per CLOSE_LOG_WINDOW_S, then at DEBUG with a count at INFO. */
+#define CLOSE_LOG_BURST 20
+#define CLOSE_LOG_WINDOW_S 10
 
 typedef struct stream_id {
     uint64_t ms;
@@ -67,14 +103,30 @@ typedef struct held_msg {
     size_t len;
 } held_msg;
 
+/* A credential used by feed clients, keyed by kind and token hash. */
+typedef struct feed_cred {
+    struct feed_hub *hub;
+    insp_credential cred;
+    int clients;         /* open streams that use it */
+    double tokens;       /* stream opens left in the bucket */
+    int64_t refilled_ms; /* monotonic time of the last refill */
+    int64_t next_check_ms;
+    bool checking; /* a re-check is in flight and points to this record */
+    LIST_ENTRY(feed_cred) link;
+} feed_cred;
+
+LIST_HEAD(cred_chain, feed_cred);
+
 typedef struct feed_client {
     struct feed_hub *hub;
     hg_req *r;
+    feed_cred *cred;
     stream_id last;
     bool catching_up;
     bool fetching;
     bool closed;
     bool dropping;     /* a close is scheduled; nothing more is sent */
+    bool waiting;      /* queued for a catch-up read slot */
     struct event *drop_ev;
     struct event *pace_ev; /* waits for output to drain while catching up */
     /* Entries per catch-up read: cut to what the client took when its
@@ -87,6 +139,7 @@ typedef struct feed_client {
     size_t held_cap;
     size_t held_bytes;
     TAILQ_ENTRY(feed_client) link;
+    TAILQ_ENTRY(feed_client) wait_link;
 } feed_client;
 
 TAILQ_HEAD(client_list, feed_client);
@@ -102,15 +155,32 @@ struct feed_hub {
     int max_clients;
     size_t buffer_max; /* bytes of unsent or held output per client */
     long long rejected; /* clients turned away for the limit, not yet logged */
+    long long rate_limited; /* opens rejected with 429, not yet logged */
+    long long catch_up_rejected; /* resuming opens rejected with 503 */
     time_t rejected_logged;
     struct event *keepalive;
     struct event *retry;
+    /* Catch-up reads in flight, clients catching up, and the clients
+     * waiting for a read slot, first come first served. */
+    int catch_up_reads;
+    int catch_up_clients;
+    struct client_list waiting;
+    struct event *pump;
+    struct cred_chain creds[CRED_BUCKETS];
+    int cred_count;
+    unsigned check_cursor; /* chain where the next tick starts re-checks */
+    struct event *tick;
+    /* Rate limit of "closing a live feed client" lines. */
+    time_t close_window;
+    int close_logged;
+    long long close_suppressed;
 };
 
 static void hub_read(struct feed_hub *hub);
 static void fetch_since(feed_client *c);
 static void fetch_more(feed_client *c);
 static bool output_backed_up(feed_client *c);
+static void read_since(feed_client *c);
 
 /* ---- stream ids -------------------------------------------------------- */
 
@@ -297,20 +367,65 @@ static void on_drop(evutil_socket_t fd, short what, void *arg)
         evhtp_connection_free(c->r->req->conn);
 }
 
+/* Writes the counts of log lines held back since the last report, at most
+ * once every CLOSE_LOG_WINDOW_S. */
+static void flush_log_counts(struct feed_hub *hub, time_t now)
+{
+    if (now - hub->close_window < CLOSE_LOG_WINDOW_S)
+        return;
+    if (hub->close_suppressed > 0)
+        hg_info(NULL,
+                "closed %lld more live feed clients in the last %d s; "
+                "each close past %d per %d s is logged at DEBUG only",
+                hub->close_suppressed, CLOSE_LOG_WINDOW_S, CLOSE_LOG_BURST,
+                CLOSE_LOG_WINDOW_S);
+    if (hub->rate_limited > 0)
+        hg_warn(NULL,
+                "rejected %lld live feed stream opens with 429 in the last "
+                "%d s: a credential opened more than %g at once or %g a "
+                "second",
+                hub->rate_limited, CLOSE_LOG_WINDOW_S, OPEN_BURST, OPEN_PER_S);
+    if (hub->catch_up_rejected > 0)
+        hg_warn(NULL,
+                "rejected %lld resuming live feed clients with 503 in the "
+                "last %d s: %d clients were already catching up",
+                hub->catch_up_rejected, CLOSE_LOG_WINDOW_S,
+                CATCH_UP_CLIENTS_MAX);
+    hub->catch_up_rejected = 0;
+    hub->close_window = now;
+    hub->close_logged = 0;
+    hub->close_suppressed = 0;
+    hub->rate_limited = 0;
+}
+
+static void log_close(feed_client *c, const char *why)
+{
+    struct feed_hub *hub = c->hub;
+    char last[48];
+    hg_log_fields f = {.correlation_id = c->r ? c->r->request_id : NULL,
+                       .error = why};
+
+    flush_log_counts(hub, time(NULL));
+    format_id(c->last, last, sizeof(last));
+    if (hub->close_logged < CLOSE_LOG_BURST) {
+        hub->close_logged++;
+        hg_info(&f, "closing a live feed client after id %s", last);
+    } else {
+        hub->close_suppressed++;
+        hg_debug(&f, "closing a live feed client after id %s", last);
+    }
+}
+
 /* Schedules closing the client's connection on the next loop turn: the
  * caller may be iterating over clients or over a Redis reply for it, so
  * nothing is freed here. */
 static void client_drop(feed_client *c, const char *why)
 {
     static const struct timeval now = {0, 0};
-    char last[48];
-    hg_log_fields f = {.correlation_id = c->r ? c->r->request_id : NULL,
-                       .error = why};
 
     if (c->dropping || c->closed)
         return;
-    hg_info(&f, "closing a live feed client after id %s",
-            format_id(c->last, last, sizeof(last)));
+    log_close(c, why);
     c->dropping = true;
     c->drop_ev = evtimer_new(c->hub->in->base, on_drop, c);
     evtimer_add(c->drop_ev, &now);
@@ -327,6 +442,32 @@ static void client_send(feed_client *c, const char *text, size_t len)
     if (pending > (long)c->hub->buffer_max)
         client_drop(c, "the client reads too slowly: its unsent output "
                        "passed HOOKGATE_FEED_CLIENT_BUFFER_BYTES");
+}
+
+/* Sends a "signed-out" message and ends the response, which closes the
+ * connection once the output is sent. reason is a word from
+ * credential_resolve.lua or "signed_out". */
+static void client_sign_out(feed_client *c, const char *reason)
+{
+    char text[128];
+    char why[96];
+    int n;
+
+    if (c->closed || c->dropping || c->r == NULL)
+        return;
+    if (strpbrk(reason, "\"\\\n") != NULL || strlen(reason) > 32)
+        reason = "unknown";
+    n = snprintf(text, sizeof(text),
+                 "event: signed-out\ndata: {\"reason\":\"%s\"}\n\n",
+                 reason);
+    client_send(c, text, (size_t)n);
+    if (c->dropping)
+        return;
+    snprintf(why, sizeof(why), "the credential is no longer valid: %s",
+             reason);
+    log_close(c, why);
+    c->dropping = true;
+    hg_stream_end(c->r);
 }
 
 static void client_deliver(feed_client *c, entry_view *v)
@@ -375,10 +516,18 @@ static void client_hold(feed_client *c, entry_view *v)
     c->held_bytes += v->text_len;
 }
 
+static void catch_up_end(feed_client *c)
+{
+    if (c->catching_up) {
+        c->catching_up = false;
+        c->hub->catch_up_clients--;
+    }
+}
+
 /* Ends the catch-up: sends what arrived live meanwhile and is newer. */
 static void client_go_live(feed_client *c)
 {
-    c->catching_up = false;
+    catch_up_end(c);
     for (size_t i = 0; i < c->held_count; i++) {
         held_msg *m = &c->held[i];
 
@@ -407,11 +556,18 @@ static void client_reset(feed_client *c, const char *newest)
 static void on_since(hg_redis_status status, redisReply *reply, void *arg)
 {
     feed_client *c = arg;
+    struct feed_hub *hub = c->hub;
     const char *result = hg_reply_str(reply, 0, NULL);
     const redisReply *entries = hg_reply_elem(reply, 1);
     entry_view v;
 
     c->fetching = false;
+    hub->catch_up_reads--;
+    if (!TAILQ_EMPTY(&hub->waiting)) {
+        static const struct timeval now = {0, 0};
+
+        evtimer_add(hub->pump, &now);
+    }
     if (c->closed) {
         client_free(c);
         return;
@@ -499,7 +655,43 @@ static void fetch_more(feed_client *c)
     fetch_since(c);
 }
 
+/* Starts a catch-up read now if a slot is free and nobody waits for one,
+ * or else queues the client. */
 static void fetch_since(feed_client *c)
+{
+    struct feed_hub *hub = c->hub;
+
+    if (hub->catch_up_reads < CATCH_UP_READS_MAX &&
+        TAILQ_EMPTY(&hub->waiting)) {
+        read_since(c);
+    } else if (!c->waiting) {
+        c->waiting = true;
+        TAILQ_INSERT_TAIL(&hub->waiting, c, wait_link);
+    }
+}
+
+/* Gives free catch-up read slots to the waiting clients, in order. */
+static void on_pump(evutil_socket_t fd, short what, void *arg)
+{
+    struct feed_hub *hub = arg;
+    feed_client *c;
+
+    (void)fd;
+    (void)what;
+    while (hub->catch_up_reads < CATCH_UP_READS_MAX &&
+           (c = TAILQ_FIRST(&hub->waiting)) != NULL) {
+        TAILQ_REMOVE(&hub->waiting, c, wait_link);
+        c->waiting = false;
+        if (c->dropping || c->r == NULL)
+            continue;
+        if (output_backed_up(c))
+            fetch_more(c); /* waits for the output, then queues again */
+        else
+            read_since(c);
+    }
+}
+
+static void read_since(feed_client *c)
 {
     char from[48], count[16];
     const char *argv[] = {HG_KEY_ACTIVITY, format_id(c->last, from,
@@ -508,6 +700,7 @@ static void fetch_since(feed_client *c)
 
     snprintf(count, sizeof(count), "%d", c->batch);
     c->fetching = true;
+    c->hub->catch_up_reads++;
     hg_redis_eval(c->hub->in->redis, &hg_script_feed_since, 0, on_since, c, 1,
                   3, argv, NULL);
 }
@@ -521,6 +714,13 @@ static void on_client_close(hg_req *r)
     c->closed = true;
     TAILQ_REMOVE(&c->hub->clients, c, link);
     c->hub->count--;
+    if (c->waiting) {
+        TAILQ_REMOVE(&c->hub->waiting, c, wait_link);
+        c->waiting = false;
+    }
+    catch_up_end(c);
+    if (c->cred != NULL)
+        c->cred->clients--;
     r->data = NULL;
     c->r = NULL;
     hg_req_release(r);
@@ -553,10 +753,232 @@ static void reject_busy(struct feed_hub *hub, hg_req *r)
                      hub->max_clients, BUSY_RETRY_AFTER);
 }
 
+/* ---- credentials ------------------------------------------------------ */
+
+static unsigned cred_chain_of(const char *sha256)
+{
+    char head[4] = {sha256[0], sha256[0] ? sha256[1] : 0,
+                    sha256[0] && sha256[1] ? sha256[2] : 0, 0};
+
+    return (unsigned)strtoul(head, NULL, 16) % CRED_BUCKETS;
+}
+
+static feed_cred *cred_find(struct feed_hub *hub, insp_credential_kind kind,
+                            const char *sha256)
+{
+    feed_cred *fc;
+
+    LIST_FOREACH(fc, &hub->creds[cred_chain_of(sha256)], link) {
+        if (fc->cred.kind == kind && strcmp(fc->cred.sha256, sha256) == 0)
+            return fc;
+    }
+    return NULL;
+}
+
+static void cred_refill(feed_cred *fc, int64_t now)
+{
+    fc->tokens += (double)(now - fc->refilled_ms) * OPEN_PER_S / 1000.0;
+    if (fc->tokens > OPEN_BURST)
+        fc->tokens = OPEN_BURST;
+    fc->refilled_ms = now;
+}
+
+/* Frees the records without streams, re-check or used-up opens. */
+static void creds_collect(struct feed_hub *hub, int64_t now)
+{
+    for (size_t i = 0; i < CRED_BUCKETS; i++) {
+        feed_cred *fc = LIST_FIRST(&hub->creds[i]);
+
+        while (fc != NULL) {
+            feed_cred *next = LIST_NEXT(fc, link);
+
+            cred_refill(fc, now);
+            if (fc->clients == 0 && !fc->checking &&
+                fc->tokens >= OPEN_BURST) {
+                LIST_REMOVE(fc, link);
+                hub->cred_count--;
+                free(fc);
+            }
+            fc = next;
+        }
+    }
+}
+
+/* Returns the record of a credential, created with a full bucket if
+ * new, or NULL when CREDS_MAX records are in use. */
+static feed_cred *cred_get(struct feed_hub *hub, const insp_credential *cred)
+{
+    int64_t now = hg_mono_ms();
+    feed_cred *fc = cred_find(hub, cred->kind, cred->sha256);
+
+    if (fc != NULL)
+        return fc;
+    if (hub->cred_count >= CREDS_MAX)
+        creds_collect(hub, now);
+    if (hub->cred_count >= CREDS_MAX)
+        return NULL;
+    fc = calloc(1, sizeof(*fc));
+    if (fc == NULL)
+        return NULL;
+    fc->hub = hub;
+    fc->cred = *cred;
+    fc->tokens = OPEN_BURST;
+    fc->refilled_ms = now;
+    /* Spreads the first re-check over the second half of the interval,
+     * so that credentials seen together are not checked together. */
+    fc->next_check_ms = now + RECHECK_INTERVAL_MS / 2 +
+                        hg_mono_us() % (RECHECK_INTERVAL_MS / 2);
+    LIST_INSERT_HEAD(&hub->creds[cred_chain_of(cred->sha256)], fc, link);
+    hub->cred_count++;
+    return fc;
+}
+
+/* Sends 429 with the seconds until the credential may open a stream. */
+static void reject_rate(struct feed_hub *hub, hg_req *r, const feed_cred *fc)
+{
+    char retry[24];
+    long long wait_s = (long long)((1.0 - fc->tokens) / OPEN_PER_S) + 1;
+
+    hub->rate_limited++;
+    snprintf(retry, sizeof(retry), "%lld", wait_s);
+    hg_reply_header(r, "Retry-After", retry);
+    hg_reply_problem(r, HG_E_RATE_LIMITED,
+                     "too many live feed streams opened with this "
+                     "credential: at most %g at once and %g a second; "
+                     "retry after %s seconds",
+                     OPEN_BURST, OPEN_PER_S, retry);
+}
+
+/* Ends every stream of the credential with a "signed-out" message. */
+static void cred_end_streams(feed_cred *fc, const char *reason)
+{
+    static const char *const kinds[] = {"admin key", "API key", "session",
+                                        "support token"};
+    feed_client *c, *tmp;
+    int ended = 0;
+
+    TAILQ_FOREACH_SAFE(c, &fc->hub->clients, link, tmp) {
+        if (c->cred == fc && !c->dropping && !c->closed) {
+            if (ended == 0) {
+                hg_log_fields f = {.correlation_id = c->r->request_id};
+
+                hg_info(&f, "ending the live feed streams of %s (%s): %s",
+                        c->r->auth_actor, kinds[fc->cred.kind], reason);
+            }
+            client_sign_out(c, reason);
+            ended++;
+        }
+    }
+}
+
+static void on_cred_checked(insp_recheck_result result, const char *reason,
+                            void *arg)
+{
+    feed_cred *fc = arg;
+
+    fc->checking = false;
+    if (fc->hub->stopping)
+        return;
+    if (result == INSP_RECHECK_FAILED) {
+        /* Only a definite answer ends streams: a Redis outage must not
+         * disconnect every client at once. */
+        hg_warn(NULL,
+                "checking a live feed credential again failed: %s; its "
+                "streams stay open until the next check",
+                reason ? reason : "unknown error");
+    } else if (result == INSP_RECHECK_INVALID) {
+        cred_end_streams(fc, reason ? reason : "unknown");
+    } else {
+        hg_debug(NULL, "a live feed credential is still valid (%d streams)",
+                 fc->clients);
+    }
+}
+
+/* Starts the re-checks that are due, from a rotating chain, at most about
+ * RECHECK_PER_TICK per call. */
+static void recheck_due(struct feed_hub *hub, int64_t now)
+{
+    int started = 0;
+    size_t n;
+
+    for (n = 0; n < CRED_BUCKETS && started < RECHECK_PER_TICK; n++) {
+        size_t i = (hub->check_cursor + n) % CRED_BUCKETS;
+        feed_cred *fc;
+
+        LIST_FOREACH(fc, &hub->creds[i], link) {
+            if (fc->clients == 0 || fc->checking ||
+                fc->cred.kind == INSP_CRED_ADMIN || now < fc->next_check_ms)
+                continue;
+            fc->checking = true;
+            fc->next_check_ms = now + RECHECK_INTERVAL_MS;
+            started++;
+            insp_credential_recheck(&fc->cred, on_cred_checked, fc);
+        }
+    }
+    hub->check_cursor = (unsigned)((hub->check_cursor + n) % CRED_BUCKETS);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct feed_hub *hub = arg;
+    int64_t now = hg_mono_ms();
+
+    (void)fd;
+    (void)what;
+    if (hub->stopping)
+        return;
+    recheck_due(hub, now);
+    creds_collect(hub, now);
+    flush_log_counts(hub, time(NULL));
+}
+
+void feed_hub_recheck_soon(struct feed_hub *hub)
+{
+    int64_t now = hg_mono_ms();
+
+    if (hub == NULL)
+        return;
+    for (size_t i = 0; i < CRED_BUCKETS; i++) {
+        feed_cred *fc;
+
+        LIST_FOREACH(fc, &hub->creds[i], link) {
+            if (fc->next_check_ms > now)
+                fc->next_check_ms = now;
+        }
+    }
+}
+
+void feed_hub_end_session(struct feed_hub *hub, const char *sha256)
+{
+    feed_cred *fc;
+
+    if (hub == NULL || sha256 == NULL)
+        return;
+    fc = cred_find(hub, INSP_CRED_SESSION, sha256);
+    if (fc != NULL)
+        cred_end_streams(fc, "signed_out");
+}
+
+/* ---- opening a stream ------------------------------------------------- */
+
+/* Sends 503 to a resuming client while CATCH_UP_CLIENTS_MAX others catch
+ * up. */
+static void reject_catch_up_busy(struct feed_hub *hub, hg_req *r)
+{
+    hub->catch_up_rejected++;
+    hg_reply_header(r, "Retry-After", CATCH_UP_RETRY_AFTER);
+    hg_reply_problem(r, HG_E_UNAVAILABLE,
+                     "the live feed already replays missed messages to %d "
+                     "clients; retry after %s seconds",
+                     CATCH_UP_CLIENTS_MAX, CATCH_UP_RETRY_AFTER);
+}
+
 static void start_stream(hg_req *r)
 {
     struct feed_hub *hub = insp->feed;
     const char *since = hg_req_header(r, "Last-Event-ID");
+    insp_credential cred;
+    feed_cred *fc;
     feed_client *c;
     static const char hello[] = "retry: 2000\n: connected\n\n";
 
@@ -566,8 +988,30 @@ static void start_stream(hg_req *r)
         since = hg_req_query(r, "since");
     if (since != NULL && since[0] == '\0')
         since = NULL;
+    if (!insp_credential_read(r, &cred) ||
+        (fc = cred_get(hub, &cred)) == NULL) {
+        hg_reply_header(r, "Retry-After", BUSY_RETRY_AFTER);
+        hg_reply_problem(r, HG_E_UNAVAILABLE,
+                         "the live feed tracks too many credentials; retry "
+                         "after %s seconds",
+                         BUSY_RETRY_AFTER);
+        return;
+    }
+    /* The admin key is resolved without Redis, so its opens cost only
+     * catch-ups, which have their own bound. */
+    cred_refill(fc, hg_mono_ms());
+    if (fc->cred.kind != INSP_CRED_ADMIN && fc->tokens < 1.0) {
+        reject_rate(hub, r, fc);
+        return;
+    }
+    if (fc->cred.kind != INSP_CRED_ADMIN)
+        fc->tokens -= 1.0;
     if (hub->count >= hub->max_clients) {
         reject_busy(hub, r);
+        return;
+    }
+    if (since != NULL && hub->catch_up_clients >= CATCH_UP_CLIENTS_MAX) {
+        reject_catch_up_busy(hub, r);
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -585,6 +1029,8 @@ static void start_stream(hg_req *r)
 
     c->hub = hub;
     c->r = r;
+    c->cred = fc;
+    fc->clients++;
     r->data = c;
     r->on_close = on_client_close;
     hg_req_hold(r);
@@ -597,6 +1043,7 @@ static void start_stream(hg_req *r)
     client_send(c, hello, sizeof(hello) - 1);
     if (since != NULL) {
         c->catching_up = true;
+        hub->catch_up_clients++;
         c->batch = CATCH_UP_BATCH;
         fetch_since(c);
     } else {
@@ -606,6 +1053,22 @@ static void start_stream(hg_req *r)
 
 void insp_feed(hg_req *r)
 {
+    struct feed_hub *hub = insp->feed;
+    insp_credential cred;
+    feed_cred *fc;
+
+    /* A known credential that used up its opens gets 429 before the Redis
+     * lookup of insp_authorize(), so a reconnect storm costs Redis
+     * nothing. Records are created only after authorization
+     * (start_stream), so an invalid token creates none. */
+    if (insp_credential_read(r, &cred) &&
+        (fc = cred_find(hub, cred.kind, cred.sha256)) != NULL) {
+        cred_refill(fc, hg_mono_ms());
+        if (fc->tokens < 1.0) {
+            reject_rate(hub, r, fc);
+            return;
+        }
+    }
     insp_authorize(r, start_stream);
 }
 
@@ -781,6 +1244,7 @@ struct feed_hub *feed_hub_new(inspector *in)
 {
     struct feed_hub *hub = calloc(1, sizeof(*hub));
     struct timeval every = {in->cfg->feed_keepalive_s, 0};
+    struct timeval tick = {0, TICK_MS * 1000};
 
     if (hub == NULL)
         return NULL;
@@ -788,9 +1252,16 @@ struct feed_hub *feed_hub_new(inspector *in)
     hub->max_clients = feed_client_limit(in->cfg);
     hub->buffer_max = (size_t)in->cfg->feed_client_buffer_bytes;
     TAILQ_INIT(&hub->clients);
+    TAILQ_INIT(&hub->waiting);
+    for (size_t i = 0; i < CRED_BUCKETS; i++)
+        LIST_INIT(&hub->creds[i]);
+    hub->close_window = time(NULL);
     hub->retry = evtimer_new(in->base, on_retry, hub);
+    hub->pump = evtimer_new(in->base, on_pump, hub);
     hub->keepalive = event_new(in->base, -1, EV_PERSIST, on_keepalive, hub);
+    hub->tick = event_new(in->base, -1, EV_PERSIST, on_tick, hub);
     event_add(hub->keepalive, &every);
+    event_add(hub->tick, &tick);
     hub_read(hub);
     return hub;
 }
@@ -818,7 +1289,17 @@ void feed_hub_free(struct feed_hub *hub)
         else
             c->closed = true;
     }
+    for (size_t i = 0; i < CRED_BUCKETS; i++) {
+        feed_cred *fc;
+
+        while ((fc = LIST_FIRST(&hub->creds[i])) != NULL) {
+            LIST_REMOVE(fc, link);
+            free(fc);
+        }
+    }
     event_free(hub->retry);
+    event_free(hub->pump);
     event_free(hub->keepalive);
+    event_free(hub->tick);
     free(hub);
 }

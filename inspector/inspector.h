@@ -59,6 +59,43 @@ bool insp_may_see_sink(const hg_req *r, const char *sink_id);
 bool insp_redis_failed(hg_req *r, hg_redis_status status,
                        const redisReply *reply);
 
+/* A caller's credential as kept by the live feed to check it again later:
+ * its kind and the SHA-256 (hex) of the token, never the token itself. */
+typedef enum insp_credential_kind {
+    INSP_CRED_ADMIN,
+    INSP_CRED_KEY,
+    INSP_CRED_SESSION,
+    INSP_CRED_SUPPORT,
+} insp_credential_kind;
+
+typedef struct insp_credential {
+    insp_credential_kind kind;
+    bool from_cookie; /* the session cookie, not a bearer */
+    char sha256[65];
+} insp_credential;
+
+typedef enum insp_recheck_result {
+    INSP_RECHECK_VALID,
+    INSP_RECHECK_INVALID, /* revoked, expired, signed out or unknown */
+    INSP_RECHECK_FAILED,  /* Redis failed or timed out: outcome unknown */
+} insp_recheck_result;
+
+/* Called once with the outcome; reason is "revoked", "expired", "unknown"
+ * or "scope" for INSP_RECHECK_INVALID, the Redis error for
+ * INSP_RECHECK_FAILED, and NULL for INSP_RECHECK_VALID. */
+typedef void (*insp_recheck_cb)(insp_recheck_result result,
+                                const char *reason, void *arg);
+
+/* Reads the caller's bearer or else session cookie into out, the same way
+ * insp_authorize() picks it. Returns false when the request has none. */
+bool insp_credential_read(const hg_req *r, insp_credential *out);
+/* Resolves a credential read by insp_credential_read() again, with one
+ * Redis command under the configured deadline, and calls cb exactly once.
+ * An admin key credential is valid without a lookup, and cb then runs
+ * before this function returns. */
+void insp_credential_recheck(const insp_credential *cred, insp_recheck_cb cb,
+                             void *arg);
+
 /* Sessions. */
 void insp_session_create(hg_req *r);
 void insp_session_get(hg_req *r);
@@ -111,5 +148,12 @@ void feed_hub_stop(struct feed_hub *hub);
 void feed_hub_free(struct feed_hub *hub);
 void insp_feed(hg_req *r);
 int feed_hub_clients(const struct feed_hub *hub);
+/* Makes every credential with open streams due for its re-check at the
+ * next tick (500 ms), after a revocation in this process; the re-checks
+ * still go out at most RECHECK_PER_TICK at a time. */
+void feed_hub_recheck_soon(struct feed_hub *hub);
+/* Ends at once the live feed streams of this process that use the session
+ * whose token hashes to sha256 (hex), after a "signed-out" message. */
+void feed_hub_end_session(struct feed_hub *hub, const char *sha256);
 
 #endif

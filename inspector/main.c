@@ -23,10 +23,32 @@ static void on_healthz(hg_req *r)
     hg_reply_health(r, false, NULL);
 }
 
+static hg_probe *probe;
+static hg_http *http;
+
 static void on_readyz(hg_req *r)
 {
-    hg_reply_health(
-        r, true, hg_redis_ready(insp->redis) ? NULL : "redis is not connected");
+    const char *reason = hg_probe_readiness(probe);
+
+    if (reason == NULL && !hg_redis_ready(insp->redis))
+        reason = "redis is not connected";
+    hg_reply_health(r, true, reason);
+}
+
+/* Live feed clients get the end of their stream at once, so they
+ * reconnect to another inspector and resume with Last-Event-ID; other
+ * requests get up to HOOKGATE_SHUTDOWN_TIMEOUT_MS. */
+static void on_stop(struct event_base *base, void *arg)
+{
+    int ended;
+
+    (void)arg;
+    feed_hub_stop(insp->feed);
+    hg_http_stop_accepting(http);
+    ended = hg_http_end_streams();
+    if (ended > 0)
+        hg_info(NULL, "closed %d live feed connections", ended);
+    hg_service_drain(base, http);
 }
 
 /* A sink also answers below its path; the router's parameter limit allows
@@ -114,7 +136,6 @@ static hg_redis *connect_redis(struct event_base *base, const char *name)
 int main(int argc, char **argv)
 {
     struct event_base *base;
-    hg_http *http;
     int rc;
     inspector state = {0};
 
@@ -132,6 +153,7 @@ int main(int argc, char **argv)
     state.redis = connect_redis(base, "inspector");
     state.feed_redis = connect_redis(base, "inspector-feed");
     state.feed = feed_hub_new(&state);
+    probe = hg_probe_new(base, &config, "inspector-probe", NULL);
     insp_proxy_init(base);
     hg_http_options o = {
         .service = "inspector",
@@ -141,19 +163,22 @@ int main(int argc, char **argv)
         .max_body_bytes = 2 * config.max_payload_bytes,
     };
     http = hg_http_new(base, &o);
-    if (http == NULL || hg_http_listen(http, config.inspector_addr.host,
-                                       config.inspector_addr.port) != 0) {
-        hg_error(NULL, "cannot listen on %s:%d", config.inspector_addr.host,
-                 config.inspector_addr.port);
+    if (http == NULL || probe == NULL) {
+        hg_error(NULL, "cannot create the HTTP server");
         return 1;
     }
-    hg_info(NULL, "inspector listening on %s:%d, serving %s",
+    rc = hg_http_start(http, config.tls_cert, config.tls_key,
+                       config.inspector_addr.host, config.inspector_addr.port);
+    if (rc != 0)
+        return rc;
+    hg_info(NULL, "inspector listening on %s:%d (%s), serving %s",
             config.inspector_addr.host, config.inspector_addr.port,
-            config.web_dir);
+            config.tls_cert[0] ? "https" : "http", config.web_dir);
 
-    rc = hg_service_run(base, NULL, NULL);
+    rc = hg_service_run(base, on_stop, NULL);
 
     hg_http_free(http);
+    hg_probe_free(probe);
     feed_hub_stop(state.feed);
     hg_redis_free(state.feed_redis);
     hg_redis_free(state.redis);

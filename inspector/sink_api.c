@@ -170,8 +170,10 @@ static bool owner_allows(hg_req *r, const redisReply *reply, bool act)
         return false;
     }
     snprintf(c->owner, sizeof(c->owner), "%s", owner);
+    /* A sink of an integration the caller cannot see answers as a missing
+     * one, so sink ids do not reveal other integrations' sinks. */
     if (!insp_may_see(r, owner)) {
-        hg_reply_problem(r, HG_E_FORBIDDEN, "this session cannot see sink %s",
+        hg_reply_problem(r, HG_E_NOT_FOUND, "sink %s does not exist",
                          r->params[0]);
         return false;
     }
@@ -266,6 +268,19 @@ static void on_put_view(hg_redis_status status, redisReply *reply, void *arg)
     hg_req_release(r);
 }
 
+/* Replies 409 to a sink id owned by another integration, naming the owner
+ * only to a caller who may see it. */
+static void reply_taken(hg_req *r, const char *owner)
+{
+    if (owner != NULL && insp_may_see(r, owner))
+        hg_reply_problem(r, HG_E_CONFLICT, "sink %s belongs to integration %s",
+                         r->params[0], owner);
+    else
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "sink id %s is taken; choose another id",
+                         r->params[0]);
+}
+
 static void on_put_done(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
@@ -277,9 +292,11 @@ static void on_put_done(hg_redis_status status, redisReply *reply, void *arg)
     } else if (result != NULL && strcmp(result, "no_integration") == 0) {
         reply_validation(r, "integration_id",
                          "names an integration that does not exist");
+    } else if (result != NULL && strcmp(result, "no_endpoint") == 0) {
+        reply_validation(r, "endpoint_id",
+                         "names no endpoint of the sink's integration");
     } else if (result == NULL || strcmp(result, "ok") != 0) {
-        hg_reply_problem(r, HG_E_CONFLICT, "sink %s belongs to integration %s",
-                         r->params[0], hg_reply_str(reply, 1, NULL) ?: "?");
+        reply_taken(r, hg_reply_str(reply, 1, NULL));
     } else {
         hg_log_fields f = {.integration_id = c->owner,
                            .correlation_id = r->request_id};
@@ -343,9 +360,7 @@ static bool choose_owner(hg_req *r, const char *current, const char *requested)
         requested = own;
     if (current[0] != '\0') {
         if (requested[0] != '\0' && strcmp(requested, current) != 0) {
-            hg_reply_problem(r, HG_E_CONFLICT,
-                             "sink %s belongs to integration %s", r->params[0],
-                             current);
+            reply_taken(r, current);
             return false;
         }
         requested = current;

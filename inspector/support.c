@@ -290,6 +290,8 @@ static void on_revoked(hg_redis_status status, redisReply *reply, void *arg)
         const char *role = hg_reply_str(reply, 2, NULL);
 
         hg_info(&f, "support token %s revoked", r->params[0]);
+        /* Streams opened with the token end at their next re-check. */
+        feed_hub_recheck_soon(insp->feed);
         audit(r, "support_token.revoke", r->params[0],
               json_pack("{s:s, s:s}", "name", name ? name : "", "role",
                         role ? role : ""));

@@ -46,23 +46,6 @@ static void add_line(attempt_request *req, const char *name,
     req->line_ptrs[req->nlines] = NULL;
 }
 
-/* Same trace as the publish, new span for this attempt. */
-static void child_traceparent(const char *parent, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    uint8_t span[8];
-
-    snprintf(out, cap, "%s", parent);
-    if (strlen(out) != 55)
-        return;
-    hg_random_bytes(span, sizeof(span));
-    span[0] |= 1;
-    for (int i = 0; i < 8; i++) {
-        out[36 + 2 * i] = hex[span[i] >> 4];
-        out[37 + 2 * i] = hex[span[i] & 15];
-    }
-}
-
 int attempt_prepare(const job *j, attempt_request *out)
 {
     long long now_s = hg_time_ms() / 1000;
@@ -83,8 +66,8 @@ int attempt_prepare(const job *j, attempt_request *out)
         strcat(out->signature, " ");
         strcat(out->signature, previous);
     }
-    child_traceparent(j->traceparent, out->traceparent,
-                      sizeof(out->traceparent));
+    /* Same trace as the publish, with this attempt's own span. */
+    hg_trace_format(&j->trace, out->traceparent);
 
     add_line(out, "Content-Type", "application/json");
     add_line(out, "webhook-id", out->webhook_id);
@@ -92,6 +75,8 @@ int attempt_prepare(const job *j, attempt_request *out)
     add_line(out, "webhook-signature", out->signature);
     if (out->traceparent[0] != '\0')
         add_line(out, "traceparent", out->traceparent);
+    if (j->trace.tracestate[0] != '\0')
+        add_line(out, "tracestate", j->trace.tracestate);
     out->custom = json_loads(j->headers_json ? j->headers_json : "{}", 0,
                              NULL);
     json_object_foreach(out->custom, name, value) {
@@ -312,12 +297,13 @@ int attempt_describe(job *j, const attempt_request *req,
     json_object_set_new(o, "http_status",
                         res->http_status > 0 ? json_integer(res->http_status)
                                              : json_null());
+    j->error_class = res->error_class != NULL ? res->error_class
+                     : res->http_status >= 300 || res->http_status < 200
+                         ? "http_status"
+                         : NULL;
     json_object_set_new(o, "error_class",
-                        res->error_class ? json_string(res->error_class)
-                                         : res->http_status >= 300 ||
-                                                   res->http_status < 200
-                                               ? json_string("http_status")
-                                               : json_null());
+                        j->error_class ? json_string(j->error_class)
+                                       : json_null());
     json_object_set_new(o, "error_message",
                         res->error_message[0]
                             ? json_string(res->error_message)

@@ -32,7 +32,6 @@
 #define PROMOTE_BATCH 1000
 #define STEP_RETRY_MIN_MS 250
 #define STEP_RETRY_MAX_MS 5000
-#define STOP_GRACE_S 10
 
 typedef enum job_step { STEP_LOAD, STEP_SETTLE, STEP_RECORD } job_step;
 
@@ -92,13 +91,17 @@ static void arm(struct event *ev, int64_t ms)
     evtimer_add(ev, &tv);
 }
 
+/* Ids of a job's log lines; the trace ids are set once the delivery is
+ * loaded, and span_id is the attempt's span. */
 static hg_log_fields job_fields(const job *j)
 {
     hg_log_fields f = {.integration_id = j->integration_id,
                        .event_id = j->event_id[0] ? j->event_id : NULL,
                        .delivery_id = j->delivery_id,
                        .endpoint_id = j->endpoint_id[0] ? j->endpoint_id
-                                                        : NULL};
+                                                        : NULL,
+                       .trace_id = j->trace.trace_id,
+                       .span_id = j->trace.span_id};
     return f;
 }
 
@@ -285,10 +288,14 @@ static void on_recorded(hg_redis_status status, redisReply *reply, void *arg)
         !j->manual) {
         char due[HG_TIME_BUF];
 
+        f.next_attempt_at = hg_time_format(j->next_due_ms, due);
+        f.error_class = j->error_class;
+        f.error = j->error_message[0] ? j->error_message : NULL;
         hg_warn(&f, "delivery attempt failed; next attempt at %s",
-                hg_time_format(j->next_due_ms, due));
+                f.next_attempt_at);
     } else if (j->outcome == OUTCOME_DEAD) {
         f.error = j->error_message[0] ? j->error_message : NULL;
+        f.error_class = j->error_class;
         hg_warn(&f, "delivery is dead: %s", j->dead_reason);
     } else {
         hg_debug(&f, "delivery attempt recorded: %s",
@@ -505,6 +512,9 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     j->payload = dup_reply(reply, LOAD_PAYLOAD, &j->payload_len);
     copy_reply(reply, LOAD_TYPE, j->type, sizeof(j->type));
     copy_reply(reply, LOAD_TRACE, j->traceparent, sizeof(j->traceparent));
+    /* A stored traceparent that does not parse (an event stored before
+     * trace context was kept) gets a new trace rather than none. */
+    hg_trace_begin(&j->trace, j->traceparent, j->tracestate);
     j->url = dup_reply(reply, LOAD_URL, NULL);
     j->headers_json = dup_reply(reply, LOAD_HEADERS, NULL);
     copy_reply(reply, LOAD_CONNECT_TIMEOUT, number, sizeof(number));
@@ -523,6 +533,42 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
 static long lease_ms(const dispatcher *d)
 {
     return d->cfg->delivery_timeout_ms + d->cfg->redis_timeout_ms + 5000;
+}
+
+static void on_tracestate(hg_redis_status status, redisReply *reply,
+                          void *arg)
+{
+    job *j = &((job_node *)arg)->j;
+    const char *value = status == HG_REDIS_OK &&
+                                reply->type == REDIS_REPLY_STRING
+                            ? reply->str
+                            : NULL;
+
+    /* Trace state is optional: on any failure the attempt goes without. */
+    snprintf(j->tracestate, sizeof(j->tracestate), "%s",
+             value != NULL && strlen(value) <= HG_TRACESTATE_MAX ? value : "");
+}
+
+/* Reads the event's tracestate, which load_delivery.lua does not return.
+ * A delivery id is "dlv_" plus its event id's body and "_<index>", so the
+ * key is known before the load. The HGET is sent just before the load on
+ * the same connection, whose replies come in order, so on_tracestate runs
+ * before on_loaded and the job is still alive. */
+static void load_tracestate(job_node *n)
+{
+    job *j = &n->j;
+    char event_id[HG_ID_MAX], key[HG_KEY_MAX];
+    const char *last = strrchr(j->delivery_id, '_');
+    size_t body = last != NULL ? (size_t)(last - j->delivery_id) : 0;
+
+    j->tracestate[0] = '\0';
+    if (strncmp(j->delivery_id, "dlv_", 4) != 0 || body <= 4 ||
+        body - 4 + 5 > sizeof(event_id))
+        return;
+    snprintf(event_id, sizeof(event_id), "evt_%.*s", (int)(body - 4),
+             j->delivery_id + 4);
+    hg_redis_command(j->d->redis, 0, on_tracestate, n, "HGET %s tracestate",
+                     hg_key_id(key, j->integration_id, "evt", event_id));
 }
 
 static void do_load(job_node *n)
@@ -551,6 +597,7 @@ static void do_load(job_node *n)
     snprintf(cap, sizeof(cap), "%d", d->cfg->endpoint_max_concurrency);
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
     schedule_member(j, member, sizeof(member));
+    load_tracestate(n);
     hg_redis_eval(d->redis, &hg_script_load_delivery, 0, on_loaded, n, 4, 13,
                   argv, NULL);
 }
@@ -1001,8 +1048,10 @@ static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
         return;
     d->stop_done = NULL;
     if (d->jobs > 0)
-        hg_warn(NULL, "stopping with %d deliveries unfinished; other "
-                      "workers take them over after the visibility timeout",
+        hg_warn(NULL, "stopping with %d deliveries unfinished after "
+                      "HOOKGATE_SHUTDOWN_TIMEOUT_MS; they stay pending in "
+                      "the consumer group and another worker takes them "
+                      "over after the visibility timeout",
                 d->jobs);
     done(d->stop_arg);
 }
@@ -1016,7 +1065,7 @@ void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg)
     evtimer_del(d->sched_timer);
     evtimer_del(d->read_retry);
     d->stop_timer = evtimer_new(d->base, on_stop_deadline, d);
-    arm(d->stop_timer, d->jobs == 0 ? 0 : STOP_GRACE_S * 1000);
+    arm(d->stop_timer, d->jobs == 0 ? 0 : d->cfg->shutdown_timeout_ms);
 }
 
 void dispatcher_free(dispatcher *d)

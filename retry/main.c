@@ -2,7 +2,8 @@
  *
  * hookgate-retry: the delivery worker. It runs the dispatcher and the retry
  * scheduler on one event loop, and serves /healthz and /readyz on its own
- * address. Any number of workers can run against the same Redis.
+ * address, over plain HTTP only (a probe port, not for the network at
+ * large). Any number of workers can run against the same Redis.
  */
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -25,9 +26,16 @@ static void on_healthz(hg_req *r)
     hg_reply_health(r, false, NULL);
 }
 
+static hg_probe *probe;
+static hg_http *http;
+
 static void on_readyz(hg_req *r)
 {
-    hg_reply_health(r, true, dispatcher_readiness(worker));
+    const char *reason = hg_probe_readiness(probe);
+
+    if (reason == NULL)
+        reason = dispatcher_readiness(worker);
+    hg_reply_health(r, true, reason);
 }
 
 static const hg_route routes[] = {
@@ -43,6 +51,7 @@ static void on_stopped(void *arg)
 static void on_stop(struct event_base *base, void *arg)
 {
     (void)arg;
+    hg_http_stop_accepting(http);
     hg_info(NULL, "finishing deliveries in progress");
     dispatcher_stop(worker, on_stopped, base);
 }
@@ -50,7 +59,6 @@ static void on_stop(struct event_base *base, void *arg)
 int main(int argc, char **argv)
 {
     struct event_base *base;
-    hg_http *http;
     int rc;
 
     rc = hg_service_init(argc, argv, "hookgate-retry",
@@ -65,6 +73,7 @@ int main(int argc, char **argv)
     worker = dispatcher_new(base, &config);
     jobs = worker ? jobs_runner_new(base, &config, worker)
                   : NULL;
+    probe = hg_probe_new(base, &config, "dispatch-probe", HG_DISPATCH_GROUP);
     hg_http_options o = {
         .service = "retry",
         .routes = routes,
@@ -72,7 +81,7 @@ int main(int argc, char **argv)
         .max_body_bytes = 4096,
     };
     http = hg_http_new(base, &o);
-    if (worker == NULL || http == NULL ||
+    if (worker == NULL || http == NULL || probe == NULL ||
         hg_http_listen(http, config.retry_addr.host, config.retry_addr.port) !=
             0) {
         hg_error(NULL, "cannot listen on %s:%d", config.retry_addr.host,
@@ -88,6 +97,7 @@ int main(int argc, char **argv)
     rc = hg_service_run(base, on_stop, NULL);
 
     hg_http_free(http);
+    hg_probe_free(probe);
     jobs_runner_free(jobs);
     dispatcher_free(worker);
     event_base_free(base);

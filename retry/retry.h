@@ -17,6 +17,7 @@
 #include "common/ids.h"
 #include "common/keys.h"
 #include "common/redis.h"
+#include "common/trace.h"
 #include "common/typefilter.h"
 #include "retry/http_client.h"
 
@@ -48,6 +49,10 @@ typedef struct job {
     size_t payload_len;
     char type[HG_EVENT_TYPE_MAX + 1];
     char traceparent[64];
+    char tracestate[HG_TRACESTATE_MAX + 1]; /* of the event, "" for none */
+    /* The attempt's trace context: the event's trace, the stored span as
+     * parent, and a new span for this attempt. */
+    hg_trace trace;
     char *url;
     char *secret;          /* opened (in clear); wiped when freed */
     char *previous_secret; /* during a rotation, else NULL */
@@ -69,6 +74,7 @@ typedef struct job {
     /* False when hookgate's own policy refused the attempt. */
     bool counts_for_health;
     char error_message[256]; /* of the attempt, for the log */
+    const char *error_class; /* of the attempt, a static string, or NULL */
     char attempt_id[HG_ID_MAX];
     char *attempt_json;
     char *activity_fields;

@@ -171,9 +171,11 @@ export class SinkView {
     }
     const current = view?.config || null;
     if (view?.counters) {
+      const plural = (n) => `${n} ${n === 1 ? 'request' : 'requests'}`;
       const requests = view.counters.requests ?? 0;
+      const sinceConfig = view.counters.sequence_position ?? 0;
       body.append(
-        h('p', { class: 'muted note', id: 'sink-counters' }, `${requests} ${requests === 1 ? 'request' : 'requests'} since the configuration was set.`),
+        h('p', { class: 'muted note', id: 'sink-counters' }, `${plural(sinceConfig)} since the configuration was set, ${plural(requests)} in all.`),
       );
     }
     if (current) {

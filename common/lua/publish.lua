@@ -15,8 +15,9 @@
 --       12 idempotency TTL (s), 13 activity max length, 14 integration id,
 --       15 "admin" or "principal", 16 token scopes ("" for an API key),
 --       17 rate per principal, 18 rate per integration, 19 "1" for a
---       test event, 20 n = number of deliveries, then n endpoint ids,
---       then n delivery ids; a test event has n = 1, its endpoint
+--       test event, 20 n = number of deliveries, 21 tracestate ("" for
+--       none), then n endpoint ids, then n delivery ids; a test event has
+--       n = 1, its endpoint
 -- Returns {"ok", event id, remaining, reset_ms, policy} |
 --   {"duplicate", first event id, remaining, reset_ms, policy} |
 --   {"idempotency_conflict", first event id} | {"stale", version} |
@@ -77,7 +78,7 @@ end
 -- the caller's cached endpoint list.
 local prefix = 'hg:{' .. ARGV[14] .. '}:'
 if ARGV[19] == '1' then
-  local entry = redis.call('HGET', prefix .. 'endpoints', ARGV[21])
+  local entry = redis.call('HGET', prefix .. 'endpoints', ARGV[22])
   if not entry or string.sub(entry, 1, 8) ~= 'enabled ' then
     return {'no_endpoint'}
   end
@@ -102,8 +103,8 @@ local function payload_doc()
 end
 
 for i = 1, n do
-  local endpoint_id = ARGV[20 + i]
-  local delivery_id = ARGV[20 + n + i]
+  local endpoint_id = ARGV[21 + i]
+  local delivery_id = ARGV[21 + n + i]
   local key = KEYS[11 + i]
   redis.call('HSET', key, 'id', delivery_id, 'event_id', event_id,
              'endpoint_id', endpoint_id, 'status', 'pending',
@@ -152,6 +153,9 @@ redis.call('HSET', KEYS[3], 'id', event_id, 'type', ARGV[3],
            'payload', ARGV[6], 'correlation_id', ARGV[7],
            'traceparent', ARGV[8], 'test', test,
            'deliveries', table.concat(delivery_ids, ' '))
+if ARGV[21] ~= '' then
+  redis.call('HSET', KEYS[3], 'tracestate', ARGV[21])
+end
 redis.call('EXPIRE', KEYS[3], retention)
 -- The inspector's search finds events by correlation id through this set.
 -- It lives as long as the newest of its events, and an integration purge

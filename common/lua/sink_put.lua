@@ -8,9 +8,15 @@
 -- ARGV: 1 sink id, 2 owner, 3 config JSON, 4 now (RFC 3339),
 --       5 endpoint id or ""
 -- Returns {"ok", created_at, "1" when created} | {"no_integration"} |
--- {"conflict", owner}
+-- {"no_endpoint"} | {"conflict", owner}
 if redis.call('EXISTS', KEYS[4]) == 0 then
   return {'no_integration'}
+end
+-- The endpoint whose secret checks the captures must be the owner's: the
+-- key is named from the owner's hash tag, like KEYS[4].
+if ARGV[5] ~= '' and
+   redis.call('EXISTS', 'hg:{' .. ARGV[2] .. '}:ep:' .. ARGV[5]) == 0 then
+  return {'no_endpoint'}
 end
 local existing = redis.call('HGET', KEYS[1], 'integration_id')
 if not existing and redis.call('EXISTS', KEYS[5]) == 1 then

@@ -603,6 +603,29 @@ test('integration key via fragment', { timeout: scaled(30000) }, async () => {
   assert.equal(await page.locator('#events-table').evaluate((t) => t.classList.contains('hide-integration')), true, 'no integration column');
 });
 
+test('sink answers cannot run script', { timeout: scaled(30000) }, async () => {
+  // A partner scripts what its sink answers, on the inspector's own origin,
+  // while this browser holds an inspector session cookie.
+  const sinkId = `html-${SINK_ID}`;
+  const put = await inspectorApi.request('PUT', `/api/v1/sinks/${sinkId}`, {
+    key: ADMIN_KEY,
+    json: {
+      integration_id: INTEGRATION,
+      headers: { 'Content-Type': 'text/html' },
+      body: '<html><head><title>sink</title></head><body><script>document.title = "ran";</script></body></html>',
+    },
+  });
+  assert.equal(put.status, 201, `sink configured: ${put.describe()}`);
+  const other = await context.newPage();
+  try {
+    await other.goto(`${baseUrl()}/sink/${sinkId}`);
+    await other.waitForLoadState('load');
+    assert.equal(await other.title(), 'sink', 'the sink document loaded and its script did not run');
+  } finally {
+    await other.close();
+  }
+});
+
 test('page has no script or CSP errors', () => {
   assert.deepEqual(pageErrors, [], 'uncaught script errors');
   // The browser logs each 401 of a failed sign-in or of the session check

@@ -5,7 +5,8 @@
 // headers and keep-alive comments, the fields of event and attempt messages
 // and what an integration key receives. They also cover resuming with
 // Last-Event-ID, the reset after trimming, a stalled client, 500 concurrent
-// clients, the client limit and invalid settings.
+// clients, the client limit and invalid settings, the end of streams whose
+// credential was revoked or signed out, and a bounded reconnect storm.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -44,6 +45,8 @@ const RSS_PER_CLIENT_MAX_KIB = 64;
 
 let api;
 let inspector;
+// Requests to the inspector's JSON API.
+let insp;
 // Integration A delivers to an endpoint that fails once, then succeeds; B
 // delivers to one that always succeeds; C has no endpoint, so its events
 // produce event records only.
@@ -104,12 +107,12 @@ function splitBlocks(text) {
 
 /** A live feed connection over node:http that records every message. */
 class FeedClient {
-  constructor(port, { key = ADMIN_KEY, lastEventId, urlPath = STREAM_PATH } = {}) {
+  constructor(port, { key = ADMIN_KEY, lastEventId, urlPath = STREAM_PATH, headers: extraHeaders = {} } = {}) {
     this.messages = [];
     this.comments = [];
     this.ended = false;
     this.pending = '';
-    const headers = {};
+    const headers = { ...extraHeaders };
     if (key) {
       headers.Authorization = `Bearer ${key}`;
     }
@@ -152,6 +155,11 @@ class FeedClient {
         this.messages.push(message);
       }
     }
+  }
+
+  /** Returns the "signed-out" messages received. */
+  signedOut() {
+    return this.messages.filter((m) => m.event === 'signed-out');
   }
 
   /** Messages of kind event/attempt/... for one event id. */
@@ -217,6 +225,7 @@ before(async () => {
   await harness.startWorker({ HOOKGATE_ALLOW_PRIVATE_TARGETS: '1', HOOKGATE_RETRY_SCHEDULE: '1,1' });
   inspector = await startInspector();
   api = harness.closeLater(new Api(gateway.port));
+  insp = harness.closeLater(new Api(inspector.port));
   receiverA = harness.closeLater(await startReceiver(sequence([500, 200])));
   const receiverB = harness.closeLater(await startReceiver(always(200)));
   intA = await createIntegration('feed-a', receiverA.url());
@@ -593,6 +602,291 @@ return 'ok'`;
   assert.equal(compareIds(live.id, reset.id), 1, 'live ids follow the reset');
   assert.equal(client.messages.filter((m) => m.event === 'reset').length, 1, 'one reset');
   client.close();
+});
+
+const SUPPORT_PATH = '/api/v1/inspector/support-tokens';
+const SESSION_PATH = '/inspector/api/session';
+// The feed checks each credential again every 5 s; a stream must end
+// within two checks.
+const SIGN_OUT_WITHIN_MS = 10000;
+
+/** Creates a support token with the admin key; returns { id, token }. */
+async function createSupportToken(name, role = 'viewer') {
+  const res = await insp.request('POST', SUPPORT_PATH, { key: ADMIN_KEY, json: { name, role } });
+  assert.equal(res.status, 201, `creating a support token: ${res.describe()}`);
+  return res.json();
+}
+
+/** Creates a read-only API key of an integration; returns { id, key }. */
+async function createReadKey(integration) {
+  const res = await api.request('POST', `/api/v1/integrations/${integration.id}/keys`, {
+    key: integration.apiKey,
+    json: { name: 'feed-reader', scopes: ['read'] },
+  });
+  assert.equal(res.status, 201, `creating a key: ${res.describe()}`);
+  return res.json();
+}
+
+/** Waits for a connected stream, so that it is past authorization. */
+async function openConnected(port, options) {
+  const client = await openFeed(port, options);
+  assert.equal(client.status, 200, `stream status: ${client.body || ''}`);
+  await client.waitFor((c) => c.comments.includes('connected'), 'the stream to connect');
+  return client;
+}
+
+test('revoked support token ends its stream', { timeout: scaled(30000) }, async () => {
+  const support = await createSupportToken('feed-revoke');
+  const client = await openConnected(inspector.port, { key: support.token });
+  const control = await openConnected(inspector.port);
+
+  const revokedAt = Date.now();
+  const del = await insp.request('DELETE', `${SUPPORT_PATH}/${support.id}`, { key: ADMIN_KEY });
+  assert.equal(del.status, 204, `revoking: ${del.describe()}`);
+  await client.waitFor((c) => c.ended, 'the stream of the revoked token to end', scaled(SIGN_OUT_WITHIN_MS));
+  const elapsed = Date.now() - revokedAt;
+  process.stdout.write(`revoked support token: stream ended ${elapsed} ms after the revocation\n`);
+  // The revoking process re-checks its streams at its next tick.
+  assert.ok(elapsed < scaled(2000), `the stream ended ${elapsed} ms after a revocation in the same process`);
+
+  const signedOut = client.signedOut();
+  assert.equal(signedOut.length, 1, 'one signed-out message');
+  assert.ok(['revoked', 'unknown'].includes(signedOut[0].data.reason), `reason ${signedOut[0].data.reason}`);
+  assert.equal(client.messages[client.messages.length - 1].event, 'signed-out', 'signed-out is the last message');
+
+  const eventId = await publishTo(intC, 'after-revoke');
+  await control.waitFor((c) => c.about(eventId).length > 0, `the control client to see ${eventId}`);
+  assert.equal(client.about(eventId).length, 0, 'the revoked stream got nothing published after it ended');
+
+  const again = await openFeed(inspector.port, { key: support.token });
+  await again.waitFor((c) => c.ended, 'the 401 response to end');
+  assert.equal(again.status, 401, 'a new stream with the revoked token');
+  control.close();
+});
+
+test('sign-out ends a cookie stream', { timeout: scaled(30000) }, async () => {
+  const support = await createSupportToken('feed-sign-out');
+  const signIn = await insp.request('POST', SESSION_PATH, { json: { key: support.token } });
+  assert.equal(signIn.status, 200, `sign-in: ${signIn.describe()}`);
+  const cookie = [].concat(signIn.headers['set-cookie'] || []).find((c) => c.startsWith('hg_session='));
+  assert.ok(cookie, 'a session cookie');
+  const sessionCookie = cookie.split(';')[0];
+  const client = await openConnected(inspector.port, { key: null, headers: { Cookie: sessionCookie } });
+  const other = await openConnected(inspector.port, { key: support.token });
+
+  const signedOutAt = Date.now();
+  const out = await insp.request('DELETE', SESSION_PATH, { headers: { Cookie: sessionCookie } });
+  assert.equal(out.status, 204, `sign-out: ${out.describe()}`);
+  // Sign-out ends the session's streams in this process at once, not at
+  // the next check.
+  await client.waitFor((c) => c.ended, 'the cookie stream to end', 2000);
+  process.stdout.write(`sign-out: cookie stream ended ${Date.now() - signedOutAt} ms later\n`);
+  assert.deepEqual(
+    client.signedOut().map((m) => m.data),
+    [{ reason: 'signed_out' }],
+    'one signed-out message with reason signed_out',
+  );
+
+  // The support token itself was not revoked, so its bearer stream lives.
+  await sleep(scaled(6000));
+  assert.equal(other.ended, false, 'the bearer stream of the same token stays open');
+  assert.equal(other.signedOut().length, 0, 'the bearer stream got no signed-out message');
+  other.close();
+});
+
+test('revoked API key ends its stream', { timeout: scaled(30000) }, async () => {
+  const key = await createReadKey(intC);
+  const client = await openConnected(inspector.port, { key: key.key });
+  const seen = await publishTo(intC, 'before-key-revoke');
+  await client.waitFor((c) => c.about(seen).length > 0, 'an event before the revocation');
+
+  const del = await api.request('DELETE', `/api/v1/integrations/${intC.id}/keys/${key.id}`, { key: intC.apiKey });
+  assert.ok(del.status === 204 || del.status === 200, `revoking the key: ${del.describe()}`);
+  await client.waitFor((c) => c.ended, 'the stream of the revoked key to end', scaled(SIGN_OUT_WITHIN_MS));
+  const signedOut = client.signedOut();
+  assert.equal(signedOut.length, 1, 'one signed-out message');
+  // A deleted key's index entry is gone too, so the resolver may not find it at all.
+  assert.ok(['revoked', 'unknown'].includes(signedOut[0].data.reason), `reason ${signedOut[0].data.reason}`);
+});
+
+test('Redis pause keeps streams open', { timeout: scaled(60000) }, async () => {
+  // A short Redis deadline, so that checks during the pause fail instead
+  // of waiting for Redis to come back.
+  const paused = await startInspector({ HOOKGATE_REDIS_TIMEOUT_MS: '300' });
+  const support = await createSupportToken('feed-redis-pause');
+  const client = await openConnected(paused.port, { key: support.token });
+  const log = () => fs.readFileSync(paused.logFile, 'utf8');
+  const failed = /checking a live feed credential again failed/;
+
+  // A check runs every 5 s, on a 500 ms timer. Right after one passed,
+  // a 2 s pause from 4 s on covers the next one.
+  const valid = /a live feed credential is still valid/g;
+  let pauses = 0;
+  while (!failed.test(log()) && pauses < 2) {
+    const before = (log().match(valid) || []).length;
+    await waitFor(() => (log().match(valid) || []).length > before, {
+      timeoutMs: 8000,
+      intervalMs: 20,
+      description: 'a passed check',
+    });
+    await sleep(4000);
+    process.kill(harness.redis.pid, 'SIGSTOP');
+    try {
+      await sleep(2000);
+    } finally {
+      process.kill(harness.redis.pid, 'SIGCONT');
+    }
+    pauses++;
+    await sleep(500);
+  }
+  assert.match(log(), failed, `a check failed during ${pauses} Redis pauses`);
+  assert.equal(client.ended, false, 'the stream survived the Redis pause');
+  assert.equal(client.signedOut().length, 0, 'no signed-out message');
+
+  // The feed reader reconnects to Redis and relays new events.
+  const eventId = await publishTo(intC, 'after-pause');
+  await client.waitFor((c) => c.about(eventId).length > 0, `the stream to relay ${eventId} after the pause`, 15000);
+  client.close();
+  await harness.stop(paused);
+  assert.equal(paused.exitCode, 0, `exit status; log: ${tailFile(paused.logFile, 20)}`);
+});
+
+test('reconnect storm is rate limited', { timeout: scaled(60000) }, async () => {
+  const STORM_OPENS = 2000;
+  const STORM_CONCURRENCY = 50;
+  const STORM_MAX_MS = 10000;
+  const support = await createSupportToken('feed-storm');
+  const statuses = new Map();
+  let opened = 0;
+  let stop = false;
+
+  /** Opens one stream that resumes from the start, and closes it at the response head. */
+  function openOnce() {
+    return new Promise((resolve) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port: inspector.port,
+          path: STREAM_PATH,
+          headers: { Authorization: `Bearer ${support.token}`, 'Last-Event-ID': '0-0' },
+          agent: false,
+        },
+        (res) => {
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) || 0) + 1);
+          if (res.statusCode === 429) {
+            statuses.retryAfter = res.headers['retry-after'];
+            statuses.type = res.headers['content-type'];
+          }
+          req.destroy();
+          resolve();
+        },
+      );
+      req.on('error', () => {
+        statuses.set('error', (statuses.get('error') || 0) + 1);
+        resolve();
+      });
+    });
+  }
+
+  async function stormWorker(deadline) {
+    while (opened < STORM_OPENS && Date.now() < deadline) {
+      opened++;
+      await openOnce();
+    }
+  }
+
+  // Another caller polls the activity API throughout the storm.
+  const slowest = { ms: 0, statuses: new Set() };
+  async function poll() {
+    while (!stop) {
+      const started = Date.now();
+      const res = await insp.request('GET', '/inspector/api/activity', { key: ADMIN_KEY, timeoutMs: 5000 });
+      slowest.ms = Math.max(slowest.ms, Date.now() - started);
+      slowest.statuses.add(res.status);
+      await sleep(100);
+    }
+  }
+
+  const started = Date.now();
+  const poller = poll();
+  const deadline = started + STORM_MAX_MS;
+  await Promise.all(Array.from({ length: STORM_CONCURRENCY }, () => stormWorker(deadline)));
+  const elapsed = Date.now() - started;
+  // The catch-ups of the streams that were accepted finish after the storm.
+  await sleep(1000);
+  stop = true;
+  await poller;
+
+  process.stdout.write(
+    `reconnect storm: ${opened} opens in ${elapsed} ms; statuses ${JSON.stringify([...statuses])}; ` +
+      `slowest activity request ${slowest.ms} ms\n`,
+  );
+  assert.ok(elapsed < STORM_MAX_MS + 2000, `the storm stopped by itself (${elapsed} ms)`);
+  assert.ok((statuses.get(429) || 0) > 0, 'some opens got 429');
+  assert.ok((statuses.get(200) || 0) <= 60, `few opens were accepted (${statuses.get(200)})`);
+  assert.match(statuses.type || '', /^application\/problem\+json/, '429 content type');
+  assert.match(statuses.retryAfter || '', /^\d+$/, '429 Retry-After');
+  assert.deepEqual([...slowest.statuses], [200], 'the activity API answered 200 throughout');
+  assert.ok(slowest.ms < 1000, `the slowest activity request took ${slowest.ms} ms`);
+
+  // The count is written at most every 10 s.
+  await waitFor(() => /rejected \d+ live feed stream opens with 429/.test(fs.readFileSync(inspector.logFile, 'utf8')), {
+    timeoutMs: 12000,
+    description: 'the log line with the count of 429s',
+  });
+});
+
+test('catch-up bound returns 503', { timeout: scaled(30000) }, async () => {
+  // While Redis is stopped no catch-up read finishes, so every resuming
+  // client stays in its catch-up. The admin key is resolved without Redis
+  // and has no open rate limit, so each open reaches the bound.
+  const CLIENTS = 300;
+  const CATCH_UP_CLIENTS_MAX = 256;
+  const clients = [];
+  let statuses;
+  process.kill(harness.redis.pid, 'SIGSTOP');
+  try {
+    for (let i = 0; i < CLIENTS; i++) {
+      clients.push(harness.closeLater(new FeedClient(inspector.port, { lastEventId: '0-0' })));
+    }
+    await Promise.all(clients.map((c) => c.response));
+    statuses = clients.map((c) => c.status);
+  } finally {
+    for (const client of clients) {
+      client.close();
+    }
+    process.kill(harness.redis.pid, 'SIGCONT');
+  }
+  const accepted = statuses.filter((s) => s === 200).length;
+  const busy = clients.filter((c) => c.status === 503);
+  process.stdout.write(`catch-up bound: ${accepted} accepted, ${busy.length} got 503 of ${CLIENTS}\n`);
+  assert.equal(accepted, CATCH_UP_CLIENTS_MAX, 'clients accepted while the others catch up');
+  assert.equal(busy.length, CLIENTS - CATCH_UP_CLIENTS_MAX, 'clients past the bound get 503');
+  await busy[0].waitFor((c) => c.ended, 'the 503 body');
+  assert.equal(JSON.parse(busy[0].body).code, 'UNAVAILABLE', '503 code');
+  assert.match(busy[0].headers['retry-after'] || '', /^\d+$/, '503 Retry-After');
+
+  // The count is written at most every 10 s.
+  await waitFor(() => /rejected \d+ resuming live feed clients with 503/.test(fs.readFileSync(inspector.logFile, 'utf8')), {
+    timeoutMs: 12000,
+    description: 'the log line with the count of 503s',
+  });
+
+  // Once the clients left, a resuming client is served again.
+  const resumed = await waitFor(
+    async () => {
+      const client = await openFeed(inspector.port, { lastEventId: await newestStreamId() });
+      if (client.status === 200) {
+        return client;
+      }
+      client.close();
+      return null;
+    },
+    { timeoutMs: 10000, intervalMs: 200, description: 'a resuming client to be accepted' },
+  );
+  const eventId = await publishTo(intC, 'after-catch-up-bound');
+  await resumed.waitFor((c) => c.about(eventId).length > 0, `the resumed client to see ${eventId}`);
+  resumed.close();
 });
 
 test('inspector stops cleanly with clients', { timeout: scaled(30000) }, async () => {

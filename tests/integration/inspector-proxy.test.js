@@ -589,6 +589,10 @@ test('viewer reads but cannot act', async () => {
   }
   const results = await search(beta.correlationId, viewer.token);
   assert.deepEqual(results.map((r) => r.event_id), [beta.eventId], 'a viewer searches every integration');
+  // The sandbox route shows a manage key and a secret, so support tokens may not read it.
+  const sandbox = await api.request('GET', '/api/v1/sandbox', { key: viewer.token });
+  assert.equal(sandbox.status, 403, `viewer reads the sandbox credentials: ${sandbox.describe()}`);
+  assert.equal(sandbox.json().code, 'FORBIDDEN');
 });
 
 test('support role acts as itself', async () => {

@@ -564,6 +564,23 @@ test('capture count and byte limits', { timeout: scaled(30000) }, async () => {
   assert.equal(view.counters.requests, 4, 'every request counted');
 });
 
+// ---- the inspector's origin -------------------------------------------------
+
+test('sink answers cannot run script', { timeout: scaled(20000) }, async () => {
+  const integration = await newIntegration('origin');
+  const sinkId = uniqueId('html-sink');
+  const put = await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, {
+    key: integration.apiKey,
+    json: { headers: { 'Content-Type': 'text/html' }, body: '<script>document.title = "ran"</script>' },
+  });
+  assert.equal(put.status, 201, put.describe());
+  for (const [path, label] of [[`/sink/${sinkId}`, 'scripted answer'], [`/sink/${integration.id}`, 'default answer'], ['/sink/no-such-sink-x', 'unknown sink']]) {
+    const res = await inspector.request('GET', path);
+    assert.equal(res.headers['content-security-policy'], "sandbox; default-src 'none'", `${label}: sandboxed`);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', `${label}: nosniff`);
+  }
+});
+
 // ---- ownership ------------------------------------------------------------
 
 test('ownership between integrations', { timeout: scaled(20000) }, async () => {
@@ -576,26 +593,28 @@ test('ownership between integrations', { timeout: scaled(20000) }, async () => {
   assert.equal(created.headers.location, `/api/v1/sinks/${sinkId}`, 'Location');
   await sendToSink(sinkId);
 
-  assertProblem(await inspector.request('GET', `/api/v1/sinks/${sinkId}`, { key: other.apiKey }), 403, 'FORBIDDEN', 'other reads');
-  assertProblem(
-    await inspector.request('GET', `/api/v1/sinks/${sinkId}/requests`, { key: other.apiKey }),
-    403,
-    'FORBIDDEN',
-    'other lists captures',
-  );
-  assertProblem(
-    await inspector.request('DELETE', `/api/v1/sinks/${sinkId}/requests`, { key: other.apiKey }),
-    403,
-    'FORBIDDEN',
-    'other clears captures',
-  );
-  assertProblem(await inspector.request('DELETE', `/api/v1/sinks/${sinkId}`, { key: other.apiKey }), 403, 'FORBIDDEN', 'other deletes');
+  // Another integration's sink answers as a missing one.
+  const missingId = uniqueId('no-such-sink');
+  for (const [method, suffix] of [['GET', ''], ['GET', '/requests'], ['DELETE', '/requests'], ['DELETE', '']]) {
+    const hidden = await inspector.request(method, `/api/v1/sinks/${sinkId}${suffix}`, { key: other.apiKey });
+    assertProblem(hidden, 404, 'NOT_FOUND', `other ${method} ${suffix || 'sink'}`);
+    const missing = await inspector.request(method, `/api/v1/sinks/${missingId}${suffix}`, { key: other.apiKey });
+    assert.equal(hidden.json().detail.replace(sinkId, 'ID'), missing.json().detail.replace(missingId, 'ID'),
+      `other ${method} ${suffix || 'sink'}: same detail as a missing sink`);
+  }
   assertProblem(
     await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, { key: other.apiKey, json: { status: 500 } }),
     409,
     'CONFLICT',
     'other takes a taken id',
   );
+  const taken = await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, { key: other.apiKey, json: { status: 500 } });
+  assert.ok(!taken.json().detail.includes(owner.id), `the conflict does not name the owner: ${taken.json().detail}`);
+  const foreignEndpoint = await inspector.request('PUT', `/api/v1/sinks/${uniqueId('fe')}`, {
+    key: other.apiKey,
+    json: { status: 200, endpoint_id: 'ep_01JQ3Z7Y8X9W0V1T2S3R4Q5P6M' },
+  });
+  assertProblem(foreignEndpoint, 422, 'VALIDATION_ERROR', 'an endpoint that is not the owner\'s');
   assertProblem(
     await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, { key: ADMIN_KEY, json: { status: 500, integration_id: other.id } }),
     409,
@@ -734,6 +753,8 @@ test('invalid configs are rejected with the field', { timeout: scaled(30000) }, 
     [{ headers: { 'X-Split': 'a\r\nInjected: yes' } }, 'headers.X-Split'],
     [{ headers: { 'X-Nul': 'a\u0000b' } }, 'headers.X-Nul'],
     [{ headers: { 'Content-Length': '3' } }, 'headers.Content-Length'],
+    [{ headers: { 'Set-Cookie': 'hg_session=hgs_x; Path=/' } }, 'headers.Set-Cookie'],
+    [{ headers: { 'Content-Security-Policy': 'default-src *' } }, 'headers.Content-Security-Policy'],
     [{ body: 'x'.repeat(64 * 1024 + 1) }, 'body'],
     [{ delay_ms: 60001 }, 'delay_ms'],
     [{ sequence: [] }, 'sequence'],

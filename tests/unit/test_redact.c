@@ -33,7 +33,9 @@ START_TEST(name_credential_words)
         "X-Client-Secret", "secret",         "X-SECRET-Value",
         "X-Access-Token",  "Token",          "x-refresh-token",
         "X-Db-Password",   "PASSWORD",       "mytokenheader",
-        "X-Webhook-Secret",
+        "X-Webhook-Secret", "apikey",        "X-Api-Keys",
+        "X-Access-Key",     "Private-Key",   "X-Credentials",
+        "X-Session-Id",     "X-Passwd",
     };
 
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
@@ -48,7 +50,7 @@ START_TEST(name_ordinary_headers_kept)
         "webhook-signature", "Webhook-Signature", "webhook-id",
         "webhook-timestamp", "Content-Type",      "User-Agent",
         "traceparent",       "X-Request-Id",      "Accept",
-        "Authorization-Info-Not", "X-Api-Keys",   "Cookies",
+        "Authorization-Info-Not", "X-Keys",       "Cookies",
         "",                  "Tok",               "X-Pass",
     };
 

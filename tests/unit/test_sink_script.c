@@ -361,6 +361,22 @@ START_TEST(rejects_bad_headers)
 }
 END_TEST
 
+/* Sinks answer on the inspector's origin, so headers that act on that
+ * origin in a browser cannot be scripted. */
+START_TEST(rejects_origin_headers)
+{
+    parse_rejected("{\"headers\": {\"Set-Cookie\": \"hg_session=x\"}}",
+                   "headers.Set-Cookie");
+    parse_rejected("{\"headers\": {\"content-security-policy\": \"x\"}}",
+                   "headers.content-security-policy");
+    parse_rejected("{\"headers\": {\"X-Content-Type-Options\": \"x\"}}",
+                   "headers.X-Content-Type-Options");
+    parse_rejected("{\"headers\": {\"Clear-Site-Data\": \"*\"}}",
+                   "headers.Clear-Site-Data");
+    parse_rejected("{\"headers\": {\"Server\": \"x\"}}", "headers.Server");
+}
+END_TEST
+
 START_TEST(rejects_too_many_headers)
 {
     char text[4096] = "{\"headers\": {";
@@ -550,6 +566,7 @@ static Suite *sink_script_suite(void)
     tcase_add_test(invalid, rejects_unknown_fields);
     tcase_add_test(invalid, rejects_bad_status);
     tcase_add_test(invalid, rejects_bad_headers);
+    tcase_add_test(invalid, rejects_origin_headers);
     tcase_add_test(invalid, rejects_too_many_headers);
     tcase_add_test(invalid, rejects_long_header_value);
     tcase_add_test(invalid, rejects_bad_body);

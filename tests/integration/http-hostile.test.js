@@ -1,0 +1,359 @@
+'use strict';
+
+// Hostile HTTP input against the shared server layer: pipelined requests,
+// unknown methods, NUL bytes in the request line and headers, malformed
+// framing, the inspector's sign-in body rules and the Cache-Control of JSON
+// responses. Every case writes raw bytes to a socket and waits a bounded
+// time, so a server that hangs fails the test instead of stalling it. Runs
+// a private redis-server, hookgate-gateway and hookgate-inspector on
+// 127.0.0.1.
+
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const path = require('node:path');
+const { before, test } = require('node:test');
+
+const { ADMIN_KEY, BUILD_DIR, freePort, getStatus, scaled, setupHarness } = require('./lib/harness');
+
+const harness = setupHarness('http-hostile');
+// How long a case waits for the server to respond and, where expected, to
+// close the connection.
+const WAIT_MS = scaled(3000);
+
+let gateway;
+let inspector;
+
+async function startInspector() {
+  const port = await freePort();
+  const env = harness.serviceEnv({
+    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
+    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gateway.port}`,
+    HOOKGATE_WEB_DIR: path.join(__dirname, '..', '..', 'web'),
+  });
+  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
+  const child = harness.spawnLogged('inspector', file, [], env, port);
+  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
+  return child;
+}
+
+/**
+ * Splits raw response bytes into { status, headers, body } objects. Bodies
+ * are read by Content-Length, which every hookgate response without
+ * chunked encoding has.
+ */
+function parseResponses(raw) {
+  const responses = [];
+  let rest = raw;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) {
+      break;
+    }
+    const lines = rest.slice(0, end).split('\r\n');
+    const match = /^HTTP\/1\.[01] (\d{3}) /.exec(lines[0]);
+    if (!match) {
+      break;
+    }
+    const headers = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length'] || 0);
+    const body = rest.slice(end + 4, end + 4 + length);
+    responses.push({ status: Number(match[1]), headers, body });
+    rest = rest.slice(end + 4 + length);
+  }
+  return responses;
+}
+
+/**
+ * Writes data in one write and collects what comes back until the server
+ * closes the connection, `expected` responses arrived, or WAIT_MS passed.
+ * Returns { responses, closed, raw }.
+ */
+function exchange(port, data, { expected = Infinity } = {}) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let raw = '';
+    let done = false;
+    const finish = (closed) => {
+      if (done) {
+        return;
+      }
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ responses: parseResponses(raw), closed, raw });
+    };
+    const timer = setTimeout(() => finish(false), WAIT_MS);
+    socket.on('data', (chunk) => {
+      raw += chunk.toString('latin1');
+      if (parseResponses(raw).length >= expected) {
+        finish(false);
+      }
+    });
+    socket.on('close', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.write(Buffer.from(data, 'latin1'));
+  });
+}
+
+function get(urlPath, extraHeaders = '') {
+  return `GET ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extraHeaders}\r\n`;
+}
+
+function post(urlPath, contentType, body) {
+  return (
+    `POST ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+function problemOf(response) {
+  assert.equal(response.headers['content-type'], 'application/problem+json');
+  return JSON.parse(response.body);
+}
+
+before(async () => {
+  await harness.startRedis();
+  gateway = await harness.startGateway();
+  inspector = await startInspector();
+});
+
+for (const name of ['gateway', 'inspector']) {
+  test(`${name} answers three pipelined requests`, async () => {
+    const port = name === 'gateway' ? gateway.port : inspector.port;
+    const started = Date.now();
+    const out = await exchange(port, get('/healthz').repeat(3), { expected: 3 });
+    assert.equal(out.responses.length, 3, `responses: ${JSON.stringify(out.raw)}`);
+    for (const response of out.responses) {
+      assert.equal(response.status, 200);
+      assert.deepEqual(JSON.parse(response.body), { status: 'ok' });
+    }
+    assert.ok(Date.now() - started < WAIT_MS, 'the answers came before the wait ran out');
+  });
+}
+
+test('pipelined requests keep their order', async () => {
+  const data =
+    get('/healthz') +
+    get('/no-such-route') +
+    get('/api/v1/integrations', `Authorization: Bearer ${ADMIN_KEY}\r\n`) +
+    get('/healthz', 'Connection: close\r\n');
+  const out = await exchange(gateway.port, data, { expected: 4 });
+  assert.deepEqual(
+    out.responses.map((r) => r.status),
+    [200, 404, 200, 200],
+  );
+});
+
+test('request after Connection close is not served', async () => {
+  const data = get('/healthz', 'Connection: close\r\n') + get('/healthz');
+  const out = await exchange(gateway.port, data);
+  assert.equal(out.closed, true);
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 200);
+});
+
+test('unknown method gets a readable 405', async () => {
+  const out = await exchange(gateway.port, `FOO /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, {
+    expected: 1,
+  });
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  const response = out.responses[0];
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.allow, 'GET, HEAD');
+  const problem = problemOf(response);
+  assert.equal(problem.code, 'METHOD_NOT_ALLOWED');
+  assert.doesNotMatch(problem.detail, /null/);
+  assert.match(problem.detail, /^this method is not allowed on \/healthz/);
+});
+
+test('NUL in bearer token is rejected at the gateway', async () => {
+  const route = '/api/v1/integrations';
+  const clean = await exchange(gateway.port, get(route, `Authorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n`), {
+    expected: 1,
+  });
+  assert.equal(clean.responses[0].status, 200);
+
+  const out = await exchange(
+    gateway.port,
+    get(route, `Authorization: Bearer ${ADMIN_KEY}\0junk\r\nConnection: close\r\n`),
+    { expected: 1 },
+  );
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 400);
+  assert.equal(problemOf(out.responses[0]).code, 'BAD_REQUEST');
+});
+
+test('NUL in bearer token is rejected at the inspector', async () => {
+  const route = '/inspector/api/session';
+  const clean = await exchange(inspector.port, get(route, `Authorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n`), {
+    expected: 1,
+  });
+  assert.equal(clean.responses[0].status, 200);
+
+  const out = await exchange(
+    inspector.port,
+    get(route, `Authorization: Bearer ${ADMIN_KEY}\0junk\r\nConnection: close\r\n`),
+    { expected: 1 },
+  );
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 400);
+  assert.equal(problemOf(out.responses[0]).code, 'BAD_REQUEST');
+});
+
+test('NUL in request target is rejected', async () => {
+  const out = await exchange(inspector.port, get('/sink/sand\0box', 'Connection: close\r\n'), { expected: 1 });
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 400);
+  assert.match(problemOf(out.responses[0]).detail, /NUL/);
+});
+
+test('NUL after a clean pipelined request is rejected', async () => {
+  const data = get('/healthz') + get('/healthz', 'X-Note: a\0b\r\n');
+  const out = await exchange(gateway.port, data, { expected: 2 });
+  assert.deepEqual(
+    out.responses.map((r) => r.status),
+    [200, 400],
+  );
+});
+
+test('NUL in a request split across writes is rejected', async () => {
+  const socket = net.connect(gateway.port, '127.0.0.1');
+  let raw = '';
+  socket.on('data', (chunk) => {
+    raw += chunk.toString('latin1');
+  });
+  socket.on('error', () => {});
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  await new Promise((resolve) => socket.on('connect', resolve));
+  const parts = ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a', '\0b\r\n', 'Connection: close\r\n\r\n'];
+  for (const part of parts) {
+    socket.write(Buffer.from(part, 'latin1'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const timer = setTimeout(() => socket.destroy(), WAIT_MS);
+  await closed;
+  clearTimeout(timer);
+  const responses = parseResponses(raw);
+  assert.equal(responses.length, 1, `raw: ${JSON.stringify(raw)}`);
+  assert.equal(responses[0].status, 400);
+});
+
+test('NUL in a body is not a head error', async () => {
+  const body = 'a\0b';
+  const out = await exchange(gateway.port, post('/healthz', 'application/octet-stream', body), { expected: 1 });
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 405);
+});
+
+// Malformed requests that libevhtp's parser rejects without calling any
+// hook: the connection must close promptly without a response. Each case
+// still checks that the server serves the next connection.
+const PARSER_REJECTS = {
+  'bad chunk size':
+    'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+  'bare LF line ends': 'GET /healthz HTTP/1.1\nHost: 127.0.0.1\n\n',
+  'negative Content-Length': 'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n',
+  'lower-case method': 'get /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+};
+
+for (const [name, data] of Object.entries(PARSER_REJECTS)) {
+  test(`${name} closes the connection`, async () => {
+    const started = Date.now();
+    const out = await exchange(gateway.port, data);
+    assert.equal(out.closed, true, `raw: ${JSON.stringify(out.raw)}`);
+    assert.ok(Date.now() - started < WAIT_MS);
+    assert.ok(
+      out.responses.every((r) => r.status === 400),
+      `only a 400 may answer: ${JSON.stringify(out.raw)}`,
+    );
+    assert.equal(await getStatus(gateway.port, '/healthz'), 200);
+  });
+}
+
+test('HTTP/0.9 request gets 400', async () => {
+  const out = await exchange(gateway.port, 'GET /healthz\r\n\r\n');
+  assert.equal(out.closed, true);
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 400);
+  assert.match(problemOf(out.responses[0]).detail, /HTTP\/0\.9/);
+});
+
+test('CONNECT gets 400 and a close', async () => {
+  const data = 'CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n' + get('/healthz');
+  const out = await exchange(gateway.port, data);
+  assert.equal(out.closed, true);
+  assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+  assert.equal(out.responses[0].status, 400);
+  assert.equal(out.responses[0].headers.connection, 'close');
+});
+
+test('oversized URL and header close the connection', async () => {
+  const longUrl = get(`/healthz?${'a'.repeat(16 * 1024)}`, 'Connection: close\r\n');
+  const longHeader = get('/healthz', `X-Big: ${'b'.repeat(100 * 1024)}\r\nConnection: close\r\n`);
+  for (const data of [longUrl, longHeader]) {
+    const started = Date.now();
+    const out = await exchange(gateway.port, data);
+    assert.equal(out.closed, true);
+    assert.ok(Date.now() - started < WAIT_MS);
+    assert.ok(out.responses.every((r) => r.status >= 400 && r.status < 500));
+  }
+  assert.equal(await getStatus(gateway.port, '/healthz'), 200);
+});
+
+test('sign-in rejects a non-JSON Content-Type', async () => {
+  const body = JSON.stringify({ key: ADMIN_KEY });
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonp']) {
+    const out = await exchange(inspector.port, post('/inspector/api/session', type, body), { expected: 1 });
+    assert.equal(out.responses[0].status, 415, type);
+    assert.equal(problemOf(out.responses[0]).code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(out.responses[0].headers['set-cookie'], undefined);
+  }
+  const ok = await exchange(
+    inspector.port,
+    post('/inspector/api/session', 'application/json; charset=utf-8', body),
+    { expected: 1 },
+  );
+  assert.equal(ok.responses[0].status, 200);
+  assert.match(ok.responses[0].headers['set-cookie'], /^hgs?_?|=/);
+});
+
+test('sign-in rejects a duplicate key member', async () => {
+  const body = `{"key": "not-a-key", "key": "${ADMIN_KEY}"}`;
+  const out = await exchange(inspector.port, post('/inspector/api/session', 'application/json', body), {
+    expected: 1,
+  });
+  assert.equal(out.responses[0].status, 400);
+  const problem = problemOf(out.responses[0]);
+  assert.equal(problem.code, 'MALFORMED_JSON');
+  assert.ok(!problem.detail.includes(ADMIN_KEY));
+  assert.equal(out.responses[0].headers['set-cookie'], undefined);
+});
+
+test('JSON responses carry Cache-Control no-store', async () => {
+  const cases = [
+    [gateway.port, get('/healthz', 'Connection: close\r\n'), 200],
+    [gateway.port, get('/no-such-route', 'Connection: close\r\n'), 404],
+    [gateway.port, get('/api/v1/integrations', 'Connection: close\r\n'), 401],
+    [inspector.port, get('/inspector/api/session', `Authorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n`), 200],
+    [inspector.port, post('/inspector/api/session', 'text/plain', '{}'), 415],
+  ];
+  for (const [port, data, status] of cases) {
+    const out = await exchange(port, data, { expected: 1 });
+    assert.equal(out.responses[0].status, status, data.split('\r\n')[0]);
+    assert.equal(out.responses[0].headers['cache-control'], 'no-store', data.split('\r\n')[0]);
+  }
+});
+
+test('route Cache-Control is kept', async () => {
+  const out = await exchange(gateway.port, get('/openapi.json', 'Connection: close\r\n'), { expected: 1 });
+  if (out.responses[0].status === 404) {
+    assert.equal(out.responses[0].headers['cache-control'], 'no-store');
+    return;
+  }
+  assert.equal(out.responses[0].status, 200);
+  assert.equal(out.responses[0].headers['cache-control'], 'public, max-age=300');
+});
