@@ -218,6 +218,7 @@ INT_OPTION(opt_shutdown_timeout, shutdown_timeout_ms, 0, 3600000,
 STRING_OPTION(opt_log_file, log_file)
 STRING_OPTION(opt_tls_cert, tls_cert)
 STRING_OPTION(opt_tls_key, tls_key)
+STRING_OPTION(opt_metrics_token, metrics_token)
 STRING_OPTION(opt_resolve_override, resolve_override)
 BOOL_OPTION(opt_allow_unsafe_redis, allow_unsafe_redis)
 
@@ -327,7 +328,8 @@ static const option_def options[] = {
      "served over https by a TLS proxy (also done for requests with "
      "X-Forwarded-Proto: https)"},
     {"HOOKGATE_RETRY_ADDR", "127.0.0.1:8082", HG_SVC_RETRY, opt_retry_addr,
-     "address of the delivery worker's /healthz and /readyz (host:port)"},
+     "address of the delivery worker's /healthz, /readyz and /metrics "
+     "(host:port)"},
     {"HOOKGATE_ADMIN_KEY", NULL, HG_SVC_GATEWAY | HG_SVC_INSPECTOR,
      opt_admin_key,
      "admin API key (at least 16 characters); unset: admin routes answer 401"},
@@ -464,6 +466,9 @@ static const option_def options[] = {
      "with TLS (1.2 or later) and the inspector's session cookie is Secure"},
     {"HOOKGATE_TLS_KEY", "", HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_tls_key,
      "PEM private key of HOOKGATE_TLS_CERT"},
+    {"HOOKGATE_METRICS_TOKEN", "", HG_SVC_ALL, opt_metrics_token,
+     "bearer token that GET /metrics requires; empty: /metrics needs no "
+     "credential"},
 };
 
 static void apply_defaults(hg_config *cfg)

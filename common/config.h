@@ -104,6 +104,8 @@ typedef struct hg_config {
     /* PEM certificate chain and private key; both set: listen with TLS. */
     char tls_cert[PATH_MAX];
     char tls_key[PATH_MAX];
+    /* Bearer token GET /metrics requires; empty: none. */
+    char metrics_token[128];
 } hg_config;
 
 /* Fills *cfg from the environment for the given service. Returns 0, or -1

@@ -16,11 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sys/queue.h>
 
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/prom.h"
 #include "common/text.h"
 
 /* Retry-After seconds sent with a 503 caused by Redis. */
@@ -131,6 +135,11 @@ static const char *method_name(htp_method method)
     const char *name = htparser_get_methodstr_m(method);
 
     return name != NULL ? name : "UNKNOWN";
+}
+
+const char *hg_method_name(htp_method method)
+{
+    return method_name(method);
 }
 
 /* Returns true when extra already contains a header line named name, which
@@ -320,6 +329,117 @@ bool hg_req_done(const hg_req *r)
     return r->replied || r->req == NULL;
 }
 
+/* ---- Prometheus metrics ----------------------------------------------- */
+
+/* Upper bounds in seconds of the request duration histogram. */
+static const double request_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                         0.05,  0.1,    0.25,  0.5,  1,
+                                         2.5,   5,      10};
+
+static struct {
+    hg_prom_metric *requests;
+    hg_prom_metric *duration;
+    hg_prom_metric *build_info;
+    hg_prom_metric *start_time;
+    hg_prom_metric *resident;
+} http_metrics;
+static pthread_once_t http_metrics_once = PTHREAD_ONCE_INIT;
+
+static void declare_http_metrics(void)
+{
+    hg_prom_registry *reg = hg_prom_default();
+    const char *const route_method_status[] = {"route", "method", "status"};
+    const char *const route_method[] = {"route", "method"};
+    const char *const version[] = {"version"};
+    const char *const version_value[] = {HOOKGATE_VERSION};
+
+    http_metrics.requests = hg_prom_declare(
+        reg, HG_PROM_COUNTER, "hookgate_http_requests_total",
+        "HTTP requests served, by route pattern, method and status (0: the "
+        "client left before a reply).",
+        3, route_method_status, 0, NULL);
+    http_metrics.duration = hg_prom_declare(
+        reg, HG_PROM_HISTOGRAM, "hookgate_http_request_duration_seconds",
+        "Time from the parsed request head until the reply was written or "
+        "the client left.",
+        2, route_method, (int)(sizeof(request_buckets) / sizeof(double)),
+        request_buckets);
+    http_metrics.build_info = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_build_info",
+        "Always 1; the version label is the hookgate version.", 1, version,
+        0, NULL);
+    http_metrics.start_time = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_process_start_time_seconds",
+        "Start time of the process since the Unix epoch, in seconds.", 0,
+        NULL, 0, NULL);
+    http_metrics.resident = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_process_resident_memory_bytes",
+        "Resident memory of the process, from /proc/self/statm.", 0, NULL, 0,
+        NULL);
+    hg_prom_set(http_metrics.build_info, version_value, 1);
+    hg_prom_set(http_metrics.start_time, NULL, (double)hg_time_ms() / 1000);
+}
+
+static void record_request(hg_req *r, int status, long long duration_us)
+{
+    const char *route = r->route != NULL ? r->route->pattern : "(unmatched)";
+    const char *method = method_name(r->method);
+    char status_text[8];
+    const char *counter_values[] = {route, method, status_text};
+    const char *histogram_values[] = {route, method};
+
+    snprintf(status_text, sizeof(status_text), "%d", status);
+    hg_prom_inc(http_metrics.requests, counter_values, 1);
+    hg_prom_observe(http_metrics.duration, histogram_values,
+                    (double)duration_us / 1e6);
+    if (r->server->opts.on_done != NULL)
+        r->server->opts.on_done(r, status, duration_us);
+}
+
+/* Reads the resident set size; the second field of /proc/self/statm is in
+ * pages. */
+static void update_resident_memory(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size, resident;
+
+    if (f == NULL)
+        return;
+    if (fscanf(f, "%llu %llu", &size, &resident) == 2)
+        hg_prom_set(http_metrics.resident, NULL,
+                    (double)resident * (double)sysconf(_SC_PAGESIZE));
+    fclose(f);
+}
+
+void hg_reply_metrics(hg_req *r, const char *token)
+{
+    char given[256];
+    size_t len;
+    char *text;
+
+    if (token != NULL && token[0] != '\0') {
+        size_t token_len = strlen(token);
+
+        if (!hg_req_bearer(r, given, sizeof(given)) ||
+            strlen(given) != token_len ||
+            !hg_ct_equal(given, token, token_len)) {
+            hg_reply_header(r, "WWW-Authenticate", "Bearer");
+            hg_reply_problem(r, HG_E_UNAUTHORIZED,
+                             "/metrics requires Authorization: Bearer with "
+                             "the HOOKGATE_METRICS_TOKEN value");
+            return;
+        }
+    }
+    update_resident_memory();
+    text = hg_prom_render(hg_prom_default(), &len);
+    if (text == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    hg_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
 static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
 {
     hg_req *r = arg;
@@ -332,6 +452,8 @@ static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
         evtimer_del(r->deadline);
     if (r->on_close != NULL)
         r->on_close(r);
+    record_request(r, r->replied || r->streaming ? r->status : 0,
+                   hg_mono_us() - r->start_us);
     hg_req_release(r);
     return EVHTP_RES_OK;
 }
@@ -869,6 +991,7 @@ static void on_request(evhtp_request_t *req, void *arg)
     r->thread = req->conn->thread ? evthr_get_aux(req->conn->thread)
                                   : h->opts.single_thread_ctx;
     r->start_us = hg_mono_us();
+    r->method = req->method;
     r->head = req->method == htp_method_HEAD;
     /* One reference for libevhtp's request, released by the fini hook, and
      * one for this function. */
@@ -1364,6 +1487,7 @@ hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts)
     if (h == NULL)
         return NULL;
     hg_log_set_trace_lookup(lookup_trace);
+    pthread_once(&http_metrics_once, declare_http_metrics);
     h->base = base;
     h->opts = *opts;
     h->evhtp = evhtp_new(base, h);

@@ -75,6 +75,16 @@ typedef struct hg_http_options {
     void *arg;
     /* Context when threads == 0. */
     void *single_thread_ctx;
+    /* Called once per request that reached a route lookup, on the
+     * request's thread, when libevhtp frees it: after the reply was
+     * written or the client went away. status is the status sent, or 0
+     * when the client left before any reply. duration_us runs from the
+     * parsed request head to that moment, so for a stream it is the
+     * stream's lifetime. r->route (NULL when unmatched), r->method,
+     * r->auth_integration and r->auth_actor are readable; r->req is NULL.
+     * Requests rejected before routing (413 from the head, framing errors,
+     * NUL bytes in the head) are not reported. May be NULL. */
+    void (*on_done)(hg_req *r, int status, long long duration_us);
 } hg_http_options;
 
 struct hg_req {
@@ -83,6 +93,7 @@ struct hg_req {
     struct event_base *base;
     void *thread;
     const hg_route *route;
+    htp_method method;
     char params[HG_MAX_PARAMS][HG_PARAM_MAX];
     char request_id[HG_REQUEST_ID_MAX + 1];
     /* W3C trace context: the caller's trace (or a new one when the
@@ -157,6 +168,10 @@ int hg_http_active_requests(void);
 /* Stops the worker threads and frees the server. Accepts NULL. */
 void hg_http_free(hg_http *h);
 
+/* Returns the method's name, such as "GET", or "UNKNOWN" for a method
+ * libevhtp does not know. */
+const char *hg_method_name(htp_method method);
+
 /* Request accessors. */
 const char *hg_req_header(const hg_req *r, const char *name);
 /* Returns the value of the first query parameter called name, or NULL.
@@ -210,6 +225,14 @@ json_t *hg_problem_new(const hg_req *r, hg_error code, const char *detail);
 void hg_reply_problem_json(hg_req *r, hg_error code, json_t *problem);
 /* Sends 503 with Retry-After for a Redis failure. */
 void hg_reply_unavailable(hg_req *r, const char *why);
+
+/* Sends GET /metrics: the process's metrics (common/prom.h) in the
+ * Prometheus text format 0.0.4. When token is not empty, the request must
+ * carry "Authorization: Bearer <token>", compared in constant time, or
+ * gets 401 UNAUTHORIZED. Every request of a server created by hg_http_new
+ * is counted in hookgate_http_requests_total and
+ * hookgate_http_request_duration_seconds. */
+void hg_reply_metrics(hg_req *r, const char *token);
 
 /* Starts a chunked streaming response (server-sent events). The read
  * timeout is lifted for the connection. */

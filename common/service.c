@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "common/clock.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/prom.h"
 #include "common/redis_check.h"
 #include "common/scripts.h"
 #include "common/urlpolicy.h"
@@ -229,8 +231,49 @@ void hg_service_drain(struct event_base *base, hg_http *http)
 #define PROBE_TIMEOUT_MS 2000
 #define PROBE_STALE_MS (2 * PROBE_INTERVAL_MS + PROBE_TIMEOUT_MS)
 
+/* Upper bounds in seconds of the PING round-trip histogram. */
+static const double rtt_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                     0.025,  0.05,  0.1,    0.25,  0.5,
+                                     1,      2};
+
+static struct {
+    hg_prom_metric *rtt;
+    hg_prom_metric *lag;
+    hg_prom_metric *pending;
+} probe_metrics;
+static pthread_once_t probe_metrics_once = PTHREAD_ONCE_INIT;
+
+static void declare_probe_metrics(void)
+{
+    hg_prom_registry *reg = hg_prom_default();
+    const char *const shard[] = {"shard"};
+
+    probe_metrics.rtt = hg_prom_declare(
+        reg, HG_PROM_HISTOGRAM, "hookgate_redis_round_trip_seconds",
+        "Round-trip time of the readiness probe's PING to Redis, every "
+        "second.",
+        0, NULL, (int)(sizeof(rtt_buckets) / sizeof(double)), rtt_buckets);
+    probe_metrics.lag = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_stream_lag_entries",
+        "Entries of the work stream not yet read by the consumer group "
+        "(XINFO GROUPS lag), per shard.",
+        1, shard, 0, NULL);
+    probe_metrics.pending = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_stream_pending_entries",
+        "Entries read by the consumer group and not yet acknowledged "
+        "(XINFO GROUPS pending), per shard.",
+        1, shard, 0, NULL);
+}
+
+typedef struct probe_shard {
+    struct hg_probe *probe;
+    char label[12];
+} probe_shard;
+
 struct hg_probe {
     const hg_config *cfg;
+    int64_t ping_sent_us;
+    probe_shard *shards; /* work_shards entries when group is set */
     hg_redis *redis;
     struct event *timer;
     const char *group;
@@ -262,9 +305,35 @@ static void on_probe_pong(hg_redis_status status, redisReply *reply,
 {
     hg_probe *p = arg;
 
-    if (status == HG_REDIS_OK && reply->type == REDIS_REPLY_STATUS)
+    if (status == HG_REDIS_OK && reply->type == REDIS_REPLY_STATUS) {
         atomic_store(&p->last_pong_ms, hg_mono_ms());
+        hg_prom_observe(probe_metrics.rtt, NULL,
+                        (double)(hg_mono_us() - p->ping_sent_us) / 1e6);
+    }
     probe_round_end(p);
+}
+
+/* Sets the lag and pending gauges from one group's flat name/value array.
+ * Redis 7.0 and later report "lag", which is nil when Redis cannot compute
+ * it; the gauge keeps its last value then. */
+static void set_stream_gauges(const redisReply *group, const char *shard)
+{
+    const char *labels[] = {shard};
+
+    if (group == NULL || group->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < group->elements; i += 2) {
+        const char *field = hg_reply_str(group, i, NULL);
+        const redisReply *value = group->element[i + 1];
+
+        if (field == NULL || value->type != REDIS_REPLY_INTEGER)
+            continue;
+        if (strcmp(field, "lag") == 0)
+            hg_prom_set(probe_metrics.lag, labels, (double)value->integer);
+        else if (strcmp(field, "pending") == 0)
+            hg_prom_set(probe_metrics.pending, labels,
+                        (double)value->integer);
+    }
 }
 
 /* XINFO GROUPS returns an array of groups, each a flat name/value array
@@ -272,7 +341,8 @@ static void on_probe_pong(hg_redis_status status, redisReply *reply,
 static void on_probe_groups(hg_redis_status status, redisReply *reply,
                             void *arg)
 {
-    hg_probe *p = arg;
+    probe_shard *shard = arg;
+    hg_probe *p = shard->probe;
 
     for (size_t i = 0; status == HG_REDIS_OK &&
                        reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
@@ -281,6 +351,7 @@ static void on_probe_groups(hg_redis_status status, redisReply *reply,
 
         if (name != NULL && strcmp(name, p->group) == 0) {
             p->groups_found++;
+            set_stream_gauges(hg_reply_elem(reply, i), shard->label);
             break;
         }
     }
@@ -298,10 +369,12 @@ static void on_probe_tick(evutil_socket_t fd, short what, void *arg)
     p->groups_found = 0;
     if (p->group != NULL)
         p->pending += p->cfg->work_shards;
+    p->ping_sent_us = hg_mono_us();
     hg_redis_command(p->redis, PROBE_TIMEOUT_MS, on_probe_pong, p, "PING");
     for (int i = 0; p->group != NULL && i < p->cfg->work_shards; i++)
-        hg_redis_command(p->redis, PROBE_TIMEOUT_MS, on_probe_groups, p,
-                         "XINFO GROUPS %s", hg_key_work(key, i));
+        hg_redis_command(p->redis, PROBE_TIMEOUT_MS, on_probe_groups,
+                         &p->shards[i], "XINFO GROUPS %s",
+                         hg_key_work(key, i));
 }
 
 hg_probe *hg_probe_new(struct event_base *base, const hg_config *cfg,
@@ -318,8 +391,21 @@ hg_probe *hg_probe_new(struct event_base *base, const hg_config *cfg,
 
     if (p == NULL)
         return NULL;
+    pthread_once(&probe_metrics_once, declare_probe_metrics);
     p->cfg = cfg;
     p->group = group;
+    if (group != NULL) {
+        p->shards = calloc((size_t)cfg->work_shards, sizeof(probe_shard));
+        if (p->shards == NULL) {
+            free(p);
+            return NULL;
+        }
+        for (int i = 0; i < cfg->work_shards; i++) {
+            p->shards[i].probe = p;
+            snprintf(p->shards[i].label, sizeof(p->shards[i].label), "%d",
+                     i);
+        }
+    }
     atomic_store(&p->last_pong_ms, INT64_MIN / 2);
     p->redis = hg_redis_new(base, &cfg->redis, &o);
     p->timer = evtimer_new(base, on_probe_tick, p);
@@ -354,5 +440,6 @@ void hg_probe_free(hg_probe *p)
     p->group = NULL;
     p->pending = 1 << 20;
     hg_redis_free(p->redis);
+    free(p->shards);
     free(p);
 }

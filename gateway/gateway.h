@@ -102,6 +102,8 @@ typedef struct gw_publish {
 typedef struct gw_thread {
     struct event_base *base;
     hg_redis *redis;
+    /* Per-integration request counters, flushed to Redis each second. */
+    struct hg_metrics *metrics;
     endpoint_snapshot snapshots[ENDPOINT_CACHE_SLOTS];
 } gw_thread;
 
@@ -246,6 +248,11 @@ void gw_get_event_payload(hg_req *r);
 void gw_get_delivery(hg_req *r);
 void gw_redeliver(hg_req *r);
 void gw_replay_event(hg_req *r);
+void gw_get_integration_metrics(hg_req *r);
+void gw_get_endpoint_metrics(hg_req *r);
+/* Counts a finished request in its integration's metrics (on_done hook of
+ * the HTTP server). */
+void gw_metrics_on_done(hg_req *r, int status, long long duration_us);
 
 /* What deleting an integration removed. */
 typedef struct gw_purge_counts {

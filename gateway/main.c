@@ -17,6 +17,7 @@
 #include "common/http.h"
 #include "common/log.h"
 #include "common/redis.h"
+#include "common/metrics_store.h"
 #include "common/scripts.h"
 #include "common/service.h"
 #include "gateway/gateway.h"
@@ -46,6 +47,11 @@ static void on_healthz(hg_req *r)
 static void on_readyz(hg_req *r)
 {
     hg_reply_health(r, true, readiness(hg_req_thread(r)));
+}
+
+static void on_metrics(hg_req *r)
+{
+    hg_reply_metrics(r, config.metrics_token);
 }
 
 static char *openapi_text;
@@ -82,6 +88,7 @@ static void load_openapi(void)
 static const hg_route routes[] = {
     HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
     HG_ROUTE(htp_method_GET, "/readyz", on_readyz),
+    HG_ROUTE(htp_method_GET, "/metrics", on_metrics),
     HG_ROUTE(htp_method_GET, "/openapi.json", on_openapi),
     HG_ROUTE(htp_method_POST, "/api/v1/integrations", gw_create_integration),
     HG_ROUTE(htp_method_GET, "/api/v1/integrations", gw_list_integrations),
@@ -160,6 +167,11 @@ static const hg_route routes[] = {
     HG_ROUTE(htp_method_POST,
              "/api/v1/integrations/{id}/events/{event}/replay",
              gw_replay_event),
+    HG_ROUTE(htp_method_GET, "/api/v1/metrics/integration/{id}",
+             gw_get_integration_metrics),
+    HG_ROUTE(htp_method_GET,
+             "/api/v1/metrics/integration/{id}/endpoints/{endpoint}",
+             gw_get_endpoint_metrics),
 };
 
 static hg_redis *connect_redis(struct event_base *base, const char *name,
@@ -187,6 +199,7 @@ gw_thread *gw_thread_new(struct event_base *base)
     }
     t->base = base;
     t->redis = connect_redis(base, "gateway", NULL);
+    t->metrics = hg_metrics_new(base, t->redis);
     return t;
 }
 
@@ -194,6 +207,7 @@ void gw_thread_free(gw_thread *t)
 {
     if (t == NULL)
         return;
+    hg_metrics_free(t->metrics);
     hg_redis_free(t->redis);
     for (int i = 0; i < ENDPOINT_CACHE_SLOTS; i++) {
         for (int k = 0; k < t->snapshots[i].count; k++)
@@ -281,6 +295,7 @@ int main(int argc, char **argv)
         .threads = config.threads,
         .thread_init = thread_init,
         .thread_exit = thread_exit,
+        .on_done = gw_metrics_on_done,
     };
     http = hg_http_new(base, &o);
     if (http == NULL || probe == NULL) {

@@ -12,6 +12,7 @@
 #include "common/http.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "common/prom.h"
 #include "common/service.h"
 #include "inspector/inspector.h"
 
@@ -33,6 +34,16 @@ static void on_readyz(hg_req *r)
     if (reason == NULL && !hg_redis_ready(insp->redis))
         reason = "redis is not connected";
     hg_reply_health(r, true, reason);
+}
+
+/* Declared in main() before the server starts; the inspector serves on
+ * one loop, so the handler reads the hub on the hub's thread. */
+static hg_prom_metric *sse_clients;
+
+static void on_metrics(hg_req *r)
+{
+    hg_prom_set(sse_clients, NULL, feed_hub_clients(insp->feed));
+    hg_reply_metrics(r, config.metrics_token);
 }
 
 /* Live feed clients get the end of their stream at once, so they
@@ -64,6 +75,7 @@ static void on_stop(struct event_base *base, void *arg)
 static const hg_route routes[] = {
     HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
     HG_ROUTE(htp_method_GET, "/readyz", on_readyz),
+    HG_ROUTE(htp_method_GET, "/metrics", on_metrics),
     HG_ROUTE(htp_method_GET, "/", insp_index),
     HG_ROUTE(htp_method_GET, "/assets/{name}", insp_static),
     HG_ROUTE(htp_method_POST, "/inspector/api/session", insp_session_create),
@@ -155,6 +167,11 @@ int main(int argc, char **argv)
     state.feed = feed_hub_new(&state);
     probe = hg_probe_new(base, &config, "inspector-probe", NULL);
     insp_proxy_init(base);
+    sse_clients = hg_prom_declare(hg_prom_default(), HG_PROM_GAUGE,
+                                  "hookgate_sse_clients",
+                                  "Open live feed (server-sent events) "
+                                  "streams of this inspector.",
+                                  0, NULL, 0, NULL);
     hg_http_options o = {
         .service = "inspector",
         .routes = routes,

@@ -11,6 +11,8 @@
  * Redis outage after a 2xx answer never makes the delivery go out again
  * from this worker; only a crash of the worker can, at least once.
  */
+#include <ctype.h>
+#include <pthread.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics_store.h"
+#include "common/prom.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
 #include "common/service.h"
@@ -55,6 +59,7 @@ struct dispatcher {
     const hg_config *cfg;
     hg_redis *redis;
     hg_redis *blocking;
+    hg_metrics *metrics; /* delivery outcomes, flushed each second */
     hg_http_client *http;
     struct curl_slist *resolve; /* HOOKGATE_RESOLVE_OVERRIDE entries */
     char consumer[160];
@@ -74,6 +79,7 @@ struct dispatcher {
     struct event *group_retry;
     struct event *claim_timer;
     struct event *sched_timer;
+    struct event *queue_timer; /* reads the retry schedule's gauges */
     struct event *stop_timer;
     void (*stop_done)(void *arg);
     void *stop_arg;
@@ -363,6 +369,192 @@ static void do_record(job_node *n)
 
 /* ---- send ------------------------------------------------------------ */
 
+/* Returns the publish time embedded in an event id (the first 48 of the
+ * 128 bits after the prefix are the unix time in ms, see hg_id_new), or 0
+ * when the id is not of that form. */
+static int64_t event_time_ms(const char *event_id)
+{
+    static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    const char *body = strchr(event_id, '_');
+    int64_t ms = 0;
+
+    if (body == NULL || strlen(body + 1) < 10)
+        return 0;
+    /* 10 characters carry 50 bits: 2 bits of padding, then the time. */
+    for (int i = 1; i <= 10; i++) {
+        const char *p = strchr(digits, body[i]);
+
+        if (p == NULL || body[i] == '\0')
+            return 0;
+        ms = ms * 32 + (p - digits);
+    }
+    return ms;
+}
+
+/* Counts the attempt's outcome in the integration's and the endpoint's
+ * metrics. */
+static void count_attempt(job *j, const hg_http_result *res)
+{
+    hg_metrics *m = j->d->metrics;
+    static const char *const counters[] = {
+        [OUTCOME_SUCCEEDED] = "d_ok",
+        [OUTCOME_FAILED] = "d_fail",
+        [OUTCOME_DEAD] = "d_dead",
+    };
+    char field[48] = "err:";
+
+    for (int scope = 0; scope < 2; scope++) {
+        const char *ep = scope == 0 ? NULL : j->endpoint_id;
+
+        hg_metrics_add(m, j->integration_id, ep, counters[j->outcome], 1);
+        if (j->outcome == OUTCOME_SUCCEEDED) {
+            int64_t published = event_time_ms(j->event_id);
+
+            if (published > 0)
+                hg_metrics_observe(m, j->integration_id, ep, "dl",
+                                   hg_time_ms() - published);
+        }
+    }
+    if (j->outcome == OUTCOME_SUCCEEDED || j->error_class == NULL)
+        return;
+    if (strcmp(j->error_class, "http_status") != 0) {
+        size_t i = 4;
+
+        for (const char *c = j->error_class; *c && i + 1 < sizeof(field); c++)
+            field[i++] = (char)toupper((unsigned char)*c);
+        field[i] = '\0';
+    } else {
+        snprintf(field, sizeof(field), "err:%s",
+                 res->http_status >= 500   ? "HTTP_5XX"
+                 : res->http_status >= 400 ? "HTTP_4XX"
+                                           : "HTTP_STATUS");
+    }
+    hg_metrics_add(m, j->integration_id, NULL, field, 1);
+    hg_metrics_add(m, j->integration_id, j->endpoint_id, field, 1);
+}
+
+/* ---- Prometheus metrics ----------------------------------------------- */
+
+/* Milliseconds between reads of the retry schedule's size and oldest due
+ * time; scrapes read the last values, so a scrape costs no Redis command. */
+#define QUEUE_GAUGE_INTERVAL_MS 5000
+
+/* Upper bounds in seconds of the delivery attempt duration histogram. */
+static const double delivery_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25,  0.5,  1,     2.5,  5,
+                                          10,    30};
+
+static struct {
+    hg_prom_metric *deliveries;
+    hg_prom_metric *duration;
+    hg_prom_metric *queue_depth;
+    hg_prom_metric *oldest_due_age;
+} prom;
+static pthread_once_t prom_once = PTHREAD_ONCE_INIT;
+
+static void declare_prom_metrics(void)
+{
+    hg_prom_registry *reg = hg_prom_default();
+    const char *const outcome_class[] = {"outcome", "error_class"};
+    const char *const shard[] = {"shard"};
+
+    prom.deliveries = hg_prom_declare(
+        reg, HG_PROM_COUNTER, "hookgate_deliveries_total",
+        "Delivery attempts by outcome (succeeded, failed: a retry is "
+        "scheduled, dead: no retry is left) and error class.",
+        2, outcome_class, 0, NULL);
+    prom.duration = hg_prom_declare(
+        reg, HG_PROM_HISTOGRAM, "hookgate_delivery_duration_seconds",
+        "Duration of one delivery attempt's HTTP exchange.", 0, NULL,
+        (int)(sizeof(delivery_buckets) / sizeof(double)), delivery_buckets);
+    prom.queue_depth = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_retry_queue_depth",
+        "Retries scheduled in the shard's schedule (ZCARD), read every 5 "
+        "seconds.",
+        1, shard, 0, NULL);
+    prom.oldest_due_age = hg_prom_declare(
+        reg, HG_PROM_GAUGE, "hookgate_retry_oldest_due_age_seconds",
+        "Seconds since the earliest scheduled retry of the shard fell due; 0 "
+        "when none is due. Read every 5 seconds.",
+        1, shard, 0, NULL);
+}
+
+/* Counts one attempt in hookgate_deliveries_total. The error class is the
+ * attempt's ("timeout", "connect", ...), with an HTTP status split into
+ * "http_4xx", "http_5xx" and "http_status" (1xx or 3xx), and "none" for a
+ * success. */
+static void prom_count_attempt(const job *j, const hg_http_result *res)
+{
+    const char *error_class = "none";
+    const char *values[2];
+
+    if (j->outcome != OUTCOME_SUCCEEDED && j->error_class != NULL) {
+        error_class = j->error_class;
+        if (strcmp(error_class, "http_status") == 0)
+            error_class = res->http_status >= 500   ? "http_5xx"
+                          : res->http_status >= 400 ? "http_4xx"
+                                                    : "http_status";
+    }
+    values[0] = outcome_name(j->outcome);
+    values[1] = error_class;
+    hg_prom_inc(prom.deliveries, values, 1);
+    hg_prom_observe(prom.duration, NULL, (double)res->duration_ms / 1000);
+}
+
+static void on_queue_depth(hg_redis_status status, redisReply *reply,
+                           void *arg)
+{
+    struct shard_ctx *ctx = arg;
+    char label[12];
+    const char *values[] = {label};
+
+    if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_INTEGER)
+        return;
+    snprintf(label, sizeof(label), "%d", ctx->shard);
+    hg_prom_set(prom.queue_depth, values, (double)reply->integer);
+}
+
+/* ZRANGE ... WITHSCORES replies [member, score] in RESP2; the score is the
+ * due time in Unix milliseconds. */
+static void on_queue_oldest(hg_redis_status status, redisReply *reply,
+                            void *arg)
+{
+    struct shard_ctx *ctx = arg;
+    char label[12];
+    const char *values[] = {label};
+    double age_s = 0;
+
+    if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_ARRAY)
+        return;
+    if (reply->elements >= 2 && reply->element[1]->str != NULL) {
+        double due_ms = strtod(reply->element[1]->str, NULL);
+        double now_ms = (double)hg_time_ms();
+
+        if (due_ms < now_ms)
+            age_s = (now_ms - due_ms) / 1000;
+    }
+    snprintf(label, sizeof(label), "%d", ctx->shard);
+    hg_prom_set(prom.oldest_due_age, values, age_s);
+}
+
+static void on_queue_tick(evutil_socket_t fd, short what, void *arg)
+{
+    dispatcher *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (d->stopping)
+        return;
+    for (int i = 0; hg_redis_ready(d->redis) && i < d->shards; i++) {
+        hg_redis_command(d->redis, d->cfg->redis_timeout_ms, on_queue_depth,
+                         &d->shard_ctx[i], "ZCARD %s", d->sched_keys[i]);
+        hg_redis_command(d->redis, d->cfg->redis_timeout_ms, on_queue_oldest,
+                         &d->shard_ctx[i], "ZRANGE %s 0 0 WITHSCORES",
+                         d->sched_keys[i]);
+    }
+    arm(d->queue_timer, QUEUE_GAUGE_INTERVAL_MS);
+}
+
 static void on_sent(const hg_http_result *res, void *arg)
 {
     job_node *n = arg;
@@ -380,6 +572,8 @@ static void on_sent(const hg_http_result *res, void *arg)
         hg_error(&f, "out of memory recording an attempt");
         abort();
     }
+    count_attempt(j, res);
+    prom_count_attempt(j, res);
     n->step = STEP_RECORD;
     run_step(n);
 }
@@ -1027,12 +1221,16 @@ dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg)
     d->group_retry = evtimer_new(base, on_group_retry, d);
     d->claim_timer = evtimer_new(base, on_claim_tick, d);
     d->sched_timer = evtimer_new(base, on_sched_tick, d);
+    pthread_once(&prom_once, declare_prom_metrics);
+    d->queue_timer = evtimer_new(base, on_queue_tick, d);
     d->http = hg_http_client_new(base);
     d->resolve = resolve_list(cfg->resolve_override);
     d->redis = connect_redis(d, "dispatch", on_redis_ready);
+    d->metrics = hg_metrics_new(d->base, d->redis);
     d->blocking = connect_redis(d, "dispatch-read", on_blocking_ready);
     arm(d->claim_timer, d->cfg->visibility_timeout_ms / 4);
     arm(d->sched_timer, d->cfg->scheduler_interval_ms);
+    arm(d->queue_timer, QUEUE_GAUGE_INTERVAL_MS);
     hg_info(NULL, "dispatcher started as consumer %s", d->consumer);
     return d;
 }
@@ -1063,6 +1261,7 @@ void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg)
     d->stop_arg = arg;
     evtimer_del(d->claim_timer);
     evtimer_del(d->sched_timer);
+    evtimer_del(d->queue_timer);
     evtimer_del(d->read_retry);
     d->stop_timer = evtimer_new(d->base, on_stop_deadline, d);
     arm(d->stop_timer, d->jobs == 0 ? 0 : d->cfg->shutdown_timeout_ms);
@@ -1077,6 +1276,7 @@ void dispatcher_free(dispatcher *d)
     hg_http_client_free(d->http);
     curl_slist_free_all(d->resolve);
     hg_redis_free(d->blocking);
+    hg_metrics_free(d->metrics);
     hg_redis_free(d->redis);
     while ((n = TAILQ_FIRST(&d->job_list)) != NULL) {
         TAILQ_REMOVE(&d->job_list, n, link);
@@ -1086,6 +1286,7 @@ void dispatcher_free(dispatcher *d)
     event_free(d->group_retry);
     event_free(d->claim_timer);
     event_free(d->sched_timer);
+    event_free(d->queue_timer);
     if (d->stop_timer != NULL)
         event_free(d->stop_timer);
     free(d->work_keys);

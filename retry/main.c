@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * hookgate-retry: the delivery worker. It runs the dispatcher and the retry
- * scheduler on one event loop, and serves /healthz and /readyz on its own
- * address, over plain HTTP only (a probe port, not for the network at
- * large). Any number of workers can run against the same Redis.
+ * scheduler on one event loop, and serves /healthz, /readyz and /metrics
+ * on its own address, over plain HTTP only (a probe port, not for the
+ * network at large). Any number of workers can run against the same Redis.
  */
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -38,9 +38,15 @@ static void on_readyz(hg_req *r)
     hg_reply_health(r, true, reason);
 }
 
+static void on_metrics(hg_req *r)
+{
+    hg_reply_metrics(r, config.metrics_token);
+}
+
 static const hg_route routes[] = {
     HG_ROUTE(htp_method_GET, "/healthz", on_healthz),
     HG_ROUTE(htp_method_GET, "/readyz", on_readyz),
+    HG_ROUTE(htp_method_GET, "/metrics", on_metrics),
 };
 
 static void on_stopped(void *arg)

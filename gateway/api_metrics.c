@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Per-integration metrics: counting the API requests of integrations as
+ * they finish, and the routes that read the sums back from Redis (see
+ * docs/metrics.md for the fields and their definitions).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/metrics_store.h"
+#include "common/scripts.h"
+#include "gateway/gateway.h"
+
+#define INTEGRATION_ROUTE_PREFIX "/api/v1/integrations/{id}"
+#define FIELD_MAX (HG_EVENT_TYPE_MAX + 8)
+
+/* Returns the error code counted for a response status. Routes can send
+ * several codes with one status; the most common one is counted. */
+static const char *error_code_of(int status)
+{
+    switch (status) {
+    case 400: return "BAD_REQUEST";
+    case 401: return "UNAUTHORIZED";
+    case 403: return "FORBIDDEN";
+    case 404: return "NOT_FOUND";
+    case 405: return "METHOD_NOT_ALLOWED";
+    case 409: return "CONFLICT";
+    case 413: return "PAYLOAD_TOO_LARGE";
+    case 415: return "UNSUPPORTED_MEDIA_TYPE";
+    case 422: return "VALIDATION_ERROR";
+    case 429: return "RATE_LIMITED";
+    case 503: return "UNAVAILABLE";
+    default: return status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST";
+    }
+}
+
+static bool actor_is_integration(const hg_req *r)
+{
+    return strncmp(r->auth_actor, "key:", 4) == 0 ||
+           strncmp(r->auth_actor, "client:", 7) == 0;
+}
+
+/* Returns the integration a finished request counts for, or NULL: calls
+ * made with an API key or OAuth token of that integration. The admin key,
+ * support tokens and inspector sessions are not counted. */
+static const char *request_integration(const hg_req *r, int status)
+{
+    bool integration_route =
+        r->route != NULL &&
+        strncmp(r->route->pattern, INTEGRATION_ROUTE_PREFIX,
+                strlen(INTEGRATION_ROUTE_PREFIX)) == 0 &&
+        hg_integration_id_valid(r->params[0]);
+
+    if (r->auth_admin || strcmp(r->auth_actor, "admin") == 0)
+        return NULL;
+    if (actor_is_integration(r))
+        return r->auth_integration[0] != '\0' ? r->auth_integration
+               : integration_route            ? r->params[0]
+                                              : NULL;
+    /* NOTE: the rate limit is checked before the credential's integration,
+     * so a 429 is counted for the integration in the path, whoever sent
+     * it. */
+    if (status == 429 && integration_route)
+        return r->params[0];
+    return NULL;
+}
+
+void gw_metrics_on_done(hg_req *r, int status, long long duration_us)
+{
+    gw_thread *t = hg_req_thread(r);
+    const char *integration = request_integration(r, status);
+    char field[FIELD_MAX];
+
+    if (t == NULL || t->metrics == NULL || integration == NULL || status == 0)
+        return;
+    hg_metrics_add(t->metrics, integration, NULL, "req", 1);
+    hg_metrics_add(t->metrics, integration, NULL,
+                   status < 400 ? "req_ok" : "req_fail", 1);
+    hg_metrics_observe(t->metrics, integration, NULL, "rt",
+                       (duration_us + 500) / 1000);
+    hg_metrics_add(t->metrics, integration, NULL, "rt_sum_us", duration_us);
+    if (status == 429)
+        hg_metrics_add(t->metrics, integration, NULL, "rl", 1);
+    if (status >= 400) {
+        snprintf(field, sizeof(field), "err:%s", error_code_of(status));
+        hg_metrics_add(t->metrics, integration, NULL, field, 1);
+    }
+    /* NOTE: a repeated publish with the same Idempotency-Key also returns
+     * 202, so it is counted again here. */
+    if (status == 202 && r->route->handler == gw_publish_event &&
+        r->data != NULL) {
+        const gw_publish *s = r->data;
+
+        hg_metrics_add(t->metrics, integration, NULL, "ev", 1);
+        snprintf(field, sizeof(field), "ev:%s", s->type);
+        hg_metrics_add(t->metrics, integration, NULL, field, 1);
+    }
+}
+
+/* ---- read -------------------------------------------------------------- */
+
+typedef struct metrics_read {
+    char integration_id[HG_PARAM_MAX];
+    char endpoint_id[HG_PARAM_MAX]; /* "" for the integration route */
+    const char *period;
+} metrics_read;
+
+static const struct {
+    const char *name;
+    int keys;      /* hashes read */
+    bool hourly;   /* hour roll-ups instead of minute hashes */
+} periods[] = {
+    {"last_1h", 60, false},
+    {"last_24h", 24, true},
+    {"last_7d", 168, true},
+};
+
+static long long total_of(const json_t *sums, const char *field)
+{
+    return json_integer_value(json_object_get(sums, field));
+}
+
+static double round_tenth(double v)
+{
+    return (double)(long long)(v * 10 + 0.5) / 10;
+}
+
+static void histogram_of(const json_t *sums, const char *prefix,
+                         long long counts[HG_METRICS_BUCKETS])
+{
+    char field[32];
+
+    for (int i = 0; i < HG_METRICS_BUCKETS; i++) {
+        snprintf(field, sizeof(field), "%s:%d", prefix, i);
+        counts[i] = total_of(sums, field);
+    }
+}
+
+static void add_request_metrics(json_t *m, json_t *errors, const json_t *sums)
+{
+    long long counts[HG_METRICS_BUCKETS];
+    long long req = total_of(sums, "req");
+    json_t *types = json_object();
+    const char *field;
+    json_t *value;
+
+    histogram_of(sums, "rt", counts);
+    json_object_set_new(m, "total_requests", json_integer(req));
+    json_object_set_new(m, "successful_requests",
+                        json_integer(total_of(sums, "req_ok")));
+    json_object_set_new(m, "failed_requests",
+                        json_integer(total_of(sums, "req_fail")));
+    json_object_set_new(
+        m, "average_response_time_ms",
+        json_real(req ? round_tenth((double)total_of(sums, "rt_sum_us") /
+                                    1000.0 / (double)req)
+                      : 0));
+    json_object_set_new(
+        m, "p95_response_time_ms",
+        json_real(round_tenth(hg_metrics_percentile(counts, 0.95))));
+    json_object_set_new(m, "rate_limit_hits",
+                        json_integer(total_of(sums, "rl")));
+    json_object_set_new(m, "events_received",
+                        json_integer(total_of(sums, "ev")));
+    json_object_foreach((json_t *)sums, field, value) {
+        if (strncmp(field, "ev:", 3) == 0)
+            json_object_set(types, field + 3, value);
+        else if (strncmp(field, "err:", 4) == 0)
+            json_object_set(errors, field + 4, value);
+    }
+    json_object_set_new(m, "events_by_type", types);
+}
+
+static void add_delivery_metrics(json_t *m, json_t *errors,
+                                 const json_t *sums, bool with_errors)
+{
+    long long counts[HG_METRICS_BUCKETS];
+    long long ok = total_of(sums, "d_ok");
+    long long fail = total_of(sums, "d_fail");
+    long long dead = total_of(sums, "d_dead");
+    const char *field;
+    json_t *value;
+
+    histogram_of(sums, "dl", counts);
+    json_object_set_new(m, "deliveries_succeeded", json_integer(ok));
+    json_object_set_new(m, "deliveries_failed", json_integer(fail));
+    json_object_set_new(m, "deliveries_dead", json_integer(dead));
+    json_object_set_new(
+        m, "delivery_success_rate",
+        json_real(ok + dead ? round_tenth(1000.0 * (double)ok /
+                                          (double)(ok + dead)) / 1000
+                            : 0.0));
+    json_object_set_new(
+        m, "average_delivery_latency_ms",
+        json_real(ok ? round_tenth((double)total_of(sums, "dl_sum_ms") /
+                                   (double)ok)
+                     : 0));
+    json_object_set_new(
+        m, "p95_delivery_latency_ms",
+        json_real(round_tenth(hg_metrics_percentile(counts, 0.95))));
+    json_object_set_new(
+        m, "p99_delivery_latency_ms",
+        json_real(round_tenth(hg_metrics_percentile(counts, 0.99))));
+    if (!with_errors)
+        return;
+    json_object_foreach((json_t *)sums, field, value) {
+        if (strncmp(field, "err:", 4) == 0)
+            json_object_set(errors, field + 4, value);
+    }
+}
+
+static void on_summed(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    metrics_read *q = r->data;
+    json_t *sums = json_object();
+    json_t *out, *m = json_object(), *errors = json_object();
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        json_decref(sums);
+        json_decref(m);
+        json_decref(errors);
+        hg_req_release(r);
+        return;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const char *field = hg_reply_str(reply, i, NULL);
+        const char *value = hg_reply_str(reply, i + 1, NULL);
+
+        if (field != NULL && value != NULL)
+            json_object_set_new(sums, field,
+                                json_integer(strtoll(value, NULL, 10)));
+    }
+    if (q->endpoint_id[0] == '\0')
+        add_request_metrics(m, errors, sums);
+    add_delivery_metrics(m, errors, sums, q->endpoint_id[0] != '\0');
+    out = json_pack("{s:s}", "integration_id", q->integration_id);
+    if (q->endpoint_id[0] != '\0')
+        json_object_set_new(out, "endpoint_id", json_string(q->endpoint_id));
+    json_object_set_new(out, "time_period", json_string(q->period));
+    json_object_set_new(out, "metrics", m);
+    json_object_set_new(out, "errors_by_type", errors);
+    json_decref(sums);
+    hg_reply_json(r, 200, out);
+    hg_req_release(r);
+}
+
+static void read_metrics(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    metrics_read *q = r->data;
+    long long minute = hg_time_ms() / 60000;
+    const char **argv;
+    char (*keys)[HG_KEY_MAX];
+    char suffix[HG_PARAM_MAX + 8] = "";
+    int n = 0;
+    bool hourly = false;
+
+    for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
+        if (strcmp(periods[i].name, q->period) == 0) {
+            n = periods[i].keys;
+            hourly = periods[i].hourly;
+        }
+    argv = calloc((size_t)n, sizeof(*argv));
+    keys = calloc((size_t)n, sizeof(*keys));
+    if (argv == NULL || keys == NULL) {
+        free(argv);
+        free(keys);
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    if (q->endpoint_id[0] != '\0')
+        snprintf(suffix, sizeof(suffix), ":ep:%s", q->endpoint_id);
+    for (int i = 0; i < n; i++) {
+        long long slot = hourly ? minute / 60 - i : minute - i;
+
+        snprintf(keys[i], HG_KEY_MAX, "hg:{%s}:%s:%lld%s", q->integration_id,
+                 hourly ? "mh" : "m", slot, suffix);
+        argv[i] = keys[i];
+    }
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_metrics_sum, 0, on_summed, r, n, n,
+                  argv, NULL);
+    free(argv);
+    free(keys);
+}
+
+/* Validates the parameters, stores them as r->data and authorizes. */
+static void start_read(hg_req *r, const char *endpoint_id)
+{
+    const char *period = hg_req_query(r, "time_period");
+    const char *known = NULL;
+    metrics_read *q;
+
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (endpoint_id != NULL && !gw_endpoint_id_valid(endpoint_id)) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s not found",
+                         endpoint_id);
+        return;
+    }
+    if (period == NULL)
+        period = "last_24h";
+    for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
+        if (strcmp(periods[i].name, period) == 0)
+            known = periods[i].name;
+    if (known == NULL) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "time_period must be last_1h, last_24h or last_7d");
+        return;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    snprintf(q->integration_id, sizeof(q->integration_id), "%s",
+             r->params[0]);
+    if (endpoint_id != NULL)
+        snprintf(q->endpoint_id, sizeof(q->endpoint_id), "%s", endpoint_id);
+    q->period = known;
+    r->data = q;
+    r->data_free = free;
+    gw_authorize(r, r->params[0], SCOPE_READ, read_metrics);
+}
+
+void gw_get_integration_metrics(hg_req *r)
+{
+    start_read(r, NULL);
+}
+
+void gw_get_endpoint_metrics(hg_req *r)
+{
+    start_read(r, r->params[1]);
+}
