@@ -36,7 +36,7 @@ typedef struct hg_config {
     hg_listen_addr gateway_addr;
     hg_listen_addr inspector_addr;
     hg_listen_addr retry_addr;
-    /* Where the inspector forwards partner API calls: from
+    /* Gateway address the inspector forwards partner API calls to: from
      * HOOKGATE_INSPECTOR_GATEWAY_URL, or gateway_addr when that is unset
      * (gateway_set false). */
     hg_listen_addr inspector_gateway;

@@ -335,9 +335,8 @@ static void authorized(hg_req *r, auth_step *a)
     a->next(r);
 }
 
-/* Reads the bearer token or, without one, the session cookie. */
-static bool read_token(const hg_req *r, char *token, size_t cap,
-                       bool *from_cookie)
+bool insp_read_token(const hg_req *r, char *token, size_t cap,
+                     bool *from_cookie)
 {
     /* An explicit bearer wins over a session cookie, which may be
      * stale. */
@@ -355,7 +354,7 @@ static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
     char token[TOKEN_MAX];
     bool from_cookie;
 
-    if (!read_token(r, token, sizeof(token), &from_cookie)) {
+    if (!insp_read_token(r, token, sizeof(token), &from_cookie)) {
         reply_unauthorized(r, "sign in with the admin key, an integration "
                               "API key or a support token");
         return;
@@ -377,7 +376,7 @@ bool insp_credential_read(const hg_req *r, insp_credential *out)
     bool from_cookie;
 
     memset(out, 0, sizeof(*out));
-    if (!read_token(r, token, sizeof(token), &from_cookie))
+    if (!insp_read_token(r, token, sizeof(token), &from_cookie))
         return false;
     hg_sha256_hex(token, strlen(token), out->sha256);
     out->from_cookie = from_cookie;

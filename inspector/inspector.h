@@ -86,6 +86,11 @@ typedef enum insp_recheck_result {
 typedef void (*insp_recheck_cb)(insp_recheck_result result,
                                 const char *reason, void *arg);
 
+/* Copies the caller's token into token (cap bytes): its bearer, or else
+ * the session token of its cookie, and sets *from_cookie. Returns false
+ * when the request carries neither. The caller clears token after use. */
+bool insp_read_token(const hg_req *r, char *token, size_t cap,
+                     bool *from_cookie);
 /* Reads the caller's bearer or else session cookie into out, the same way
  * insp_authorize() picks it. Returns false when the request has none. */
 bool insp_credential_read(const hg_req *r, insp_credential *out);

@@ -129,35 +129,6 @@ static bool query_safe(const char *q)
     return true;
 }
 
-/* Copies the caller's own credential: its bearer token as sent, or the
- * session token of the hg_session cookie. */
-static bool caller_credential(const hg_req *r, char *out, size_t cap)
-{
-    const char *h;
-    static const char name[] = "hg_session=";
-
-    if (hg_req_bearer(r, out, cap))
-        return true;
-    h = hg_req_header(r, "Cookie");
-    while (h != NULL && *h) {
-        while (*h == ' ' || *h == ';')
-            h++;
-        if (strncmp(h, name, sizeof(name) - 1) == 0) {
-            size_t n;
-
-            h += sizeof(name) - 1;
-            n = strcspn(h, "; \t\r\n");
-            if (n == 0 || n >= cap)
-                return false;
-            memcpy(out, h, n);
-            out[n] = '\0';
-            return true;
-        }
-        h = strchr(h, ';');
-    }
-    return false;
-}
-
 /* Writes the gateway path of r: the route's pattern with its validated
  * parameters, or the caller's own integration for a non-admin list. */
 static bool upstream_path(const hg_req *r, bool own_only, char *out,
@@ -433,6 +404,7 @@ static void proxy_authorized(hg_req *r)
     const char *body = NULL;
     size_t body_len = 0;
     char credential[CREDENTIAL_MAX], path[URI_MAX], uri[URI_MAX];
+    bool from_cookie;
 
     if (!params_valid(r)) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "no resource matches %s",
@@ -466,11 +438,6 @@ static void proxy_authorized(hg_req *r)
             return;
         }
     }
-    if (!caller_credential(r, credential, sizeof(credential))) {
-        hg_reply_problem(r, HG_E_UNAUTHORIZED,
-                         "the credential cannot be forwarded; sign in again");
-        return;
-    }
     if (!upstream_path(r, own_only, path, sizeof(path)) ||
         snprintf(uri, sizeof(uri), "%s%s%s", path,
                  query && *query && !own_only ? "?" : "",
@@ -478,7 +445,15 @@ static void proxy_authorized(hg_req *r)
         hg_reply_problem(r, HG_E_BAD_REQUEST, "the request URI is too long");
         return;
     }
+    /* The caller's own credential: its bearer token as sent, or the
+     * session token of its cookie. */
+    if (!insp_read_token(r, credential, sizeof(credential), &from_cookie)) {
+        hg_reply_problem(r, HG_E_UNAUTHORIZED,
+                         "the credential cannot be forwarded; sign in again");
+        return;
+    }
     forward(r, uri, credential, body, body_len, own_only);
+    memset(credential, 0, sizeof(credential));
 }
 
 void insp_proxy(hg_req *r)

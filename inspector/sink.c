@@ -444,10 +444,9 @@ void insp_sink_receive(hg_req *r)
     char k_config[HG_KEY_MAX], k_int[HG_KEY_MAX], k_seq[HG_KEY_MAX];
     char k_stats[HG_KEY_MAX], ttl[16];
 
-    /* A sink answers on the inspector's own origin with content a partner
-     * scripts, so no sink response may run script or be read as another
-     * type there: a sandboxed document has an opaque origin and no
-     * scripts, and cannot reach the page's session. */
+    /* A sink responds on the inspector's own origin with content that a
+     * partner scripts. A sandboxed document has an opaque origin and runs
+     * no script, so it cannot reach the page's session. */
     hg_reply_header(r, "Content-Security-Policy",
                     "sandbox; default-src 'none'");
     hg_reply_header(r, "X-Content-Type-Options", "nosniff");

@@ -353,7 +353,9 @@ test('log lines are JSON without secrets', async () => {
       assert.equal(typeof line.message, 'string');
       assert.ok(line.service, JSON.stringify(line));
       if (line.route !== undefined) {
-        assert.ok(line.correlation_id && line.trace_id && line.span_id, JSON.stringify(line));
+        assert.ok(line.correlation_id, JSON.stringify(line));
+        assert.ok(line.trace_id, JSON.stringify(line));
+        assert.ok(line.span_id, JSON.stringify(line));
       }
     }
     total += lines.length;
