@@ -57,6 +57,14 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
+static int days_in_month(int year, int mon)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return mon == 2 && leap ? 29 : days[mon - 1];
+}
+
 int hg_time_parse(const char *s, int64_t *ms)
 {
     struct tm tm;
@@ -70,6 +78,10 @@ int hg_time_parse(const char *s, int64_t *ms)
         !digits(s + 8, 2, &day) || !digits(s + 11, 2, &hour) ||
         !digits(s + 14, 2, &min) || !digits(s + 17, 2, &sec) || mon < 1 ||
         mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+        return -1;
+    /* RFC 3339 section 5.7: the day must exist in its month; timegm()
+     * would quietly carry 2027-02-31 into March. */
+    if (day > days_in_month(year, mon))
         return -1;
     if (*p == '.') {
         int scale = 100;

@@ -9,6 +9,7 @@
 #include "common/crypto.h"
 #include "common/json_intake.h"
 #include "common/secretbox.h"
+#include "common/sentinel.h"
 #include "common/urlpolicy.h"
 
 typedef int (*parse_fn)(hg_config *cfg, const char *value, char *err,
@@ -31,6 +32,21 @@ static int parse_long(const char *value, long long lo, long long hi,
     errno = 0;
     v = strtoll(value, &end, 10);
     if (value[0] == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *value, double lo, double hi,
+                        double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(value, &end);
+    if (value[0] == '\0' || *end != '\0' || errno != 0 || !(v >= lo) ||
+        !(v <= hi))
         return -1;
     *out = v;
     return 0;
@@ -147,6 +163,8 @@ ADDR_OPTION(opt_inspector_addr, inspector_addr)
 ADDR_OPTION(opt_retry_addr, retry_addr)
 INT_OPTION(opt_inspector_gateway_timeout, inspector_gateway_timeout_ms, 100,
            600000, "milliseconds")
+INT_OPTION(opt_status_worker_stale, status_worker_stale_ms, 1000, 3600000,
+           "milliseconds")
 
 /* Accepts "http://host:port" with an optional trailing "/", where host may
  * be an IPv6 address in brackets. The inspector speaks plain HTTP only. */
@@ -215,10 +233,42 @@ INT_OPTION(opt_disable_after, disable_after_s, 0, 365LL * 86400, "seconds")
 STRING_OPTION(opt_outbound_proxy, outbound_proxy)
 INT_OPTION(opt_shutdown_timeout, shutdown_timeout_ms, 0, 3600000,
            "milliseconds")
+INT_OPTION(opt_header_timeout, header_timeout_ms, 100, 600000, "milliseconds")
+INT_OPTION(opt_body_timeout, body_timeout_ms, 100, 3600000, "milliseconds")
+INT_OPTION(opt_idle_timeout, idle_timeout_ms, 100, 3600000, "milliseconds")
+INT_OPTION(opt_max_connections, max_connections, 0, 10000000, "a count")
 STRING_OPTION(opt_log_file, log_file)
 STRING_OPTION(opt_tls_cert, tls_cert)
 STRING_OPTION(opt_tls_key, tls_key)
 STRING_OPTION(opt_metrics_token, metrics_token)
+INT_OPTION(opt_alert_p95, alert_p95_ms, 1, 3600000, "milliseconds")
+INT_OPTION(opt_alert_window, alert_window_s, 5, 3600, "seconds")
+INT_OPTION(opt_alert_min_samples, alert_min_samples, 1, 1000000000,
+           "a count")
+INT_OPTION(opt_alert_resolve_after, alert_resolve_after_s, 0, 86400,
+           "seconds")
+INT_OPTION(opt_alert_eval_interval, alert_eval_interval_ms, 50, 3600000,
+           "milliseconds")
+
+static int opt_alert_error_rate(hg_config *cfg, const char *value, char *err,
+                                size_t errsz)
+{
+    if (parse_double(value, 0.0001, 1, &cfg->alert_error_rate) != 0) {
+        snprintf(err, errsz, "must be a fraction from 0.0001 to 1");
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_alert_resolve_ratio(hg_config *cfg, const char *value,
+                                   char *err, size_t errsz)
+{
+    if (parse_double(value, 0.01, 1, &cfg->alert_resolve_ratio) != 0) {
+        snprintf(err, errsz, "must be a fraction from 0.01 to 1");
+        return -1;
+    }
+    return 0;
+}
 STRING_OPTION(opt_resolve_override, resolve_override)
 BOOL_OPTION(opt_allow_unsafe_redis, allow_unsafe_redis)
 
@@ -256,6 +306,62 @@ static int opt_redis_url(hg_config *cfg, const char *value, char *err,
                          size_t errsz)
 {
     return hg_redis_url_parse(value, &cfg->redis, err, errsz);
+}
+
+/* Read after HOOKGATE_REDIS_URL, whose parser clears cfg->redis. */
+static int opt_redis_sentinels(hg_config *cfg, const char *value, char *err,
+                               size_t errsz)
+{
+    int n;
+
+    cfg->redis.sentinel_count = 0;
+    if (value[0] == '\0')
+        return 0;
+    n = hg_sentinel_list_parse(value, cfg->redis.sentinels,
+                               HG_REDIS_MAX_SENTINELS, err, errsz);
+    if (n < 0)
+        return -1;
+    cfg->redis.sentinel_count = n;
+    return 0;
+}
+
+static int opt_redis_master_name(hg_config *cfg, const char *value, char *err,
+                                 size_t errsz)
+{
+    if (value[0] == '\0')
+        return 0;
+    if (hg_sentinel_name_check(value, err, errsz) != 0)
+        return -1;
+    snprintf(cfg->redis.master_name, sizeof(cfg->redis.master_name), "%s",
+             value);
+    return 0;
+}
+
+/* Both Sentinel settings or neither, and never with a unix socket URL. */
+static int check_sentinel_settings(const hg_config *cfg, char *err,
+                                   size_t errsz)
+{
+    bool have_list = cfg->redis.sentinel_count > 0;
+    bool have_name = cfg->redis.master_name[0] != '\0';
+
+    if (have_list != have_name) {
+        snprintf(err, errsz,
+                 "%s is missing: set both HOOKGATE_REDIS_SENTINELS and "
+                 "HOOKGATE_REDIS_MASTER_NAME for Sentinel discovery, or "
+                 "neither",
+                 have_list ? "HOOKGATE_REDIS_MASTER_NAME"
+                           : "HOOKGATE_REDIS_SENTINELS");
+        return -1;
+    }
+    if (have_list && cfg->redis.unix_path[0] != '\0') {
+        snprintf(err, errsz,
+                 "invalid HOOKGATE_REDIS_URL: with HOOKGATE_REDIS_SENTINELS "
+                 "it must be a redis:// URL (its password and database "
+                 "apply to the primary); a unix socket cannot be combined "
+                 "with Sentinel discovery");
+        return -1;
+    }
+    return 0;
 }
 
 static int opt_admin_key(hg_config *cfg, const char *value, char *err,
@@ -306,6 +412,14 @@ static const option_def options[] = {
     {"HOOKGATE_REDIS_URL", "redis://127.0.0.1:6379/0", HG_SVC_ALL,
      opt_redis_url,
      "Redis to use: redis://[user:password@]host:port/db or unix:///path"},
+    {"HOOKGATE_REDIS_SENTINELS", "", HG_SVC_ALL, opt_redis_sentinels,
+     "Redis Sentinels (ip:port, comma-separated, IPv6 as [::1]:26379) asked "
+     "for the primary's address before every connect; host and port of "
+     "HOOKGATE_REDIS_URL are then ignored, its password and database still "
+     "apply. Empty: connect to HOOKGATE_REDIS_URL"},
+    {"HOOKGATE_REDIS_MASTER_NAME", "", HG_SVC_ALL, opt_redis_master_name,
+     "name of the primary the Sentinels monitor (required with "
+     "HOOKGATE_REDIS_SENTINELS)"},
     {"HOOKGATE_GATEWAY_ADDR", "127.0.0.1:8080",
      HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_gateway_addr,
      "address the gateway API listens on (host:port); the inspector "
@@ -319,6 +433,10 @@ static const option_def options[] = {
      opt_inspector_gateway_timeout,
      "milliseconds the inspector waits for the gateway (connect and "
      "response) before it responds 503"},
+    {"HOOKGATE_STATUS_WORKER_STALE_MS", "10000", HG_SVC_INSPECTOR,
+     opt_status_worker_stale,
+     "milliseconds after its last heartbeat that a delivery worker still "
+     "counts as running on the status page"},
     {"HOOKGATE_INSPECTOR_ADDR", "127.0.0.1:8081",
      HG_SVC_INSPECTOR | HG_SVC_GATEWAY, opt_inspector_addr,
      "address the inspector listens on (host:port)"},
@@ -458,6 +576,20 @@ static const option_def options[] = {
      opt_shutdown_timeout,
      "milliseconds a process waits, after SIGTERM or SIGINT, for requests "
      "and deliveries in progress before it exits"},
+    {"HOOKGATE_HEADER_TIMEOUT_MS", "10000", HG_SVC_ALL, opt_header_timeout,
+     "milliseconds a client has to send a request's line and headers, from "
+     "the connection's start or from the first byte of a later request; "
+     "then it gets 408 and the connection closes"},
+    {"HOOKGATE_BODY_TIMEOUT_MS", "30000", HG_SVC_ALL, opt_body_timeout,
+     "milliseconds a client has to send a request body after its headers; "
+     "then it gets 408 and the connection closes"},
+    {"HOOKGATE_IDLE_TIMEOUT_MS", "60000", HG_SVC_ALL, opt_idle_timeout,
+     "milliseconds a keep-alive connection may wait for its next request "
+     "before it is closed"},
+    {"HOOKGATE_MAX_CONNECTIONS", "0", HG_SVC_ALL, opt_max_connections,
+     "open client connections per process; a further connection gets 503 "
+     "and is closed at once. 0 derives it from the open-file limit: that "
+     "limit minus 256, at least half the limit"},
     {"HOOKGATE_LOG_FILE", "", HG_SVC_ALL, opt_log_file,
      "file the log lines are appended to, reopened on SIGHUP (for "
      "logrotate); empty: standard output"},
@@ -469,6 +601,31 @@ static const option_def options[] = {
     {"HOOKGATE_METRICS_TOKEN", "", HG_SVC_ALL, opt_metrics_token,
      "bearer token that GET /metrics requires; empty: /metrics needs no "
      "credential"},
+    {"HOOKGATE_ALERT_ERROR_RATE", "0.05", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_alert_error_rate,
+     "default alert threshold of the error rate (failed attempts / all "
+     "attempts in the window), as a fraction"},
+    {"HOOKGATE_ALERT_P95_MS", "1000", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_alert_p95,
+     "default alert threshold of the p95 publish-to-delivery latency, in "
+     "milliseconds"},
+    {"HOOKGATE_ALERT_WINDOW_S", "300", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_alert_window, "default alert window in seconds (5 to 3600)"},
+    {"HOOKGATE_ALERT_MIN_SAMPLES", "20", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_alert_min_samples,
+     "default number of attempts a window needs before an alert can "
+     "trigger"},
+    {"HOOKGATE_ALERT_RESOLVE_RATIO", "0.8", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_alert_resolve_ratio,
+     "default fraction of the threshold the value must stay below for an "
+     "alert to resolve"},
+    {"HOOKGATE_ALERT_RESOLVE_AFTER_S", "60", HG_SVC_GATEWAY | HG_SVC_RETRY,
+     opt_alert_resolve_after,
+     "default seconds the value must stay below the resolve level before "
+     "an alert resolves"},
+    {"HOOKGATE_ALERT_EVAL_INTERVAL_MS", "10000", HG_SVC_RETRY,
+     opt_alert_eval_interval,
+     "how often the worker evaluates the alert rules, in milliseconds"},
 };
 
 static void apply_defaults(hg_config *cfg)
@@ -498,6 +655,8 @@ int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
         }
     }
 
+    if (check_sentinel_settings(cfg, err, errsz) != 0)
+        return -1;
     if (service & HG_SVC_RETRY &&
         cfg->visibility_timeout_ms <= cfg->delivery_timeout_ms + 5000) {
         snprintf(err, errsz,

@@ -42,6 +42,9 @@ typedef struct hg_config {
     hg_listen_addr inspector_gateway;
     bool inspector_gateway_set;
     int inspector_gateway_timeout_ms;
+    /* A delivery worker seen within this many milliseconds counts as
+     * running on the status page. */
+    int status_worker_stale_ms;
     /* SHA-256 hex of HOOKGATE_ADMIN_KEY; the key itself is not kept. */
     char admin_key_sha256[65];
     bool admin_key_set;
@@ -106,6 +109,20 @@ typedef struct hg_config {
     char tls_key[PATH_MAX];
     /* Bearer token GET /metrics requires; empty: none. */
     char metrics_token[128];
+    /* Connection limits of the HTTP servers (common/http.c). */
+    int header_timeout_ms;
+    int body_timeout_ms;
+    int idle_timeout_ms;
+    int max_connections; /* 0: derived from the open-file limit */
+    /* Default alert rules (an integration may override each one) and
+     * how often the worker evaluates them. */
+    double alert_error_rate;
+    long long alert_p95_ms;
+    long long alert_window_s;
+    long long alert_min_samples;
+    double alert_resolve_ratio;
+    long long alert_resolve_after_s;
+    int alert_eval_interval_ms;
 } hg_config;
 
 /* Fills *cfg from the environment for the given service. Returns 0, or -1

@@ -17,11 +17,15 @@
 #include <string.h>
 #include <strings.h>
 #include <pthread.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/http_parse.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/prom.h"
@@ -29,9 +33,7 @@
 
 /* Retry-After seconds sent with a 503 caused by Redis. */
 #define RETRY_AFTER_UNAVAILABLE "1"
-/* Idle keep-alive connections and slow request senders are closed after
- * this many seconds. */
-#define READ_TIMEOUT_S 60
+/* A client that reads nothing of a response for this long is cut. */
 #define WRITE_TIMEOUT_S 60
 
 /* Requests in progress, across all threads (for draining at shutdown). */
@@ -40,6 +42,7 @@ static _Atomic int active_requests;
 static void list_stream(hg_req *r, evhtp_connection_t *conn, bool add);
 static void note_message_done(evhtp_connection_t *conn);
 static void note_closing(evhtp_connection_t *conn);
+static void note_request_fini(evhtp_connection_t *conn);
 
 struct hg_http {
     evhtp_t *evhtp;
@@ -114,12 +117,15 @@ static const char *reason_phrase(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 410: return "Gone";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
@@ -444,7 +450,7 @@ static evhtp_res on_request_fini(evhtp_request_t *req, void *arg)
 {
     hg_req *r = arg;
 
-    (void)req;
+    note_request_fini(req->conn);
     r->req = NULL;
     if (r->stream_listed)
         list_stream(r, NULL, false);
@@ -728,7 +734,14 @@ void hg_reply(hg_req *r, int status, const char *content_type,
 
 void hg_reply_json(hg_req *r, int status, json_t *json)
 {
-    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    hg_reply_json_digits(r, status, json, 0);
+}
+
+void hg_reply_json_digits(hg_req *r, int status, json_t *json, int digits)
+{
+    size_t flags = JSON_COMPACT |
+                   (digits > 0 ? JSON_REAL_PRECISION(digits) : 0);
+    char *text = json ? json_dumps(json, flags) : NULL;
 
     json_decref(json);
     if (text == NULL) {
@@ -1014,6 +1027,15 @@ static void on_request(evhtp_request_t *req, void *arg)
 
 /* ---- raw request heads ------------------------------------------------ */
 
+/* A request line or header line of MAX_LINE_BYTES or more is rejected.
+ * The limit stays below libevhtp's token buffer of 8192 bytes, so the head
+ * scan sees the line before the parser would close the connection without
+ * a response. */
+#define MAX_LINE_BYTES 8000
+/* Largest request head (request line and headers), and most headers. */
+#define MAX_HEAD_BYTES (32 * 1024)
+#define MAX_HEADER_COUNT 100
+
 /* libevhtp 1.2.18 copies the request target and each header value into a
  * C string and measures it with strlen(), so a NUL byte cuts the value
  * short without an error. "Bearer <key>\0junk" would read as "Bearer
@@ -1027,7 +1049,31 @@ typedef struct head_scan {
     bool started;      /* whether a byte other than CR or LF was seen */
     bool nul;          /* whether the head contains a NUL byte */
     unsigned newlines; /* count of LF bytes in a row, ignoring CR */
+    size_t head_bytes; /* bytes since the first byte of the request line */
+    size_t line_bytes; /* bytes of the current line, without CR and LF */
+    unsigned lines;    /* complete lines: the request line and headers */
+    /* 414 or 431 once the head passed a limit (then scanning stops). */
+    int too_large;
 } head_scan;
+
+/* What a connection is waiting for, which decides its deadline. */
+typedef enum conn_phase {
+    PHASE_HEAD,    /* a request head: header timeout */
+    PHASE_BODY,    /* the rest of a request body: body timeout */
+    PHASE_BUSY,    /* a request is being answered, or streams: none */
+    PHASE_IDLE,    /* the next request on a keep-alive connection: idle */
+    PHASE_CLOSING  /* closes once the response is sent: write timeout */
+} conn_phase;
+
+/* The error response a connection gets when it is closed for breaking a
+ * limit or the HTTP syntax. */
+typedef struct rejection {
+    int status; /* 0: none */
+    const char *code;
+    const char *title;
+    const char *retry_after; /* NULL: no Retry-After */
+    char detail[200];
+} rejection;
 
 /* Per-connection state of every open connection of the calling thread's
  * loop. The list lets stopping the server close them, because libevhtp
@@ -1044,6 +1090,9 @@ typedef struct open_conn {
     /* Set once a response announced "Connection: close". Requests that
      * were pipelined after it are not served. */
     bool closing;
+    conn_phase phase;
+    struct event *timer; /* the deadline of the phase */
+    rejection rejection;
     LIST_ENTRY(open_conn) link;
 } open_conn;
 
@@ -1055,21 +1104,31 @@ static void head_scan_reset(head_scan *h)
 
 static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n && h->in_head; i++) {
+    for (size_t i = 0; i < n && h->in_head && h->too_large == 0; i++) {
         unsigned char c = p[i];
 
         /* The parser skips empty lines before a request line. */
         if (!h->started && (c == '\r' || c == '\n'))
             continue;
         h->started = true;
+        h->head_bytes++;
         if (c == '\0')
             h->nul = true;
         if (c == '\n') {
+            if (h->line_bytes > 0)
+                h->lines++;
+            h->line_bytes = 0;
             if (++h->newlines == 2)
                 h->in_head = false;
         } else if (c != '\r') {
             h->newlines = 0;
+            h->line_bytes++;
         }
+        if (h->line_bytes >= MAX_LINE_BYTES)
+            h->too_large = h->lines == 0 ? 414 : 431;
+        else if (h->head_bytes > MAX_HEAD_BYTES ||
+                 h->lines > MAX_HEADER_COUNT + 1)
+            h->too_large = 431;
     }
 }
 
@@ -1103,20 +1162,25 @@ static void head_scan_input(head_scan *h, struct evbuffer *input,
     }
 }
 
+static void note_head_progress(open_conn *o, bool was_started);
+
 static void on_input_change(struct evbuffer *input,
                             const struct evbuffer_cb_info *info, void *arg)
 {
     open_conn *o = arg;
+    bool was_started = o->head.started;
 
     if (info->n_deleted > 0 && o->message_done) {
         o->message_done = false;
         head_scan_reset(&o->head);
         head_scan_input(&o->head, input, 0, evbuffer_get_length(input));
+        note_head_progress(o, false);
         return;
     }
     if (info->n_added > 0)
         head_scan_input(&o->head, input, info->orig_size - info->n_deleted,
                         info->n_added);
+    note_head_progress(o, was_started);
 }
 
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg);
@@ -1137,18 +1201,416 @@ static void note_closing(evhtp_connection_t *conn)
 {
     open_conn *o = open_conn_of(conn);
 
-    if (o != NULL)
+    if (o != NULL) {
         o->closing = true;
+        o->phase = PHASE_CLOSING;
+        evtimer_del(o->timer);
+    }
 }
 
 /* Records that the parser completed a request on conn, so the head scan
- * restarts where the input is drained next. */
+ * restarts where the input is drained next, and that the request is being
+ * answered, which has its own deadlines. */
 static void note_message_done(evhtp_connection_t *conn)
 {
     open_conn *o = open_conn_of(conn);
 
-    if (o != NULL)
+    if (o != NULL) {
         o->message_done = true;
+        o->phase = PHASE_BUSY;
+        evtimer_del(o->timer);
+    }
+}
+
+/* ---- connection limits ------------------------------------------------- */
+
+/* File descriptors kept free of client connections (Redis, logs, the
+ * closing connections below) when the connection limit is derived. */
+#define CONN_FD_RESERVE 256
+
+static hg_http_limits limits = {
+    .header_timeout_ms = 10000,
+    .body_timeout_ms = 30000,
+    .idle_timeout_ms = 60000,
+    .max_connections = 0,
+};
+/* Client connections open in this process, across threads, and the
+ * limit, set by hg_http_new(). */
+static _Atomic int open_connections;
+static _Atomic int max_connections;
+
+/* Returns limits.max_connections, or when that is 0, the open-file limit
+ * minus CONN_FD_RESERVE (at least half the limit). */
+static int connection_limit(void)
+{
+    struct rlimit rl;
+    long long files, room;
+
+    if (limits.max_connections > 0)
+        return limits.max_connections;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024 / 2;
+    files = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX
+                ? INT_MAX
+                : (long long)rl.rlim_cur;
+    room = files - CONN_FD_RESERVE;
+    if (room < files / 2)
+        room = files / 2;
+    return room > 0 ? (int)room : 1;
+}
+
+void hg_http_set_limits(const hg_http_limits *l)
+{
+    limits = *l;
+}
+
+int hg_http_connection_limit(void)
+{
+    return connection_limit();
+}
+
+static void arm_timer(open_conn *o, conn_phase phase, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    o->phase = phase;
+    evtimer_add(o->timer, &tv);
+}
+
+/* Fills o's rejection with status and its code, unless one is set. */
+static void reject_with(open_conn *o, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reject_with(open_conn *o, int status, const char *fmt, ...)
+{
+    rejection *rf = &o->rejection;
+    va_list ap;
+
+    if (rf->status != 0)
+        return;
+    rf->status = status;
+    rf->retry_after = NULL;
+    switch (status) {
+    case 408:
+        rf->code = "REQUEST_TIMEOUT";
+        rf->title = "The request did not arrive in time";
+        break;
+    case 414:
+        rf->code = "URI_TOO_LONG";
+        rf->title = "The request target is too long";
+        break;
+    case 431:
+        rf->code = "HEADERS_TOO_LARGE";
+        rf->title = "The request headers are too large";
+        break;
+    case 503:
+        rf->code = hg_error_code(HG_E_UNAVAILABLE);
+        rf->title = hg_error_title(HG_E_UNAVAILABLE);
+        rf->retry_after = RETRY_AFTER_UNAVAILABLE;
+        break;
+    default:
+        rf->status = 400;
+        rf->code = hg_error_code(HG_E_BAD_REQUEST);
+        rf->title = hg_error_title(HG_E_BAD_REQUEST);
+        break;
+    }
+    va_start(ap, fmt);
+    vsnprintf(rf->detail, sizeof(rf->detail), fmt, ap);
+    va_end(ap);
+}
+
+/* Runs after the head scan read new bytes of a head. The header deadline
+ * of a keep-alive connection starts with the first byte of its next
+ * request; a head over a limit ends the connection on the next loop turn,
+ * before libevhtp buffers more of it, unless a request is still being
+ * answered, which then ends first (see note_request_fini). */
+static void note_head_progress(open_conn *o, bool was_started)
+{
+    if (!was_started && o->head.started && o->phase == PHASE_IDLE)
+        arm_timer(o, PHASE_HEAD, limits.header_timeout_ms);
+    if (o->head.too_large == 0 || o->rejection.status != 0)
+        return;
+    if (o->head.too_large == 414)
+        reject_with(o, 414,
+                    "the request line is longer than %d bytes; send a "
+                    "shorter URL",
+                    MAX_LINE_BYTES - 1);
+    else if (o->head.lines > MAX_HEADER_COUNT + 1)
+        reject_with(o, 431, "the request has more than %d headers",
+                    MAX_HEADER_COUNT);
+    else if (o->head.line_bytes >= MAX_LINE_BYTES)
+        reject_with(o, 431, "a header line is longer than %d bytes",
+                    MAX_LINE_BYTES - 1);
+    else
+        reject_with(o, 431,
+                    "the request line and headers are larger than %d bytes",
+                    MAX_HEAD_BYTES);
+    if (o->phase == PHASE_HEAD || o->phase == PHASE_IDLE)
+        arm_timer(o, PHASE_HEAD, 0);
+}
+
+/* Runs when libevhtp frees a request that reached the router, after its
+ * response was sent (or the connection is closing). A keep-alive
+ * connection then waits for its next request. */
+static void note_request_fini(evhtp_connection_t *conn)
+{
+    open_conn *o = open_conn_of(conn);
+
+    if (o == NULL || o->phase != PHASE_BUSY)
+        return;
+    if (o->rejection.status != 0)
+        arm_timer(o, PHASE_HEAD, 0);
+    else if (o->head.started)
+        arm_timer(o, PHASE_HEAD, limits.header_timeout_ms);
+    else
+        arm_timer(o, PHASE_IDLE, limits.idle_timeout_ms);
+}
+
+static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    open_conn *o = arg;
+
+    (void)fd;
+    (void)what;
+    switch (o->phase) {
+    case PHASE_HEAD:
+        /* A connection that sent nothing is closed without a response. */
+        if (o->head.started)
+            reject_with(o, 408,
+                        "the request line and headers did not arrive "
+                        "within %d ms",
+                        limits.header_timeout_ms);
+        break;
+    case PHASE_BODY:
+        reject_with(o, 408, "the request body did not arrive within %d ms",
+                    limits.body_timeout_ms);
+        break;
+    case PHASE_IDLE:
+        break;
+    case PHASE_BUSY:
+    case PHASE_CLOSING:
+        return;
+    }
+    /* The fini hook sends the rejection and frees o. */
+    evhtp_connection_free(o->conn);
+}
+
+/* Returns the detail of a parser error that closes a connection, or NULL
+ * when the close needs no response: no error, or a hook of this file
+ * asked for it. */
+static const char *parser_error_detail(htpparse_error e)
+{
+    switch (e) {
+    case htparse_error_none:
+    case htparse_error_user:
+        return NULL;
+    case htparse_error_too_big:
+        /* Also what a Content-Length that is not a number gives; a line
+         * too long for the parser was rejected by the head scan first. */
+        return "a header value is not valid: Content-Length must be a "
+               "decimal number";
+    case htparse_error_inval_method:
+        return "the method is not valid; methods are upper-case tokens "
+               "such as GET";
+    case htparse_error_inval_reqline:
+    case htparse_error_inval_schema:
+        return "the request line is malformed";
+    case htparse_error_inval_proto:
+    case htparse_error_inval_ver:
+        return "the HTTP version is not valid; send HTTP/1.1";
+    case htparse_error_inval_hdr:
+        return "a header line is malformed: lines must end with CRLF, and "
+               "Content-Length must be a decimal number";
+    case htparse_error_inval_chunk_sz:
+    case htparse_error_inval_chunk:
+        return "the chunked body is malformed";
+    default:
+        return "the request is malformed";
+    }
+}
+
+/* ---- parting responses ------------------------------------------------- */
+
+/* libevhtp closes a connection at once when its parser fails, and frees
+ * it from a deadline or a rejected accept. To still send the client an
+ * error response, a duplicate of the socket stays open after libevhtp
+ * closed its own: it sends what was unsent plus the response, then reads
+ * and drops the client's input for up to PARTING_MS and
+ * PARTING_DRAIN_BYTES, so that the close does not reset the connection
+ * before the client read the response. A TLS connection keeps its state
+ * in the bufferevent and closes without a response. */
+#define PARTING_MS 2000
+#define PARTING_DRAIN_BYTES (1024 * 1024)
+/* More closing connections than this per thread close without a
+ * response, so a flood of bad requests cannot pile up descriptors. */
+#define MAX_PARTINGS 1024
+
+typedef struct parting {
+    evutil_socket_t fd;
+    struct evbuffer *out;
+    struct event *readable;
+    struct event *writable;
+    struct event *timer;
+    size_t dropped;
+    bool eof;  /* the client closed its side */
+    bool shut; /* everything was sent and the write side shut */
+    LIST_ENTRY(parting) link;
+} parting;
+
+static _Thread_local LIST_HEAD(parting_list, parting) partings =
+    LIST_HEAD_INITIALIZER(partings);
+static _Thread_local int parting_count;
+
+static void parting_free(parting *p)
+{
+    LIST_REMOVE(p, link);
+    parting_count--;
+    if (p->readable != NULL)
+        event_free(p->readable);
+    if (p->writable != NULL)
+        event_free(p->writable);
+    if (p->timer != NULL)
+        event_free(p->timer);
+    if (p->out != NULL)
+        evbuffer_free(p->out);
+    if (p->fd >= 0)
+        evutil_closesocket(p->fd);
+    free(p);
+}
+
+static bool retriable(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+static void on_parting_writable(evutil_socket_t fd, short what, void *arg)
+{
+    parting *p = arg;
+
+    (void)what;
+    if (evbuffer_get_length(p->out) > 0 && evbuffer_write(p->out, fd) < 0 &&
+        !retriable(errno)) {
+        parting_free(p);
+        return;
+    }
+    if (evbuffer_get_length(p->out) > 0)
+        return;
+    event_del(p->writable);
+    shutdown(fd, SHUT_WR);
+    p->shut = true;
+    if (p->eof)
+        parting_free(p);
+}
+
+static void on_parting_readable(evutil_socket_t fd, short what, void *arg)
+{
+    parting *p = arg;
+    char buf[4096];
+    ssize_t n;
+
+    (void)what;
+    n = recv(fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+        p->dropped += (size_t)n;
+        if (p->dropped > PARTING_DRAIN_BYTES)
+            parting_free(p);
+        return;
+    }
+    if (n < 0 && retriable(errno))
+        return;
+    if (n < 0 || p->shut) {
+        parting_free(p);
+        return;
+    }
+    /* The client finished sending but may still read the response. */
+    p->eof = true;
+    event_del(p->readable);
+}
+
+static void on_parting_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    parting_free(arg);
+}
+
+/* Appends rf's response, problem+json with a new request id, to out. */
+static void write_rejection(struct evbuffer *out, const hg_http *h,
+                            const rejection *rf)
+{
+    char id[HG_ID_MAX];
+    const char *request_id = hg_id_new("req_", id);
+    hg_log_fields f = {.correlation_id = request_id, .status = rf->status};
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type",
+                             "about:blank", "title", rf->title, "status",
+                             rf->status, "detail", rf->detail, "code",
+                             rf->code, "request_id", request_id);
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    size_t len = text != NULL ? strlen(text) : 0;
+
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nServer: hookgate/%s\r\n"
+                        "Content-Type: application/problem+json\r\n"
+                        "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                        "X-Request-Id: %s\r\n",
+                        rf->status, reason_phrase(rf->status),
+                        HOOKGATE_VERSION, len, request_id);
+    if (h != NULL && h->opts.static_headers != NULL)
+        evbuffer_add(out, h->opts.static_headers,
+                     strlen(h->opts.static_headers));
+    if (rf->retry_after != NULL)
+        evbuffer_add_printf(out, "Retry-After: %s\r\n", rf->retry_after);
+    evbuffer_add_printf(out, "Connection: close\r\n\r\n");
+    if (text != NULL)
+        evbuffer_add(out, text, len);
+    free(text);
+    json_decref(body);
+    hg_info(&f, "closing a connection with %d: %s", rf->status, rf->detail);
+}
+
+/* Takes over conn's socket to send its unsent output and rf's response;
+ * libevhtp then frees conn and closes its own descriptor. */
+static void part(evhtp_connection_t *conn, const hg_http *h,
+                 const rejection *rf)
+{
+    struct timeval tv = {PARTING_MS / 1000, (PARTING_MS % 1000) * 1000};
+    evutil_socket_t fd = conn->bev != NULL ? bufferevent_getfd(conn->bev) : -1;
+    parting *p;
+
+    if (fd < 0 || conn->ssl != NULL || parting_count >= MAX_PARTINGS)
+        return;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return;
+    LIST_INSERT_HEAD(&partings, p, link);
+    parting_count++;
+    p->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    p->out = evbuffer_new();
+    if (p->fd >= 0) {
+        p->readable = event_new(conn->evbase, p->fd, EV_READ | EV_PERSIST,
+                                on_parting_readable, p);
+        p->writable = event_new(conn->evbase, p->fd, EV_WRITE | EV_PERSIST,
+                                on_parting_writable, p);
+    }
+    p->timer = evtimer_new(conn->evbase, on_parting_timer, p);
+    if (p->fd < 0 || p->out == NULL || p->readable == NULL ||
+        p->writable == NULL || p->timer == NULL) {
+        parting_free(p);
+        return;
+    }
+    evbuffer_add_buffer(p->out, bufferevent_get_output(conn->bev));
+    write_rejection(p->out, h, rf);
+    event_add(p->readable, NULL);
+    event_add(p->writable, NULL);
+    evtimer_add(p->timer, &tv);
+}
+
+static void free_thread_partings(void)
+{
+    parting *p;
+
+    while ((p = LIST_FIRST(&partings)) != NULL)
+        parting_free(p);
 }
 
 /* ---- body limit -------------------------------------------------------- */
@@ -1312,8 +1774,12 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *headers,
     unsigned long long length = 0;
     bool has_length;
     const char *error = framing_error(headers, &length, &has_length);
-    const open_conn *o = open_conn_of(req->conn);
+    open_conn *o = open_conn_of(req->conn);
 
+    /* A head over a limit closes the connection; the fini hook sends
+     * the response. */
+    if (o != NULL && o->rejection.status != 0)
+        return EVHTP_RES_ERROR;
     /* Checked before routing and authentication, which only see the
      * values cut short at the NUL. */
     if (o != NULL && o->head.nul)
@@ -1325,15 +1791,20 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *headers,
     if (has_length && h->opts.max_body_bytes > 0 &&
         length > (unsigned long long)h->opts.max_body_bytes)
         return reject_too_large(req, h);
+    if (o != NULL && o->phase == PHASE_HEAD &&
+        ((has_length && length > 0) ||
+         evhtp_header_find(headers, "Transfer-Encoding") != NULL))
+        arm_timer(o, PHASE_BODY, limits.body_timeout_ms);
     return EVHTP_RES_OK;
 }
 
-/* NOTE: libevhtp 1.2.18's parser closes the connection without a response
- * and without calling any hook for these requests: a bad chunk size, a
- * Content-Length that is not a number (such as -1), bare LF line ends and a
- * lower-case method. The same happens for a URL, header name or header
- * value of 8192 bytes or more (its token buffer), so a long URL or header
- * gets no 414 or 431. */
+/* libevhtp 1.2.18's parser closes the connection without calling any hook
+ * for a bad chunk size, a Content-Length that is not a number (such as -1),
+ * bare LF line ends, a lower-case method, and a URL or header of 8192 bytes
+ * or more (its token buffer). The connection's fini hook then sends 400
+ * (see parser_error_detail), and the head scan rejects long lines before
+ * the parser sees them, with 414 or 431. NOTE: over TLS these requests
+ * still close without a response (see part()). */
 
 /* Runs after the request line. An HTTP/0.9 request ("GET /path" without a
  * version) gets a 400 here, because libevhtp would otherwise wait for a
@@ -1346,7 +1817,7 @@ static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
     /* A request after a "Connection: close" response ends the connection
      * without a reply. libevhtp reads it only once that response was
      * flushed, because the connection stays paused until then. */
-    if (o != NULL && o->closing)
+    if (o != NULL && (o->closing || o->rejection.status != 0))
         return EVHTP_RES_ERROR;
     if (htparser_get_major(req->conn->parser) == 0)
         return reject_early(req, HG_E_BAD_REQUEST,
@@ -1410,10 +1881,31 @@ int hg_http_end_streams(void)
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     open_conn *o = arg;
+    const evhtp_request_t *req = conn->request;
+    const char *detail;
 
+    /* A request being answered or a response that announced the close
+     * owns the connection's output: nothing is added to it. A finished
+     * request is still the connection's current one while libevhtp
+     * parses a pipelined request after it. */
+    if (o->phase != PHASE_CLOSING &&
+        (o->phase != PHASE_BUSY || req == NULL ||
+         (req->flags & EVHTP_REQ_FLAG_FINISHED) != 0)) {
+        detail = conn->parser != NULL
+                     ? parser_error_detail(htparser_get_error(conn->parser))
+                     : NULL;
+        if (detail != NULL)
+            reject_with(o, 400, "%s", detail);
+        if (o->rejection.status != 0)
+            part(conn, o->server, &o->rejection);
+    }
     if (o->input_cb != NULL)
         evbuffer_remove_cb_entry(bufferevent_get_input(conn->bev),
                                  o->input_cb);
+    /* The request's fini hooks run after this one and must not find o. */
+    conn->hooks->on_connection_fini_arg = NULL;
+    open_connections--;
+    event_free(o->timer);
     LIST_REMOVE(o, link);
     free(o);
     return EVHTP_RES_OK;
@@ -1421,19 +1913,37 @@ static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 
 static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
 {
-    open_conn *o = calloc(1, sizeof(*o));
+    open_conn *o;
 
+    if (open_connections >= max_connections) {
+        open_conn full = {.conn = conn};
+
+        reject_with(&full, 503,
+                    "the server has too many open connections; retry "
+                    "shortly");
+        part(conn, arg, &full.rejection);
+        return EVHTP_RES_ERROR;
+    }
+    o = calloc(1, sizeof(*o));
     if (o == NULL)
         return EVHTP_RES_ERROR;
     o->conn = conn;
     o->server = arg;
     head_scan_reset(&o->head);
-    o->input_cb = evbuffer_add_cb(bufferevent_get_input(conn->bev),
-                                  on_input_change, o);
+    o->timer = evtimer_new(conn->evbase, on_conn_timer, o);
+    o->input_cb = o->timer != NULL
+                      ? evbuffer_add_cb(bufferevent_get_input(conn->bev),
+                                        on_input_change, o)
+                      : NULL;
     if (o->input_cb == NULL) {
+        if (o->timer != NULL)
+            event_free(o->timer);
         free(o);
         return EVHTP_RES_ERROR;
     }
+    open_connections++;
+    /* A new connection has the header timeout for its first request. */
+    arm_timer(o, PHASE_HEAD, limits.header_timeout_ms);
     LIST_INSERT_HEAD(&open_conns, o, link);
     set_connection_fini_hook(conn, on_connection_fini, o);
     set_headers_start_hook(conn, on_headers_start, arg);
@@ -1447,8 +1957,11 @@ static void close_thread_connections(void)
 {
     open_conn *o;
 
-    while ((o = LIST_FIRST(&open_conns)) != NULL)
+    while ((o = LIST_FIRST(&open_conns)) != NULL) {
+        o->phase = PHASE_CLOSING; /* no response at shutdown */
         evhtp_connection_free(o->conn); /* its fini hook unlinks o */
+    }
+    free_thread_partings();
 }
 
 /* ---- server lifecycle ------------------------------------------------- */
@@ -1481,13 +1994,24 @@ static void on_thread_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts)
 {
     hg_http *h = calloc(1, sizeof(*h));
-    struct timeval read_timeout = {READ_TIMEOUT_S, 0};
+    /* The phase deadlines (see on_conn_timer) come first; libevent's read
+     * timeout, which restarts with every byte, only backs them up. */
+    int read_ms = limits.header_timeout_ms > limits.body_timeout_ms
+                      ? limits.header_timeout_ms
+                      : limits.body_timeout_ms;
+    struct timeval read_timeout;
     struct timeval write_timeout = {WRITE_TIMEOUT_S, 0};
 
     if (h == NULL)
         return NULL;
     hg_log_set_trace_lookup(lookup_trace);
     pthread_once(&http_metrics_once, declare_http_metrics);
+    if (limits.idle_timeout_ms > read_ms)
+        read_ms = limits.idle_timeout_ms;
+    read_ms += 1000;
+    max_connections = connection_limit();
+    read_timeout.tv_sec = read_ms / 1000;
+    read_timeout.tv_usec = (read_ms % 1000) * 1000;
     h->base = base;
     h->opts = *opts;
     h->evhtp = evhtp_new(base, h);
@@ -1584,8 +2108,16 @@ int hg_http_start(hg_http *h, const char *cert_path, const char *key_path,
         hg_error(NULL, "cannot start TLS: %s", err);
         return 2;
     }
+    errno = 0;
     if (hg_http_listen(h, host, port) != 0) {
-        hg_error(NULL, "cannot listen on %s:%d", host, port);
+        /* errno is bind()'s (or getaddrinfo's none) at this point. */
+        int e = errno;
+
+        hg_error(NULL, "cannot listen on %s:%d: %s", host, port,
+                 e == EADDRINUSE ? "address already in use (another "
+                                   "process listens there)"
+                 : e != 0        ? strerror(e)
+                                 : "invalid address");
         return 1;
     }
     return 0;
@@ -1646,4 +2178,29 @@ void hg_http_free(hg_http *h)
     if (h->opts.threads == 0)
         close_thread_connections();
     free(h);
+}
+
+/* ---- parsers for the fuzz targets (common/http_parse.h) ---------------- */
+
+bool hg_http_parse_query(hg_req *r)
+{
+    return parse_query(r);
+}
+
+bool hg_http_match_route(const char *pattern, const char *path,
+                         char params[HG_MAX_PARAMS][HG_PARAM_MAX])
+{
+    return match_route(pattern, path, params);
+}
+
+bool hg_http_request_id_valid(const char *s)
+{
+    return request_id_valid(s);
+}
+
+const char *hg_http_framing_error(evhtp_headers_t *headers,
+                                  unsigned long long *length,
+                                  bool *has_length)
+{
+    return framing_error(headers, length, has_length);
 }

@@ -141,6 +141,28 @@ struct hg_req {
     char auth_role[16];
 };
 
+/* Connection limits, the same for every server of the process. A
+ * connection must send each request line and headers within
+ * header_timeout_ms, counted from its start or from the first byte of a
+ * later request. It must send each body within body_timeout_ms after its
+ * headers. Otherwise it gets 408 and is closed. A keep-alive connection
+ * that waits longer than idle_timeout_ms for its next request is closed
+ * without a response. A connection beyond max_connections (0: the
+ * open-file limit minus 256, at least half of it) gets 503 and is closed.
+ * Requests in progress and event streams have none of these deadlines. */
+typedef struct hg_http_limits {
+    int header_timeout_ms;
+    int body_timeout_ms;
+    int idle_timeout_ms;
+    int max_connections;
+} hg_http_limits;
+
+/* Sets the limits of servers created afterwards; the defaults are 10 s,
+ * 30 s, 60 s and 0. */
+void hg_http_set_limits(const hg_http_limits *limits);
+/* Returns the number of client connections a process keeps open. */
+int hg_http_connection_limit(void);
+
 /* Creates the server on base. Returns NULL on failure. */
 hg_http *hg_http_new(struct event_base *base, const hg_http_options *opts);
 /* Binds host:port; returns 0, or -1 with errno set by the bind. */
@@ -214,6 +236,11 @@ void hg_reply(hg_req *r, int status, const char *content_type,
               const void *body, size_t len);
 /* Sends a JSON body; takes ownership of json. */
 void hg_reply_json(hg_req *r, int status, json_t *json);
+/* Like hg_reply_json, with reals printed to at most digits significant
+ * digits (1 to 30), for values already rounded: jansson's default of 17
+ * prints 0.7 as 0.69999999999999996. Never for replies that carry a
+ * caller's numbers, which must come back as sent. */
+void hg_reply_json_digits(hg_req *r, int status, json_t *json, int digits);
 /* Sends application/problem+json with the code's status and title, the
  * detail sentence and the request id. */
 void hg_reply_problem(hg_req *r, hg_error code, const char *fmt, ...)

@@ -28,7 +28,7 @@ const long long hg_metrics_bounds_ms[HG_METRICS_BUCKETS - 1] = {
 typedef struct metrics_entry {
     char integration_id[64];
     char endpoint_id[64]; /* "" for the integration's own hash */
-    long long minute;     /* unix minute of the observation */
+    long long slot;       /* unix time / HG_METRICS_FINE_S */
     char field[METRICS_FIELD_MAX];
     long long n;
 } metrics_entry;
@@ -86,9 +86,9 @@ void hg_metrics_free(hg_metrics *m)
     free(m);
 }
 
-/* FNV-1a over the strings of a counter's identity and its minute. */
+/* FNV-1a over the strings of a counter's identity and its slot. */
 static unsigned hash_counter(const char *integration_id, const char *ep,
-                             const char *field, long long minute)
+                             const char *field, long long slot)
 {
     const char *parts[] = {integration_id, ep, field};
     unsigned h = 2166136261u;
@@ -98,26 +98,26 @@ static unsigned hash_counter(const char *integration_id, const char *ep,
             h = (h ^ (unsigned char)*c) * 16777619u;
         h = (h ^ 0xff) * 16777619u;
     }
-    return (h ^ (unsigned)minute) * 16777619u;
+    return (h ^ (unsigned)slot) * 16777619u;
 }
 
 void hg_metrics_add(hg_metrics *m, const char *integration_id,
                     const char *endpoint_id, const char *field, long long n)
 {
-    long long minute = hg_time_ms() / 60000;
+    long long slot = hg_time_ms() / (HG_METRICS_FINE_S * 1000);
     const char *ep = endpoint_id != NULL ? endpoint_id : "";
-    unsigned slot;
+    unsigned index;
 
     if (m == NULL || integration_id == NULL || integration_id[0] == '\0')
         return;
-    slot = hash_counter(integration_id, ep, field, minute) % METRICS_SLOTS;
-    for (;; slot = (slot + 1) % METRICS_SLOTS) {
+    index = hash_counter(integration_id, ep, field, slot) % METRICS_SLOTS;
+    for (;; index = (index + 1) % METRICS_SLOTS) {
         metrics_entry *e;
 
-        if (m->slots[slot] == 0)
+        if (m->slots[index] == 0)
             break;
-        e = &m->entries[m->slots[slot] - 1];
-        if (e->minute == minute && strcmp(e->field, field) == 0 &&
+        e = &m->entries[m->slots[index] - 1];
+        if (e->slot == slot && strcmp(e->field, field) == 0 &&
             strcmp(e->integration_id, integration_id) == 0 &&
             strcmp(e->endpoint_id, ep) == 0) {
             e->n += n;
@@ -130,12 +130,12 @@ void hg_metrics_add(hg_metrics *m, const char *integration_id,
     }
     metrics_entry *e = &m->entries[m->count++];
 
-    m->slots[slot] = m->count;
+    m->slots[index] = m->count;
     snprintf(e->integration_id, sizeof(e->integration_id), "%s",
              integration_id);
     snprintf(e->endpoint_id, sizeof(e->endpoint_id), "%s", ep);
     snprintf(e->field, sizeof(e->field), "%s", field);
-    e->minute = minute;
+    e->slot = slot;
     e->n = n;
 }
 
@@ -197,7 +197,7 @@ static void on_flushed(hg_redis_status status, redisReply *reply, void *arg)
                                       : reply->str);
 }
 
-/* Orders entries by (integration, endpoint, minute), so each hash's
+/* Orders entries by (integration, endpoint, slot), so each hash's
  * counters are adjacent. */
 static int compare_group(const void *a, const void *b)
 {
@@ -207,7 +207,7 @@ static int compare_group(const void *a, const void *b)
     if (c == 0)
         c = strcmp(x->endpoint_id, y->endpoint_id);
     if (c == 0)
-        c = (x->minute > y->minute) - (x->minute < y->minute);
+        c = (x->slot > y->slot) - (x->slot < y->slot);
     return c;
 }
 
@@ -215,8 +215,10 @@ static int compare_group(const void *a, const void *b)
 static void flush_group(hg_metrics *m, int first, int end)
 {
     const metrics_entry *g = &m->entries[first];
-    char k_min[HG_KEY_MAX], k_hour[HG_KEY_MAX], k_int[HG_KEY_MAX], ttl[16];
-    const char **argv = calloc((size_t)(4 + 2 * (end - first)), sizeof(*argv));
+    long long minute = g->slot * HG_METRICS_FINE_S / 60;
+    char k_min[HG_KEY_MAX], k_hour[HG_KEY_MAX], k_int[HG_KEY_MAX];
+    char k_fine[HG_KEY_MAX], suffix[HG_KEY_MAX] = "", ttl[16], fine_ttl[16];
+    const char **argv = calloc((size_t)(6 + 2 * (end - first)), sizeof(*argv));
     char (*numbers)[24] = calloc((size_t)(end - first), sizeof(*numbers));
     int argc = 0;
 
@@ -228,30 +230,30 @@ static void flush_group(hg_metrics *m, int first, int end)
         free(numbers);
         return;
     }
-    if (g->endpoint_id[0] != '\0') {
-        snprintf(k_min, sizeof(k_min), "hg:{%s}:m:%lld:ep:%s",
-                 g->integration_id, g->minute, g->endpoint_id);
-        snprintf(k_hour, sizeof(k_hour), "hg:{%s}:mh:%lld:ep:%s",
-                 g->integration_id, g->minute / 60, g->endpoint_id);
-    } else {
-        snprintf(k_min, sizeof(k_min), "hg:{%s}:m:%lld", g->integration_id,
-                 g->minute);
-        snprintf(k_hour, sizeof(k_hour), "hg:{%s}:mh:%lld",
-                 g->integration_id, g->minute / 60);
-    }
+    if (g->endpoint_id[0] != '\0')
+        snprintf(suffix, sizeof(suffix), ":ep:%s", g->endpoint_id);
+    snprintf(k_min, sizeof(k_min), "hg:{%s}:m:%lld%s", g->integration_id,
+             minute, suffix);
+    snprintf(k_hour, sizeof(k_hour), "hg:{%s}:mh:%lld%s", g->integration_id,
+             minute / 60, suffix);
+    snprintf(k_fine, sizeof(k_fine), "hg:{%s}:m5:%lld%s", g->integration_id,
+             g->slot, suffix);
     hg_key(k_int, g->integration_id, "integration");
     snprintf(ttl, sizeof(ttl), "%d", HG_METRICS_TTL_S);
+    snprintf(fine_ttl, sizeof(fine_ttl), "%d", HG_METRICS_FINE_TTL_S);
     argv[argc++] = k_min;
     argv[argc++] = k_hour;
     argv[argc++] = k_int;
+    argv[argc++] = k_fine;
     argv[argc++] = ttl;
+    argv[argc++] = fine_ttl;
     for (int i = first; i < end; i++) {
         snprintf(numbers[i - first], sizeof(numbers[i - first]), "%lld",
                  m->entries[i].n);
         argv[argc++] = m->entries[i].field;
         argv[argc++] = numbers[i - first];
     }
-    hg_redis_eval(m->redis, &hg_script_metrics_add, 0, on_flushed, NULL, 3,
+    hg_redis_eval(m->redis, &hg_script_metrics_add, 0, on_flushed, NULL, 4,
                   argc, argv, NULL);
     free(argv);
     free(numbers);

@@ -23,11 +23,14 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sentinel.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 #define WARN_EVERY_MS 10000
 #define EVAL_STACK_ARGS 32
+/* Deadline of each Sentinel's reply, connect included. */
+#define SENTINEL_TIMEOUT_MS 1000
 
 typedef enum conn_state { STATE_IDLE, STATE_CONNECTING, STATE_READY } conn_state;
 
@@ -56,6 +59,11 @@ struct hg_redis {
     struct event *connect_timer;
     struct evdns_base *dns;
     struct evdns_getaddrinfo_request *dns_request;
+    hg_sentinel_query *sentinel_query;
+    /* Server to connect to: from the URL, or the primary that a Sentinel
+     * named on the last lookup. */
+    char target_host[256];
+    int target_port;
     int backoff_ms;
     int inflight;
     int64_t down_since_ms;
@@ -66,6 +74,11 @@ struct hg_redis {
 
 static void start_connect(hg_redis *r);
 static void connect_to(hg_redis *r, const char *ip);
+
+static bool uses_sentinel(const hg_redis *r)
+{
+    return r->url.sentinel_count > 0;
+}
 
 const char *hg_redis_status_text(hg_redis_status s)
 {
@@ -167,18 +180,25 @@ static bool is_noscript(const redisReply *reply)
 
 static void load_scripts(hg_redis *r);
 
+static bool is_readonly(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+           strncmp(reply->str, "READONLY", 8) == 0;
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
 {
     hg_cmd *c = privdata;
+    hg_redis *r = c->r;
     redisReply *reply = reply_ptr;
+    /* A failover demoted the server while this connection stayed open, so
+     * the new primary must be found through the Sentinels. */
+    bool demoted = uses_sentinel(r) && is_readonly(reply) && ac == r->ac;
 
-    (void)ac;
     c->in_hiredis = false;
     if (c->done) {
         cmd_destroy(c);
-        return;
-    }
-    if (reply == NULL) {
+    } else if (reply == NULL) {
         cmd_complete(c, HG_REDIS_DISCONNECTED, NULL);
     } else if (c->is_script && is_noscript(reply)) {
         load_scripts(c->r);
@@ -186,6 +206,8 @@ static void on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
     } else {
         cmd_complete(c, HG_REDIS_OK, reply);
     }
+    if (demoted && ac == r->ac)
+        drop_connection(r, "a write got READONLY: the server is a replica");
 }
 
 static int effective_timeout(const hg_redis *r, int timeout_ms)
@@ -407,6 +429,24 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Drops a server that a Sentinel named but that is not a primary, because
+ * the Sentinels have not noticed a failover yet. The next attempt queries
+ * them again. */
+static void check_role(hg_redis *r, const redisReply *reply)
+{
+    const char *role = hg_reply_str(reply, 0, NULL);
+    char why[384];
+
+    if (role != NULL && strcmp(role, "master") == 0)
+        return;
+    snprintf(why, sizeof(why),
+             "%s:%d is not a primary (ROLE: %.20s); asking the Sentinels "
+             "again",
+             r->target_host, r->target_port, role ? role : "unknown");
+    warn_down(r, why);
+    drop_connection(r, why);
+}
+
 static void on_handshake_reply(redisAsyncContext *ac, void *reply_ptr,
                                void *privdata)
 {
@@ -422,6 +462,10 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply_ptr,
         snprintf(why, sizeof(why), "%s failed: %s", step, reply->str);
         warn_down(r, why);
         drop_connection(r, why);
+        return;
+    }
+    if (strcmp(step, "ROLE") == 0) {
+        check_role(r, reply);
         return;
     }
     if (strcmp(step, "PING") != 0)
@@ -468,6 +512,8 @@ static void queue_handshake(hg_redis *r)
                           r->url.db);
     }
     load_scripts(r);
+    if (uses_sentinel(r))
+        redisAsyncCommand(r->ac, on_handshake_reply, "ROLE", "ROLE");
     redisAsyncCommand(r->ac, on_handshake_reply, "PING", "PING");
 }
 
@@ -508,7 +554,7 @@ static void connect_to(hg_redis *r, const char *ip)
     if (r->url.unix_path[0] != '\0')
         ac = redisAsyncConnectUnix(r->url.unix_path);
     else
-        ac = redisAsyncConnect(ip, r->url.port);
+        ac = redisAsyncConnect(ip, r->target_port);
     if (ac == NULL || ac->err) {
         warn_down(r, ac ? ac->errstr : "out of memory");
         if (ac != NULL)
@@ -560,17 +606,14 @@ static bool is_ip_literal(const char *host)
            inet_pton(AF_INET6, host, buf) == 1;
 }
 
-/* Finds the address to connect to, then connects. A host name is resolved
- * with evdns so that the loop never blocks in getaddrinfo.
- * NOTE: a Sentinel lookup of the current primary would take the place of
- * this step; the rest of the client does not depend on how the address was
- * found. */
-static void start_connect(hg_redis *r)
+/* Resolves target_host, then connects. A host name is resolved with evdns
+ * so that the loop never blocks in getaddrinfo. */
+static void resolve_and_connect(hg_redis *r)
 {
     struct evutil_addrinfo hints;
 
-    if (r->url.unix_path[0] != '\0' || is_ip_literal(r->url.host)) {
-        connect_to(r, r->url.host);
+    if (r->url.unix_path[0] != '\0' || is_ip_literal(r->target_host)) {
+        connect_to(r, r->target_host);
         return;
     }
     if (r->dns == NULL) {
@@ -588,8 +631,47 @@ static void start_connect(hg_redis *r)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     r->state = STATE_CONNECTING;
-    r->dns_request = evdns_getaddrinfo(r->dns, r->url.host, NULL, &hints,
+    r->dns_request = evdns_getaddrinfo(r->dns, r->target_host, NULL, &hints,
                                        on_resolved, r);
+}
+
+static void on_primary_found(const char *host, int port, const char *why,
+                             void *arg)
+{
+    hg_redis *r = arg;
+
+    r->sentinel_query = NULL;
+    if (host == NULL) {
+        warn_down(r, why);
+        schedule_reconnect(r);
+        return;
+    }
+    if (strcmp(host, r->target_host) != 0 || port != r->target_port) {
+        hg_info(NULL, "redis %s: Sentinel names %s:%d as the primary of %s",
+                r->name, host, port, r->url.master_name);
+    }
+    snprintf(r->target_host, sizeof(r->target_host), "%s", host);
+    r->target_port = port;
+    resolve_and_connect(r);
+}
+
+/* Finds the server to connect to, then connects. With Sentinels, every
+ * attempt (the first, and each one after a disconnect) queries them for
+ * the current primary. */
+static void start_connect(hg_redis *r)
+{
+    if (!uses_sentinel(r)) {
+        resolve_and_connect(r);
+        return;
+    }
+    r->state = STATE_CONNECTING;
+    r->sentinel_query = hg_sentinel_query_start(r->base, &r->url,
+                                                SENTINEL_TIMEOUT_MS,
+                                                on_primary_found, r);
+    if (r->sentinel_query == NULL) {
+        warn_down(r, "out of memory starting a Sentinel lookup");
+        schedule_reconnect(r);
+    }
 }
 
 static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
@@ -610,6 +692,8 @@ hg_redis *hg_redis_new(struct event_base *base, const hg_redis_url *url,
     r->url = *url;
     r->opts = *opts;
     snprintf(r->name, sizeof(r->name), "%s", opts->name ? opts->name : "");
+    snprintf(r->target_host, sizeof(r->target_host), "%s", url->host);
+    r->target_port = url->port;
     if (r->opts.command_timeout_ms <= 0)
         r->opts.command_timeout_ms = 5000;
     if (r->opts.connect_timeout_ms <= 0)
@@ -633,6 +717,7 @@ void hg_redis_free(hg_redis *r)
         return;
     if (r->dns_request != NULL)
         evdns_getaddrinfo_cancel(r->dns_request);
+    hg_sentinel_query_cancel(r->sentinel_query);
     ac = r->ac;
     r->ac = NULL;
     if (ac != NULL) {

@@ -98,6 +98,16 @@ static int parse_tcp(const char *rest, hg_redis_url *out, char *err,
                                  "the Redis URL");
             return -1;
         }
+        /* Brackets hold an IPv6 address, which always has a ":". Without
+         * one the host would be written back without brackets by
+         * hg_redis_url_redacted() and read differently. Empty brackets
+         * are left to the "no host" check. */
+        if (close > host + 1 &&
+            memchr(host + 1, ':', (size_t)(close - host - 1)) == NULL) {
+            snprintf(err, errsz, "the brackets in the Redis URL must hold "
+                                 "an IPv6 address, as in redis://[::1]:6379");
+            return -1;
+        }
         colon = close + 1 < host + host_len ? close + 1 : NULL;
         if (copy_part(out->host, sizeof(out->host), host + 1,
                       (size_t)(close - host - 1)) != 0) {
@@ -151,9 +161,11 @@ char *hg_redis_url_redacted(const hg_redis_url *u, char *buf, size_t cap)
         snprintf(buf, cap, "unix://%s?db=%d", u->unix_path, u->db);
         return buf;
     }
-    /* An IPv6 address keeps its brackets, so the output parses again. */
+    /* An IPv6 address keeps its brackets, and a user without a password
+     * keeps its ":" because a lone name before "@" is read as a password,
+     * so the output parses again. */
     snprintf(buf, cap, "redis://%s%s%s%s%s%s:%d/%d", u->user,
-             u->password[0] ? ":***" : "",
+             u->password[0] ? ":***" : (u->user[0] ? ":" : ""),
              (u->user[0] || u->password[0]) ? "@" : "",
              strchr(u->host, ':') ? "[" : "", u->host,
              strchr(u->host, ':') ? "]" : "", u->port, u->db);

@@ -10,6 +10,15 @@
 
 #include <stddef.h>
 
+/* Most Sentinels HOOKGATE_REDIS_SENTINELS may list. */
+#define HG_REDIS_MAX_SENTINELS 8
+
+/* One Sentinel: an IP address literal (no brackets) and a port. */
+typedef struct hg_redis_node {
+    char host[64];
+    int port;
+} hg_redis_node;
+
 typedef struct hg_redis_url {
     char host[256];        /* empty for a unix socket */
     int port;
@@ -17,6 +26,12 @@ typedef struct hg_redis_url {
     char user[128];
     char password[256];
     int db;
+    /* Sentinels asked for the primary's address before each connect, in
+     * this order; none when sentinel_count is 0. host and port above are
+     * then not used. */
+    hg_redis_node sentinels[HG_REDIS_MAX_SENTINELS];
+    int sentinel_count;
+    char master_name[128];
 } hg_redis_url;
 
 /* Parses s into *out; returns 0, or -1 with a sentence in err. */

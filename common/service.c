@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/clock.h"
 #include "common/keys.h"
@@ -27,6 +28,24 @@ typedef struct stop_state {
 
 static const hg_config *service_cfg;
 static atomic_bool stopping;
+
+/* Raises the open-file soft limit to the hard limit, because every client
+ * connection uses a descriptor (see HOOKGATE_MAX_CONNECTIONS). */
+static void raise_open_file_limit(void)
+{
+    struct rlimit rl;
+    struct rlimit raised;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    raised.rlim_cur = rl.rlim_max;
+    raised.rlim_max = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
+        hg_warn(NULL,
+                "raising the open-file limit from %llu to %llu failed: %s",
+                (unsigned long long)rl.rlim_cur,
+                (unsigned long long)rl.rlim_max, strerror(errno));
+}
 
 int hg_service_init(int argc, char **argv, const char *program,
                     const char *summary, unsigned service,
@@ -48,6 +67,18 @@ int hg_service_init(int argc, char **argv, const char *program,
     }
     service_cfg = cfg;
     hg_log_init(log_name, cfg->log_level);
+    raise_open_file_limit();
+    hg_http_set_limits(&(hg_http_limits){
+        .header_timeout_ms = cfg->header_timeout_ms,
+        .body_timeout_ms = cfg->body_timeout_ms,
+        .idle_timeout_ms = cfg->idle_timeout_ms,
+        .max_connections = cfg->max_connections,
+    });
+    hg_info(NULL,
+            "connection limits: headers within %d ms, bodies within %d ms, "
+            "idle keep-alive %d ms, %d connections",
+            cfg->header_timeout_ms, cfg->body_timeout_ms,
+            cfg->idle_timeout_ms, hg_http_connection_limit());
     hg_urlpolicy_allow(cfg->allowed_cidrs, cfg->allowed_cidr_count);
     hg_scripts_init();
     /* A peer that closes early must give EPIPE, not end the process. */

@@ -224,8 +224,11 @@ static int read_retry_after(const json_t *o, int64_t now_s, const char *prefix,
                strlen(json_string_value(v)) == json_string_length(v) &&
                hg_retry_after_parse(json_string_value(v), now_s, &delay_s) ==
                    0 &&
-               strspn(json_string_value(v), "0123456789") !=
+               strspn(json_string_value(v), "0123456789 \t") !=
                    json_string_length(v)) {
+        /* Seconds in a string, even padded with white space that the
+         * header parser skips, would escape the integer's bound, so only
+         * an HTTP-date is taken as a string. */
         snprintf(text, sizeof(text), "%s", json_string_value(v));
     } else {
         return fail(err, prefix, "retry_after",

@@ -40,10 +40,32 @@ hg_install_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Copies the third-party files of the inspector page (uPlot, pinned in
+# web/package-lock.json) into web/vendor/, which the inspector serves under
+# /assets/vendor/. `npm ci` runs only when web/node_modules is missing or
+# older than the lock file. Debian's nodejs and npm are installed only when
+# there is no npm: a Node.js that brings its own npm (NodeSource) conflicts
+# with Debian's npm package.
+hg_build_web() {
+  local web=$HOOKGATE_ROOT/web
+  local installed=$web/node_modules/.package-lock.json
+  local dist=$web/node_modules/uplot/dist
+  if ! command -v npm >/dev/null 2>&1; then
+    hg_install_packages nodejs npm
+  fi
+  if [ ! -f "$installed" ] || [ "$web/package-lock.json" -nt "$installed" ]; then
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  mkdir -p "$web/vendor"
+  cp "$dist/uPlot.iife.min.js" "$dist/uPlot.min.css" "$web/vendor/"
+}
+
 # Configures and builds into $1 (a directory); extra arguments go to cmake.
+# The page's third-party files are copied first (hg_build_web).
 hg_build() {
   local dir=$1
   shift
+  hg_build_web
   cmake -S "$HOOKGATE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   make -C "$dir" -j"$(nproc)" --no-print-directory >/dev/null
 }

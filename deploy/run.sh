@@ -26,6 +26,9 @@ hg_note "building into $build_dir"
 hg_build "$build_dir" -DHOOKGATE_TESTS=OFF
 
 pids=()
+redis_pid=
+# Stops the hookgate processes first and Redis last: a worker finishing a
+# delivery during its shutdown still records the attempt in Redis.
 stop_all() {
   local pid
   for pid in "${pids[@]}"; do
@@ -34,9 +37,31 @@ stop_all() {
   for pid in "${pids[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  if [ -n "$redis_pid" ]; then
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+  fi
 }
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
+
+export HOOKGATE_SANDBOX=${HOOKGATE_SANDBOX:-1}
+export HOOKGATE_ALLOW_PRIVATE_TARGETS=${HOOKGATE_ALLOW_PRIVATE_TARGETS:-1}
+export HOOKGATE_GATEWAY_ADDR=${HOOKGATE_GATEWAY_ADDR:-127.0.0.1:8080}
+export HOOKGATE_INSPECTOR_ADDR=${HOOKGATE_INSPECTOR_ADDR:-127.0.0.1:8081}
+export HOOKGATE_RETRY_ADDR=${HOOKGATE_RETRY_ADDR:-127.0.0.1:8082}
+export HOOKGATE_WEB_DIR=${HOOKGATE_WEB_DIR:-$HOOKGATE_ROOT/web}
+
+# A port already in use would make a process exit, and the readiness
+# checks below could then reach whatever else listens there.
+for setting in HOOKGATE_GATEWAY_ADDR HOOKGATE_INSPECTOR_ADDR HOOKGATE_RETRY_ADDR; do
+  addr=${!setting}
+  port=${addr##*:}
+  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    hg_note "port $port ($setting=$addr) is already in use; stop what listens there or set $setting to another address"
+    exit 1
+  fi
+done
 
 if [ -z "${HOOKGATE_REDIS_URL:-}" ]; then
   redis_port=$(hg_free_port "${HOOKGATE_REDIS_PORT:-6380}")
@@ -44,7 +69,7 @@ if [ -z "${HOOKGATE_REDIS_URL:-}" ]; then
   redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state_dir/redis" \
     --appendonly yes --appendfsync everysec --save "" \
     --logfile "$state_dir/logs/redis.log" &
-  pids+=($!)
+  redis_pid=$!
   export HOOKGATE_REDIS_URL="redis://127.0.0.1:$redis_port/0"
   for _ in $(seq 50); do
     redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
@@ -71,13 +96,6 @@ if [ -z "${HOOKGATE_SECRET_KEY:-}" ]; then
   HOOKGATE_SECRET_KEY=$(cat "$state_dir/secret_key")
   export HOOKGATE_SECRET_KEY
 fi
-
-export HOOKGATE_SANDBOX=${HOOKGATE_SANDBOX:-1}
-export HOOKGATE_ALLOW_PRIVATE_TARGETS=${HOOKGATE_ALLOW_PRIVATE_TARGETS:-1}
-export HOOKGATE_GATEWAY_ADDR=${HOOKGATE_GATEWAY_ADDR:-127.0.0.1:8080}
-export HOOKGATE_INSPECTOR_ADDR=${HOOKGATE_INSPECTOR_ADDR:-127.0.0.1:8081}
-export HOOKGATE_RETRY_ADDR=${HOOKGATE_RETRY_ADDR:-127.0.0.1:8082}
-export HOOKGATE_WEB_DIR=${HOOKGATE_WEB_DIR:-$HOOKGATE_ROOT/web}
 
 for service in gateway retry inspector; do
   "$build_dir/$service/hookgate-$service" >>"$state_dir/logs/$service.log" 2>&1 &
@@ -113,6 +131,6 @@ cat <<EOF
 
 EOF
 
-wait -n "${pids[@]}" || true
+wait -n "${pids[@]}" ${redis_pid:+"$redis_pid"} || true
 hg_note "a hookgate process exited; stopping the others (see $state_dir/logs)"
 exit 1

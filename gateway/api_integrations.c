@@ -156,6 +156,7 @@ static json_t *integration_json(const redisReply *fields, size_t first)
 {
     const char *op = field_of(fields, first, "operational_endpoint_id");
     const char *validate = field_of(fields, first, "validate_payloads");
+    const char *notices = field_of(fields, first, "status_notices");
     const char *updated = field_of(fields, first, "updated_at");
     json_t *out = json_object();
 
@@ -167,6 +168,8 @@ static json_t *integration_json(const redisReply *fields, size_t first)
                         op && op[0] ? json_string(op) : json_null());
     json_object_set_new(out, "validate_payloads",
                         json_boolean(validate && strcmp(validate, "1") == 0));
+    json_object_set_new(out, "status_notices",
+                        json_boolean(notices && strcmp(notices, "1") == 0));
     json_object_set_new(out, "created_at",
                         json_string(field_of(fields, first, "created_at")
                                         ?: ""));
@@ -413,7 +416,7 @@ static void update_authorized(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
     json_t *body = gw_json_body(r);
-    json_t *name, *op, *validate;
+    json_t *name, *op, *validate, *notices;
     const char *argv[16];
     char k_int[HG_KEY_MAX], k_ver[HG_KEY_MAX], now[HG_TIME_BUF];
     char name_copy[NAME_MAX_CHARS * 4 + 1], op_copy[64];
@@ -422,8 +425,20 @@ static void update_authorized(hg_req *r)
 
     if (body == NULL)
         return;
+    /* status_notices (docs/status.md) is checked here, so the shared
+     * member list of the update stays as it is. */
+    notices = json_incref(json_object_get(body, "status_notices"));
+    json_object_del(body, "status_notices");
+    if (notices != NULL && !json_is_boolean(notices)) {
+        json_decref(notices);
+        json_decref(body);
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "\"status_notices\" must be a boolean");
+        return;
+    }
     res = gw_validate_integration_update(body);
     if (!res.ok) {
+        json_decref(notices);
         json_decref(body);
         hg_reply_problem(r, res.code, "%s", res.message);
         return;
@@ -452,6 +467,11 @@ static void update_authorized(hg_req *r)
         argv[argc++] = "validate_payloads";
         argv[argc++] = json_is_true(validate) ? "1" : "0";
     }
+    if (notices != NULL) {
+        argv[argc++] = "status_notices";
+        argv[argc++] = json_is_true(notices) ? "1" : "0";
+    }
+    json_decref(notices);
     json_decref(body);
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_integration_update, 0, on_updated, r,

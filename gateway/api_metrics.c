@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/metrics_store.h"
 #include "common/scripts.h"
+#include "gateway/auth.h"
 #include "gateway/gateway.h"
 
 #define INTEGRATION_ROUTE_PREFIX "/api/v1/integrations/{id}"
@@ -104,8 +105,11 @@ void gw_metrics_on_done(hg_req *r, int status, long long duration_us)
 
 typedef struct metrics_read {
     char integration_id[HG_PARAM_MAX];
-    char endpoint_id[HG_PARAM_MAX]; /* "" for the integration route */
+    char endpoint_id[HG_PARAM_MAX]; /* "" for the integration as a whole */
     const char *period;
+    int keys;            /* hashes read, one per step */
+    bool hourly;         /* hour roll-ups instead of minute hashes */
+    long long first_slot; /* series: unix minute or hour of the oldest step */
 } metrics_read;
 
 static const struct {
@@ -117,6 +121,13 @@ static const struct {
     {"last_24h", 24, true},
     {"last_7d", 168, true},
 };
+
+/* Fields a series step reads, in the order of the metrics_series.lua
+ * reply: four counters, then the delivery latency buckets dl:0 to dl:15. */
+static const char *const series_counters[] = {"ev", "d_ok", "d_fail",
+                                              "d_dead"};
+#define SERIES_COUNTERS 4
+#define SERIES_FIELDS (SERIES_COUNTERS + HG_METRICS_BUCKETS)
 
 static long long total_of(const json_t *sums, const char *field)
 {
@@ -244,7 +255,8 @@ static void on_summed(hg_redis_status status, redisReply *reply, void *arg)
     json_object_set_new(out, "metrics", m);
     json_object_set_new(out, "errors_by_type", errors);
     json_decref(sums);
-    hg_reply_json(r, 200, out);
+    /* Every real here is already rounded (to 0.1 ms or 0.0001). */
+    hg_reply_json_digits(r, 200, out, 12);
     hg_req_release(r);
 }
 
@@ -256,14 +268,9 @@ static void read_metrics(hg_req *r)
     const char **argv;
     char (*keys)[HG_KEY_MAX];
     char suffix[HG_PARAM_MAX + 8] = "";
-    int n = 0;
-    bool hourly = false;
+    int n = q->keys;
+    bool hourly = q->hourly;
 
-    for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
-        if (strcmp(periods[i].name, q->period) == 0) {
-            n = periods[i].keys;
-            hourly = periods[i].hourly;
-        }
     argv = calloc((size_t)n, sizeof(*argv));
     keys = calloc((size_t)n, sizeof(*keys));
     if (argv == NULL || keys == NULL) {
@@ -288,26 +295,168 @@ static void read_metrics(hg_req *r)
     free(keys);
 }
 
-/* Validates the parameters, stores them as r->data and authorizes. */
-static void start_read(hg_req *r, const char *endpoint_id)
-{
-    const char *period = hg_req_query(r, "time_period");
-    const char *known = NULL;
-    metrics_read *q;
+/* ---- series ------------------------------------------------------------ */
 
-    if (!gw_check_integration_param(r, r->params[0]))
-        return;
-    if (endpoint_id != NULL && !gw_endpoint_id_valid(endpoint_id)) {
-        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s not found",
-                         endpoint_id);
+/* Returns the integer at index i of a series row, 0 when it is missing. */
+static long long row_value(const redisReply *row, size_t i)
+{
+    const redisReply *v = hg_reply_elem(row, i);
+
+    return v != NULL && v->type == REDIS_REPLY_INTEGER ? v->integer : 0;
+}
+
+/* Returns part / whole rounded to 4 decimals, or null when whole is 0. */
+static json_t *ratio_or_null(long long part, long long whole)
+{
+    double ratio;
+
+    if (whole <= 0)
+        return json_null();
+    ratio = (double)part / (double)whole;
+    return json_real((double)(long long)(ratio * 10000 + 0.5) / 10000);
+}
+
+static json_t *latency_or_null(const long long counts[HG_METRICS_BUCKETS],
+                               long long samples, double q)
+{
+    return samples > 0
+               ? json_real(round_tenth(hg_metrics_percentile(counts, q)))
+               : json_null();
+}
+
+/* Builds one point of a series from the row of one minute or hour. */
+static json_t *series_point(const metrics_read *q, const redisReply *row,
+                            long long slot)
+{
+    long long step_ms = q->hourly ? 3600000LL : 60000LL;
+    long long ok = row_value(row, 1), fail = row_value(row, 2);
+    long long dead = row_value(row, 3), attempts = ok + fail + dead;
+    long long counts[HG_METRICS_BUCKETS], samples = 0;
+    char when[HG_TIME_BUF];
+    json_t *p;
+
+    for (int i = 0; i < HG_METRICS_BUCKETS; i++) {
+        counts[i] = row_value(row, (size_t)(SERIES_COUNTERS + i));
+        samples += counts[i];
+    }
+    p = json_pack("{s:s}", "t", hg_time_format(slot * step_ms, when));
+    /* Events are published to the integration, so an endpoint has none. */
+    json_object_set_new(p, "events_received",
+                        q->endpoint_id[0] != '\0'
+                            ? json_null()
+                            : json_integer(row_value(row, 0)));
+    json_object_set_new(p, "deliveries_succeeded", json_integer(ok));
+    json_object_set_new(p, "deliveries_failed", json_integer(fail));
+    json_object_set_new(p, "deliveries_dead", json_integer(dead));
+    json_object_set_new(p, "delivery_success_rate",
+                        ratio_or_null(ok, attempts));
+    json_object_set_new(p, "p50_delivery_latency_ms",
+                        latency_or_null(counts, samples, 0.50));
+    json_object_set_new(p, "p95_delivery_latency_ms",
+                        latency_or_null(counts, samples, 0.95));
+    return p;
+}
+
+static void on_series(hg_redis_status status, redisReply *reply, void *arg)
+{
+    hg_req *r = arg;
+    metrics_read *q = r->data;
+    json_t *out, *points;
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        hg_req_release(r);
         return;
     }
+    if (reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements != (size_t)q->keys) {
+        hg_log_fields f = {.correlation_id = r->request_id,
+                           .integration_id = q->integration_id};
+
+        hg_warn(&f, "metrics_series.lua returned %zu rows for %d hashes",
+                reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0,
+                q->keys);
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+        hg_req_release(r);
+        return;
+    }
+    points = json_array();
+    for (size_t i = 0; i < reply->elements; i++)
+        json_array_append_new(points,
+                              series_point(q, reply->element[i],
+                                           q->first_slot + (long long)i));
+    out = json_pack("{s:s}", "integration_id", q->integration_id);
+    json_object_set_new(out, "endpoint_id",
+                        q->endpoint_id[0] != '\0'
+                            ? json_string(q->endpoint_id)
+                            : json_null());
+    json_object_set_new(out, "time_period", json_string(q->period));
+    json_object_set_new(out, "step_s", json_integer(q->hourly ? 3600 : 60));
+    json_object_set_new(out, "points", points);
+    /* Every real here is already rounded (to 0.1 ms or 0.0001). */
+    hg_reply_json_digits(r, 200, out, 12);
+    hg_req_release(r);
+}
+
+/* Reads one row per step, oldest first, with one metrics_series.lua call:
+ * KEYS are the minute or hour hashes, ARGV the fields of a row. */
+static void read_series(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    metrics_read *q = r->data;
+    long long minute = hg_time_ms() / 60000;
+    long long now_slot = q->hourly ? minute / 60 : minute;
+    int n = q->keys, argc = n + SERIES_FIELDS;
+    char fields[HG_METRICS_BUCKETS][8];
+    char suffix[HG_PARAM_MAX + 8] = "";
+    char (*keys)[HG_KEY_MAX] = calloc((size_t)n, sizeof(*keys));
+    const char **argv = calloc((size_t)argc, sizeof(*argv));
+
+    if (argv == NULL || keys == NULL) {
+        free(argv);
+        free(keys);
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    if (q->endpoint_id[0] != '\0')
+        snprintf(suffix, sizeof(suffix), ":ep:%s", q->endpoint_id);
+    q->first_slot = now_slot - (n - 1);
+    for (int i = 0; i < n; i++) {
+        snprintf(keys[i], HG_KEY_MAX, "hg:{%s}:%s:%lld%s", q->integration_id,
+                 q->hourly ? "mh" : "m", q->first_slot + i, suffix);
+        argv[i] = keys[i];
+    }
+    for (int i = 0; i < SERIES_COUNTERS; i++)
+        argv[n + i] = series_counters[i];
+    for (int i = 0; i < HG_METRICS_BUCKETS; i++) {
+        snprintf(fields[i], sizeof(fields[i]), "dl:%d", i);
+        argv[n + SERIES_COUNTERS + i] = fields[i];
+    }
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_metrics_series, 0, on_series, r, n,
+                  argc, argv, NULL);
+    free(argv);
+    free(keys);
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+/* Validates the period, stores the parameters as r->data and authorizes,
+ * then runs next. The integration and endpoint ids were checked. With
+ * existing, the admin key gets 404 for an integration that does not
+ * exist. */
+static void start_read(hg_req *r, const char *endpoint_id, bool existing,
+                       void (*next)(hg_req *r))
+{
+    const char *period = hg_req_query(r, "time_period");
+    metrics_read *q;
+    int known = -1;
+
     if (period == NULL)
         period = "last_24h";
     for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
         if (strcmp(periods[i].name, period) == 0)
-            known = periods[i].name;
-    if (known == NULL) {
+            known = (int)i;
+    if (known < 0) {
         hg_reply_problem(r, HG_E_VALIDATION_ERROR,
                          "time_period must be last_1h, last_24h or last_7d");
         return;
@@ -321,18 +470,46 @@ static void start_read(hg_req *r, const char *endpoint_id)
              r->params[0]);
     if (endpoint_id != NULL)
         snprintf(q->endpoint_id, sizeof(q->endpoint_id), "%s", endpoint_id);
-    q->period = known;
+    q->period = periods[known].name;
+    q->keys = periods[known].keys;
+    q->hourly = periods[known].hourly;
     r->data = q;
     r->data_free = free;
-    gw_authorize(r, r->params[0], SCOPE_READ, read_metrics);
+    if (existing)
+        gw_authorize_existing(r, r->params[0], SCOPE_READ, next);
+    else
+        gw_authorize(r, r->params[0], SCOPE_READ, next);
 }
 
 void gw_get_integration_metrics(hg_req *r)
 {
-    start_read(r, NULL);
+    if (gw_check_integration_param(r, r->params[0]))
+        start_read(r, NULL, false, read_metrics);
 }
 
 void gw_get_endpoint_metrics(hg_req *r)
 {
-    start_read(r, r->params[1]);
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!gw_endpoint_id_valid(r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s not found",
+                         r->params[1]);
+        return;
+    }
+    start_read(r, r->params[1], false, read_metrics);
+}
+
+void gw_get_metrics_series(hg_req *r)
+{
+    const char *endpoint_id = hg_req_query(r, "endpoint_id");
+
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (endpoint_id != NULL && !gw_endpoint_id_valid(endpoint_id)) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "endpoint_id must be an endpoint id such as "
+                         "ep_2x8Yb9");
+        return;
+    }
+    start_read(r, endpoint_id, true, read_series);
 }

@@ -250,9 +250,25 @@ void gw_redeliver(hg_req *r);
 void gw_replay_event(hg_req *r);
 void gw_get_integration_metrics(hg_req *r);
 void gw_get_endpoint_metrics(hg_req *r);
+void gw_list_alerts(hg_req *r);
+void gw_get_alert_rules(hg_req *r);
+void gw_put_alert_rules(hg_req *r);
+/* GET /api/v1/metrics/integration/{id}/series (docs/metrics.md). */
+void gw_get_metrics_series(hg_req *r);
 /* Counts a finished request in its integration's metrics (on_done hook of
  * the HTTP server). */
 void gw_metrics_on_done(hg_req *r, int status, long long duration_us);
+
+/* The status page's operator API (api_status.c), admin key only. */
+void gw_status_incident_create(hg_req *r);
+void gw_status_incident_list(hg_req *r);
+void gw_status_incident_get(hg_req *r);
+void gw_status_incident_update(hg_req *r);
+void gw_status_maintenance_create(hg_req *r);
+void gw_status_maintenance_list(hg_req *r);
+void gw_status_maintenance_get(hg_req *r);
+void gw_status_maintenance_update(hg_req *r);
+void gw_status_maintenance_delete(hg_req *r);
 
 /* What deleting an integration removed. */
 typedef struct gw_purge_counts {

@@ -89,6 +89,16 @@ typedef void (*insp_recheck_cb)(insp_recheck_result result,
 /* Copies the caller's token into token (cap bytes): its bearer, or else
  * the session token of its cookie, and sets *from_cookie. Returns false
  * when the request carries neither. The caller clears token after use. */
+/* Writes the host and port at which the inspector reaches the gateway
+ * (HOOKGATE_INSPECTOR_GATEWAY_URL, else HOOKGATE_GATEWAY_ADDR); a gateway
+ * listening on every address is reached on loopback. */
+void insp_gateway_address(char *host, size_t cap, int *port);
+struct evhttp_connection;
+/* Frees conn on the next loop turn, outside libevent's call stack. For a
+ * connection marked free-on-completion whose connect failed, which
+ * libevent 2.1.12 does not free itself. */
+void insp_gateway_conn_free_later(struct evhttp_connection *conn);
+
 bool insp_read_token(const hg_req *r, char *token, size_t cap,
                      bool *from_cookie);
 /* Reads the caller's bearer or else session cookie into out, the same way
@@ -140,6 +150,14 @@ void insp_search(hg_req *r);
 /* True for "dlv_" + an event id body + "_" + 1 to 6 digits; writes the
  * delivery's event id into event_id. */
 bool insp_delivery_id_valid(const char *s, char *event_id, size_t cap);
+
+/* The public status page (status.c), without sign-in: the page itself,
+ * its JSON and the maintenance windows as iCalendar, built at most once
+ * every two seconds. insp_status_free() runs after the loop. */
+void insp_status_page(hg_req *r);
+void insp_status_json(hg_req *r);
+void insp_status_ics(hg_req *r);
+void insp_status_free(void);
 
 /* Static files of the page. */
 void insp_static(hg_req *r);

@@ -78,6 +78,10 @@ static const hg_route routes[] = {
     HG_ROUTE(htp_method_GET, "/metrics", on_metrics),
     HG_ROUTE(htp_method_GET, "/", insp_index),
     HG_ROUTE(htp_method_GET, "/assets/{name}", insp_static),
+    HG_ROUTE(htp_method_GET, "/status", insp_status_page),
+    HG_ROUTE(htp_method_GET, "/status.json", insp_status_json),
+    HG_ROUTE(htp_method_GET, "/status.ics", insp_status_ics),
+    HG_ROUTE(htp_method_GET, "/assets/vendor/{name}", insp_static),
     HG_ROUTE(htp_method_POST, "/inspector/api/session", insp_session_create),
     HG_ROUTE(htp_method_GET, "/inspector/api/session", insp_session_get),
     HG_ROUTE(htp_method_DELETE, "/inspector/api/session", insp_session_delete),
@@ -119,6 +123,10 @@ static const hg_route routes[] = {
     PROXY_GET("/api/v1/integrations/{id}/endpoints"),
     PROXY_GET("/api/v1/integrations/{id}/endpoints/{endpoint}"),
     PROXY_GET("/api/v1/event-types"),
+    PROXY_GET("/api/v1/metrics/integration/{id}"),
+    PROXY_GET("/api/v1/metrics/integration/{id}/series"),
+    PROXY_GET("/api/v1/metrics/integration/{id}/endpoints/{endpoint}"),
+    PROXY_GET("/api/v1/integrations/{id}/alerts"),
     PROXY_POST("/api/v1/integrations/{id}/deliveries/{delivery}/redeliver"),
     PROXY_POST("/api/v1/integrations/{id}/events/{event}/replay"),
     PROXY_POST("/api/v1/integrations/{id}/endpoints/{endpoint}/test"),
@@ -201,6 +209,7 @@ int main(int argc, char **argv)
     hg_redis_free(state.redis);
     feed_hub_free(state.feed);
     insp_proxy_free();
+    insp_status_free();
     event_base_free(base);
     hg_info(NULL, "inspector stopped");
     return rc;

@@ -245,6 +245,14 @@ static void on_connection_unused(evutil_socket_t fd, short what, void *arg)
     evhttp_connection_free(arg);
 }
 
+void insp_gateway_conn_free_later(struct evhttp_connection *conn)
+{
+    struct timeval now = {0, 0};
+
+    event_base_once(insp->base, -1, EV_TIMEOUT, on_connection_unused, conn,
+                    &now);
+}
+
 static void on_response(struct evhttp_request *up, void *arg)
 {
     proxy_call *c = arg;
@@ -275,21 +283,16 @@ static void on_response(struct evhttp_request *up, void *arg)
     }
     /* libevent 2.1.12 does not free a connection marked free-on-completion
      * when connecting failed (refused or timed out; seen as a leak under
-     * ASan), which is the one case that calls back without an error code. It is freed on the next loop
-     * turn, outside libevent's own call stack. */
-    if (status == 0 && !c->error_set) {
-        struct timeval now = {0, 0};
-
-        event_base_once(insp->base, -1, EV_TIMEOUT, on_connection_unused,
-                        c->conn, &now);
-    }
+     * ASan), which is the one case that calls back without an error code. */
+    if (status == 0 && !c->error_set)
+        insp_gateway_conn_free_later(c->conn);
     free(c);
     hg_req_release(r);
 }
 
 /* ---- forwarding --------------------------------------------------------- */
 
-static void gateway_address(char *host, size_t cap, int *port)
+void insp_gateway_address(char *host, size_t cap, int *port)
 {
     const hg_config *cfg = insp->cfg;
     const hg_listen_addr *a =
@@ -355,7 +358,7 @@ static void forward(hg_req *r, const char *uri, const char *credential,
     }
     c->r = r;
     c->own_integration_only = own_only;
-    gateway_address(host, sizeof(host), &port);
+    insp_gateway_address(host, sizeof(host), &port);
     conn = evhttp_connection_base_new(insp->base, dns, host,
                                       (unsigned short)port);
     c->conn = conn;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * Serves the inspector page from HOOKGATE_WEB_DIR: "/" is index.html and
- * "/assets/<name>" a file of that directory. Names are restricted to one
- * path segment of safe characters, so no request can leave the directory.
+ * Serves the inspector page from HOOKGATE_WEB_DIR: "/" is index.html,
+ * "/assets/<name>" a file of that directory and "/assets/vendor/<name>" a
+ * file of its vendor/ directory, where the build copies third-party files
+ * (docs/inspector.md). Names are restricted to one path segment of safe
+ * characters, so no request can leave the directory.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -106,9 +108,14 @@ void insp_index(hg_req *r)
 
 void insp_static(hg_req *r)
 {
+    char name[HG_PARAM_MAX + 8];
+    bool vendor = strncmp(r->route->pattern, "/assets/vendor/", 15) == 0;
+
     if (!name_safe(r->params[0])) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "no such asset");
         return;
     }
-    send_file(r, r->params[0]);
+    snprintf(name, sizeof(name), "%s%s", vendor ? "vendor/" : "",
+             r->params[0]);
+    send_file(r, name);
 }

@@ -36,6 +36,14 @@
 #define PROMOTE_BATCH 1000
 #define STEP_RETRY_MIN_MS 250
 #define STEP_RETRY_MAX_MS 5000
+/* After a delivery was deferred by its endpoint's concurrency cap, reads
+ * are paced by finished sends for this long (see read_work): up to one
+ * entry per finished send, and at least CAPPED_PROBE entries every
+ * CAPPED_PROBE_MS, so other endpoints' entries are still read (at least
+ * 800 a second) while one endpoint is full. */
+#define CAPPED_HOLD_MS 1000
+#define CAPPED_PROBE 4
+#define CAPPED_PROBE_MS 5
 
 typedef enum job_step { STEP_LOAD, STEP_SETTLE, STEP_RECORD } job_step;
 
@@ -43,6 +51,8 @@ typedef struct job_node {
     job j;
     job_step step;
     const char *settle_reason;
+    int64_t due_ms; /* due time of a promoted retry (ms), else 0 */
+    bool sent;      /* the attempt went out, so a lease was held */
     TAILQ_ENTRY(job_node) link;
 } job_node;
 
@@ -73,6 +83,11 @@ struct dispatcher {
     struct shard_ctx *shard_ctx;
     bool reading;
     bool stopping;
+    int64_t capped_until_ms; /* monotonic; see CAPPED_HOLD_MS */
+    int freed;               /* sends finished since the last read */
+    int64_t probe_after_ms;  /* monotonic; next paced read without a send */
+    int64_t sched_next_ms; /* earliest next due time this promote round */
+    bool sched_more;       /* a shard had more due than one batch */
     int jobs;
     struct job_list job_list;
     struct event *read_retry;
@@ -152,6 +167,8 @@ static void job_finish(job_node *n)
 
     TAILQ_REMOVE(&d->job_list, n, link);
     d->jobs--;
+    if (n->sent)
+        d->freed++;
     job_free(n);
     if (d->stopping && d->jobs == 0 && d->stop_done != NULL) {
         void (*done)(void *) = d->stop_done;
@@ -449,8 +466,14 @@ static struct {
     hg_prom_metric *duration;
     hg_prom_metric *queue_depth;
     hg_prom_metric *oldest_due_age;
+    hg_prom_metric *schedule_lag;
 } prom;
 static pthread_once_t prom_once = PTHREAD_ONCE_INIT;
+
+/* Upper bounds in seconds of the scheduler lag histogram. */
+static const double lag_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,  0.1,    0.25,  0.5,  1,
+                                     2.5,   5,      10,    30};
 
 static void declare_prom_metrics(void)
 {
@@ -477,6 +500,10 @@ static void declare_prom_metrics(void)
         "Seconds since the earliest scheduled retry of the shard fell due; 0 "
         "when none is due. Read every 5 seconds.",
         1, shard, 0, NULL);
+    prom.schedule_lag = hg_prom_declare(
+        reg, HG_PROM_HISTOGRAM, "hookgate_retry_schedule_lag_seconds",
+        "Start of a scheduled retry's attempt minus its due time.", 0, NULL,
+        (int)(sizeof(lag_buckets) / sizeof(double)), lag_buckets);
 }
 
 /* Counts one attempt in hookgate_deliveries_total. The error class is the
@@ -609,6 +636,14 @@ static void start_send(job_node *n)
     http.resolve = d->resolve;
     /* The headers go into the attempt record after the answer. */
     j->request = req;
+    n->sent = true;
+    if (n->due_ms > 0) {
+        int64_t lag = hg_time_ms() - n->due_ms;
+
+        hg_prom_observe(prom.schedule_lag, NULL,
+                        (double)(lag > 0 ? lag : 0) / 1000);
+        n->due_ms = 0; /* a repeated send step is not a second lag */
+    }
     hg_http_client_send(d->http, &http, on_sent, n);
 }
 
@@ -693,8 +728,13 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
         if (result != NULL && strcmp(result, "ended") == 0)
             hg_warn(&f, "delivery ended without an attempt: %s",
                     hg_reply_str(reply, 1, NULL));
-        else if (result != NULL && strcmp(result, "deferred") == 0)
+        else if (result != NULL && strcmp(result, "deferred") == 0) {
+            const char *why = hg_reply_str(reply, 2, NULL);
+
+            if (why != NULL && strcmp(why, "cap") == 0)
+                j->d->capped_until_ms = hg_mono_ms() + CAPPED_HOLD_MS;
             hg_debug(&f, "delivery deferred by the endpoint's limits");
+        }
         job_finish(n);
         return;
     }
@@ -842,6 +882,7 @@ static void start_entry(dispatcher *d, int shard, const redisReply *entry)
     const redisReply *fields = hg_reply_elem(entry, 1);
     const char *integration = NULL, *delivery = NULL;
     bool manual = false;
+    long long due_ms = 0;
     job_node *n;
 
     if (id == NULL || entry_in_progress(d, shard, id))
@@ -858,6 +899,8 @@ static void start_entry(dispatcher *d, int shard, const redisReply *entry)
             delivery = v;
         else if (strcmp(k, "m") == 0)
             manual = strcmp(v, "1") == 0;
+        else if (strcmp(k, "t") == 0)
+            due_ms = atoll(v);
     }
     if (integration == NULL || delivery == NULL ||
         !hg_integration_id_valid(integration) || strlen(delivery) >= 96) {
@@ -873,6 +916,7 @@ static void start_entry(dispatcher *d, int shard, const redisReply *entry)
     n->j.d = d;
     n->j.shard = shard;
     n->j.manual = manual;
+    n->due_ms = due_ms > 0 ? due_ms : 0;
     snprintf(n->j.entry_id, sizeof(n->j.entry_id), "%s", id);
     snprintf(n->j.integration_id, sizeof(n->j.integration_id), "%s",
              integration);
@@ -947,10 +991,32 @@ static void read_work(dispatcher *d)
     int room = d->cfg->max_inflight - d->jobs;
     const char *argv[9 + 2 * 64];
     char count[16], block[16];
+    int64_t now = hg_mono_ms();
     int argc = 0;
 
     if (d->reading || !d->groups_ready || d->stopping || room <= 0)
         return;
+    /* An entry that meets a full endpoint is deferred at the cost of a
+     * load and a trip through the schedule, and a large batch for one busy
+     * endpoint would defer most of itself. While that happens, read about
+     * as many entries as sends finished (each freed a lease), plus a few
+     * every CAPPED_PROBE_MS for the other endpoints. At the end of the
+     * hold, reads go back to full batches. */
+    if (now < d->capped_until_ms && d->jobs > 0) {
+        int allowed = d->freed;
+
+        if (now >= d->probe_after_ms) {
+            allowed += CAPPED_PROBE;
+            d->probe_after_ms = now + CAPPED_PROBE_MS;
+        }
+        if (allowed == 0) {
+            arm(d->read_retry, d->probe_after_ms - now);
+            return;
+        }
+        if (room > allowed)
+            room = allowed;
+    }
+    d->freed = 0;
     snprintf(count, sizeof(count), "%d",
              room < READ_BATCH_MAX ? room : READ_BATCH_MAX);
     snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
@@ -1107,20 +1173,38 @@ static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
 
 static void promote_shard(dispatcher *d, int shard);
 
+/* Runs for every shard's promote_due.lua; the replies come in order on
+ * one connection, so the last shard's reply ends the round. The next round
+ * starts when the earliest remaining retry falls due, and at the latest
+ * after the scheduler interval (another worker may add earlier ones). */
 static void on_promoted(hg_redis_status status, redisReply *reply, void *arg)
 {
-    dispatcher *d = arg;
+    struct shard_ctx *sc = arg;
+    dispatcher *d = sc->d;
     const redisReply *moved = hg_reply_elem(reply, 0);
+    const redisReply *next = hg_reply_elem(reply, 1);
+    int64_t wait = d->cfg->scheduler_interval_ms;
 
-    if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
-        arm(d->sched_timer, d->cfg->scheduler_interval_ms);
-        return;
+    if (status == HG_REDIS_OK && reply->type == REDIS_REPLY_ARRAY) {
+        if (moved != NULL && moved->type == REDIS_REPLY_INTEGER &&
+            moved->integer >= PROMOTE_BATCH)
+            d->sched_more = true;
+        if (next != NULL && next->type == REDIS_REPLY_INTEGER &&
+            next->integer >= 0 &&
+            (d->sched_next_ms < 0 || next->integer < d->sched_next_ms))
+            d->sched_next_ms = next->integer;
     }
-    if (moved != NULL && moved->integer >= PROMOTE_BATCH) {
-        arm(d->sched_timer, 0); /* more are due right now */
+    if (sc->shard != d->shards - 1)
         return;
+    if (d->sched_more) {
+        wait = 0; /* more are due right now */
+    } else if (d->sched_next_ms >= 0) {
+        int64_t until = d->sched_next_ms - hg_time_ms();
+
+        if (until < wait)
+            wait = until > 0 ? until : 0;
     }
-    arm(d->sched_timer, d->cfg->scheduler_interval_ms);
+    arm(d->sched_timer, wait);
 }
 
 static void promote_shard(dispatcher *d, int shard)
@@ -1131,9 +1215,8 @@ static void promote_shard(dispatcher *d, int shard)
 
     snprintf(now, sizeof(now), "%lld", (long long)hg_time_ms());
     snprintf(limit, sizeof(limit), "%d", PROMOTE_BATCH);
-    hg_redis_eval(d->redis, &hg_script_promote_due, 0,
-                  shard == d->shards - 1 ? on_promoted : NULL, d, 2, 4, argv,
-                  NULL);
+    hg_redis_eval(d->redis, &hg_script_promote_due, 0, on_promoted,
+                  &d->shard_ctx[shard], 2, 4, argv, NULL);
 }
 
 static void on_sched_tick(evutil_socket_t fd, short what, void *arg)
@@ -1148,6 +1231,8 @@ static void on_sched_tick(evutil_socket_t fd, short what, void *arg)
         arm(d->sched_timer, d->cfg->scheduler_interval_ms);
         return;
     }
+    d->sched_next_ms = -1;
+    d->sched_more = false;
     for (int i = 0; i < d->shards; i++)
         promote_shard(d, i);
 }

@@ -20,6 +20,7 @@
 static hg_config config;
 static dispatcher *worker;
 static jobs_runner *jobs;
+static alert_runner *alerts;
 
 static void on_healthz(hg_req *r)
 {
@@ -79,7 +80,10 @@ int main(int argc, char **argv)
     worker = dispatcher_new(base, &config);
     jobs = worker ? jobs_runner_new(base, &config, worker)
                   : NULL;
+    alerts = worker ? alert_runner_new(base, &config, worker) : NULL;
     probe = hg_probe_new(base, &config, "dispatch-probe", HG_DISPATCH_GROUP);
+    retry_heartbeat_start(base, &config,
+                          worker ? dispatcher_consumer(worker) : NULL);
     hg_http_options o = {
         .service = "retry",
         .routes = routes,
@@ -104,6 +108,8 @@ int main(int argc, char **argv)
 
     hg_http_free(http);
     hg_probe_free(probe);
+    retry_heartbeat_free();
+    alert_runner_free(alerts);
     jobs_runner_free(jobs);
     dispatcher_free(worker);
     event_base_free(base);

@@ -120,6 +120,26 @@ jobs_runner *jobs_runner_new(struct event_base *base, const hg_config *cfg,
                              const dispatcher *gate);
 void jobs_runner_free(jobs_runner *j);
 
+typedef struct alert_runner alert_runner;
+/* Evaluates the alert rules of every integration each
+ * cfg->alert_eval_interval_ms on a Redis connection of its own, once the
+ * gate (this worker's dispatcher) is ready (alerts.c). */
+alert_runner *alert_runner_new(struct event_base *base, const hg_config *cfg,
+                               const dispatcher *gate);
+/* Stops the timer and completes the evaluations in flight. Accepts NULL. */
+void alert_runner_free(alert_runner *a);
+
+/* Worker heartbeat for the status page (heartbeat.c): a sorted set of
+ * consumer names scored by the last time each was seen, in milliseconds. */
+#define RETRY_KEY_WORKERS "hg:{status}:workers"
+/* Starts writing this worker's heartbeat every two seconds on base, on a
+ * Redis connection of its own; worker is copied. Once the process is
+ * stopping, the entry is removed. retry_heartbeat_free() stops it and
+ * accepts being called when it never started. */
+void retry_heartbeat_start(struct event_base *base, const hg_config *cfg,
+                           const char *worker);
+void retry_heartbeat_free(void);
+
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);
 /* The consumer name of this worker in the consumer groups. */
 const char *dispatcher_consumer(const dispatcher *d);

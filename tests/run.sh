@@ -21,7 +21,9 @@ stage() {
 stage "installing packages"
 # iproute2 gives `ip`, which integration/run.sh needs to set up the private
 # network namespace of ssrf.test.js; minimal Debian images leave it out.
-extra=(chromium iproute2)
+# redis-sentinel runs the Sentinels of the fault suite.
+# clang and libclang-rt-14-dev build and link the libFuzzer targets.
+extra=(chromium iproute2 redis-sentinel clang libclang-rt-14-dev)
 command -v node >/dev/null 2>&1 || extra+=(nodejs npm)
 hg_install_packages "${HOOKGATE_BUILD_PACKAGES[@]}" "${extra[@]}"
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
@@ -55,6 +57,10 @@ stage "unit tests (build-asan)"
 ctest --test-dir build-asan --output-on-failure
 check_sanitizer_reports
 
+stage "fuzz targets (build-fuzz)"
+# 12 targets for 20 s each, two at a time: about 2.5 minutes with the build.
+FUZZ_BUILD_DIR=$HOOKGATE_ROOT/build-fuzz FUZZ_SECONDS=20 tests/fuzz/run.sh
+
 stage "integration tests (build-test)"
 HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-test tests/integration/run.sh
 
@@ -62,6 +68,11 @@ stage "integration tests (build-asan)"
 HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-asan HOOKGATE_TEST_SLOW=1 \
   tests/integration/run.sh
 check_sanitizer_reports
+
+stage "fault suite (build-test)"
+# About 3 minutes; it writes tests/.results/fault-summary.json.
+HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-test \
+  node --test --test-concurrency=1 tests/fault/
 
 stage "browser test"
 HOOKGATE_BUILD_DIR=$HOOKGATE_ROOT/build-test \

@@ -180,6 +180,16 @@ export const api = {
     return v1Json('GET', '/event-types');
   },
 
+  /** Returns the metrics series of an integration, or of one endpoint with params.endpoint_id. */
+  metricsSeries(integrationId, params) {
+    return v1Json('GET', `/metrics/integration/${encodeURIComponent(integrationId)}/series${queryString(params)}`);
+  },
+
+  /** Returns the alerts of an integration: { data: [alert] }, newest first. */
+  alerts(integrationId, params) {
+    return v1Json('GET', `${integrationPath(integrationId)}/alerts${queryString(params)}`);
+  },
+
   /** Returns one page of events: { data: [{ id, type, received_at }], next_cursor }. */
   listEvents(integrationId, params) {
     return v1Json('GET', `${integrationPath(integrationId)}/events${queryString(params)}`);

@@ -1,8 +1,10 @@
 // Entry point of the inspector page: sign-in, the live event list with its
 // filters (in the query string), the event detail (at
-// #event/<integration>/<event>) and the sinks view (at #sinks/<sink>).
+// #event/<integration>/<event>), the sinks view (at #sinks/<sink>) and the
+// dashboard (at #dashboard/<integration>/<endpoint>).
 
 import { api, setUnauthorizedHandler } from './api.js';
+import { DashboardView } from './dashboard-view.js';
 import { DetailView } from './detail-view.js';
 import { code, byId, h, refreshTimes, replaceChildren, timeElement } from './dom.js';
 import { EventsView, eventHash } from './events-view.js';
@@ -40,9 +42,11 @@ const elements = {
   listError: byId('list-error'),
   detailView: byId('detail-view'),
   sinksView: byId('sinks-view'),
+  dashboardView: byId('dashboard-view'),
   viewsNav: byId('views-nav'),
   navEvents: byId('nav-events'),
   navSinks: byId('nav-sinks'),
+  navDashboard: byId('nav-dashboard'),
   filters: byId('filters'),
   filtersClear: byId('filters-clear'),
   integrationOptions: byId('integration-options'),
@@ -72,6 +76,17 @@ const sinkView = new SinkView({
   openForm: byId('sink-open-form'),
   openInput: byId('sink-open-input'),
 });
+const dashboardView = new DashboardView({
+  root: elements.dashboardView,
+  integrationSelect: byId('dashboard-integration'),
+  endpointSelect: byId('dashboard-endpoint'),
+  periodSelect: byId('dashboard-period'),
+  updated: byId('dashboard-updated'),
+  message: byId('dashboard-message'),
+  alerts: byId('dashboard-alerts'),
+  health: byId('dashboard-health'),
+  charts: byId('dashboard-charts'),
+});
 const feed = new Feed({
   onRecord: handleRecord,
   onReset: () => reload(),
@@ -98,6 +113,7 @@ function showSignIn(message = '', { keepKey = false } = {}) {
   store.clear();
   detailView.hide();
   sinkView.hide();
+  dashboardView.hide();
   fillQueue = [];
   olderPages = { query: null, cursor: undefined };
   elements.appView.hidden = true;
@@ -173,6 +189,7 @@ async function start(identity) {
   detailView.setCanAct(Boolean(canAct));
   eventsView.setShowIntegration(!identity.integration_id);
   sinkView.setSession(identity);
+  dashboardView.setSession(identity);
   showFilters();
   loadOptions();
   await reload();
@@ -457,6 +474,7 @@ function handleRecord(record) {
     sinkView.onCapture(record);
     return;
   }
+  dashboardView.onRecord(record);
   if (!store.apply(record)) {
     return;
   }
@@ -509,25 +527,48 @@ function showView(name) {
   elements.listView.hidden = name !== 'list';
   elements.detailView.hidden = name !== 'detail';
   elements.sinksView.hidden = name !== 'sinks';
-  const events = name !== 'sinks';
-  elements.navEvents.toggleAttribute('aria-current', events);
-  elements.navSinks.toggleAttribute('aria-current', !events);
-  if (events) {
-    elements.navEvents.setAttribute('aria-current', 'page');
-  } else {
-    elements.navSinks.setAttribute('aria-current', 'page');
+  elements.dashboardView.hidden = name !== 'dashboard';
+  if (name !== 'dashboard') {
+    dashboardView.hide();
+  }
+  const navLinks = { sinks: elements.navSinks, dashboard: elements.navDashboard };
+  const current = navLinks[name] || elements.navEvents;
+  for (const link of [elements.navEvents, elements.navSinks, elements.navDashboard]) {
+    if (link === current) {
+      link.setAttribute('aria-current', 'page');
+    } else {
+      link.removeAttribute('aria-current');
+    }
   }
 }
 
-/** Shows the list, the event or the sinks view named by the fragment. */
+/**
+ * Decodes one percent-encoded part of the fragment; a malformed escape
+ * (a hand-edited address) gives null instead of an exception.
+ */
+function fragmentPart(text) {
+  if (text === undefined) {
+    return null;
+  }
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Shows the list, the event, the dashboard or the sinks view named by the
+ * fragment; a fragment that does not decode shows the list.
+ */
 function route() {
   if (!session) {
     return;
   }
   const match = /^#event\/([^/]+)\/([^/]+)$/.exec(location.hash);
-  if (match) {
-    const integrationId = decodeURIComponent(match[1]);
-    const eventId = decodeURIComponent(match[2]);
+  if (match && fragmentPart(match[1]) !== null && fragmentPart(match[2]) !== null) {
+    const integrationId = fragmentPart(match[1]);
+    const eventId = fragmentPart(match[2]);
     lastOpenedKey = eventKey(integrationId, eventId);
     showView('detail');
     window.scrollTo(0, 0);
@@ -535,11 +576,21 @@ function route() {
     return;
   }
 
+  const dashboard = /^#dashboard(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(location.hash);
+  if (dashboard && (dashboard[1] === undefined || fragmentPart(dashboard[1]) !== null) &&
+      (dashboard[2] === undefined || fragmentPart(dashboard[2]) !== null)) {
+    detailView.hide();
+    sinkView.hide();
+    showView('dashboard');
+    dashboardView.show(fragmentPart(dashboard[1]), fragmentPart(dashboard[2]));
+    return;
+  }
+
   const sinks = /^#sinks(?:\/(.+))?$/.exec(location.hash);
-  if (sinks) {
+  if (sinks && (sinks[1] === undefined || fragmentPart(sinks[1]) !== null)) {
     detailView.hide();
     showView('sinks');
-    sinkView.show(sinks[1] ? decodeURIComponent(sinks[1]) : null);
+    sinkView.show(fragmentPart(sinks[1]));
     return;
   }
 

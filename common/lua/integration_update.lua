@@ -3,7 +3,8 @@
 -- validation) before their next publish.
 -- KEYS: 1 integration hash, 2 endpoint version
 -- ARGV: 1 updated_at, 2 operational endpoint id to check ("" for none),
---       then field/value pairs
+--       then field/value pairs (name, operational_endpoint_id,
+--       validate_payloads, status_notices)
 -- Returns {"ok", fields...} | {"not_found"} | {"no_endpoint"}
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}

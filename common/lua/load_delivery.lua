@@ -15,7 +15,8 @@
 -- ARGV: 1 integration id, 2 work entry id, 3 consumer group, 4 "1" for a
 --       manual attempt, 5 lease length (ms), 6 default concurrency cap,
 --       7 now (RFC 3339), 8 activity max length, 9 schedule member
--- Returns {"skip"} | {"ended", reason} | {"deferred", wait ms} |
+-- Returns {"skip"} | {"ended", reason} | {"deferred", wait ms, why:
+--   "cap", "breaker" or "rate"} |
 --   {"send", status, event id, endpoint id, attempt count, retry index,
 --   payload, type, traceparent, url, secret, previous secret, previous
 --   secret expiry (ms), custom headers (JSON), connect timeout, total
@@ -78,7 +79,7 @@ if wait > 0 then
     -- ends sooner than its bound, when a slot is released.
     redis.call('HSET', KEYS[1], 'next_attempt_at', hg_time_iso(now + wait))
   end
-  return {'deferred', wait}
+  return {'deferred', wait, why}
 end
 
 -- Admitted: a parked copy would otherwise wake this delivery again later,

@@ -6,11 +6,15 @@
 -- Returns {moved, due time of the next remaining entry in ms or -1}
 -- @include schedule
 
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0,
-                       tonumber(ARGV[2]))
-for _, member in ipairs(due) do
-  hg_queue_member(KEYS[2], member)
-  redis.call('ZREM', KEYS[1], member)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],
+                       'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local members = {}
+for i = 1, #due, 2 do
+  hg_queue_member(KEYS[2], due[i], tonumber(due[i + 1]))
+  members[#members + 1] = due[i]
+end
+if #members > 0 then
+  redis.call('ZREM', KEYS[1], unpack(members))
 end
 local next_due = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {#due, next_due[2] and math.floor(tonumber(next_due[2])) or -1}
+return {#members, next_due[2] and math.floor(tonumber(next_due[2])) or -1}

@@ -250,7 +250,7 @@ test('NUL in a body is not a head error', async () => {
 });
 
 // Malformed requests that libevhtp's parser rejects without calling any
-// hook: the connection must close promptly without a response. Each case
+// hook: the connection gets a 400 problem and closes promptly. Each case
 // still checks that the server serves the next connection.
 const PARSER_REJECTS = {
   'bad chunk size':
@@ -261,15 +261,15 @@ const PARSER_REJECTS = {
 };
 
 for (const [name, data] of Object.entries(PARSER_REJECTS)) {
-  test(`${name} closes the connection`, async () => {
+  test(`${name} gets 400 and a close`, async () => {
     const started = Date.now();
     const out = await exchange(gateway.port, data);
     assert.equal(out.closed, true, `raw: ${JSON.stringify(out.raw)}`);
     assert.ok(Date.now() - started < WAIT_MS);
-    assert.ok(
-      out.responses.every((r) => r.status === 400),
-      `only a 400 may answer: ${JSON.stringify(out.raw)}`,
-    );
+    assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw)}`);
+    assert.equal(out.responses[0].status, 400);
+    assert.equal(out.responses[0].headers.connection, 'close');
+    assert.equal(problemOf(out.responses[0]).code, 'BAD_REQUEST');
     assert.equal(await getStatus(gateway.port, '/healthz'), 200);
   });
 }
@@ -291,15 +291,20 @@ test('CONNECT gets 400 and a close', async () => {
   assert.equal(out.responses[0].headers.connection, 'close');
 });
 
-test('oversized URL and header close the connection', async () => {
+test('oversized URL and header get 414 and 431', async () => {
   const longUrl = get(`/healthz?${'a'.repeat(16 * 1024)}`, 'Connection: close\r\n');
   const longHeader = get('/healthz', `X-Big: ${'b'.repeat(100 * 1024)}\r\nConnection: close\r\n`);
-  for (const data of [longUrl, longHeader]) {
+  for (const [data, status, code] of [
+    [longUrl, 414, 'URI_TOO_LONG'],
+    [longHeader, 431, 'HEADERS_TOO_LARGE'],
+  ]) {
     const started = Date.now();
     const out = await exchange(gateway.port, data);
     assert.equal(out.closed, true);
     assert.ok(Date.now() - started < WAIT_MS);
-    assert.ok(out.responses.every((r) => r.status >= 400 && r.status < 500));
+    assert.equal(out.responses.length, 1, `raw: ${JSON.stringify(out.raw.slice(0, 300))}`);
+    assert.equal(out.responses[0].status, status);
+    assert.equal(problemOf(out.responses[0]).code, code);
   }
   assert.equal(await getStatus(gateway.port, '/healthz'), 200);
 });

@@ -265,7 +265,7 @@ START_TEST(secret_rejects_bad_chars)
         "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRY-",
         "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRY_",
         "whsec_AAECAwQFBgcICQoL A0ODxAREhMUFRYX",
-        "whsec_AAECAwQFBgcICQoL\xc3\xa9" "0ODxAREhMUFRYX",
+        ("whsec_AAECAwQFBgcICQoL\xc3\xa9" "0ODxAREhMUFRYX"),
     };
 
     for (size_t i = 0; i < ARRAY_LEN(secrets); i++)

@@ -1697,6 +1697,8 @@ static const url_reject invalid_urls[] = {
     {"redis://alice:s3cret@", "no host"},
     {"redis://[]:6379", "no host"},
     {"redis://[::1:6379", "unterminated IPv6"},
+    {"redis://[cache]:6379", "must hold an IPv6 address"},
+    {"redis://@[[x]/", "must hold an IPv6 address"},
     {"unix://relative.sock", "must be absolute"},
     {"unix://", "must be absolute"},
     {"unix://?db=1", "must be absolute"},
@@ -1750,6 +1752,9 @@ static const redact_case redactions[] = {
     {"redis://:s3cret@cache", "redis://:***@cache:6379/0"},
     {"redis://s3cret@cache:6380", "redis://:***@cache:6380/0"},
     {"redis://cache", "redis://cache:6379/0"},
+    /* A user without a password keeps its ":", or it would read back as
+     * the password. */
+    {"redis://alice:@cache", "redis://alice:@cache:6379/0"},
     {"unix:///tmp/x.sock?db=2", "unix:///tmp/x.sock?db=2"},
 };
 

@@ -317,6 +317,16 @@ START_TEST(retry_after_invalid_forms)
 }
 END_TEST
 
+/* Seconds padded with white space parse as a Retry-After value, but as a
+ * string they would skip the bound of 86400. */
+START_TEST(retry_after_padded_seconds)
+{
+    parse_rejected("{\"retry_after\": \" 100000\"}", "retry_after");
+    parse_rejected("{\"retry_after\": \"30 \"}", "retry_after");
+    parse_rejected("{\"retry_after\": \"\\t5\"}", "retry_after");
+}
+END_TEST
+
 /* ---- invalid configurations ----------------------------------------- */
 
 START_TEST(rejects_non_object)
@@ -560,6 +570,7 @@ static Suite *sink_script_suite(void)
     tcase_add_test(retry_after, retry_after_http_date);
     tcase_add_test(retry_after, retry_after_in_headers);
     tcase_add_test(retry_after, retry_after_invalid_forms);
+    tcase_add_test(retry_after, retry_after_padded_seconds);
     suite_add_tcase(s, retry_after);
 
     tcase_add_test(invalid, rejects_non_object);

@@ -1433,9 +1433,13 @@ END_TEST
 
 START_TEST(expiry_at_offsets)
 {
-    int64_t utc;
+    int64_t utc, leap;
 
     ck_assert_int_eq(hg_time_parse("2026-06-01T11:00:00Z", &utc), 0);
+    /* A leap day exists in 2028 and 2000, not in 2100. */
+    ck_assert_int_eq(hg_time_parse("2028-02-29T00:00:00Z", &leap), 0);
+    ck_assert_int_eq(hg_time_parse("2000-02-29T00:00:00Z", &leap), 0);
+    ck_assert_int_eq(hg_time_parse("2100-02-29T00:00:00Z", &leap), -1);
     expect_expiry(parse("{\"expires_at\":\"2026-06-01T12:00:00+01:00\"}"), utc,
                   "+01:00 offset");
     expect_expiry(parse("{\"expires_at\":\"2026-06-01T10:00:00-01:00\"}"), utc,
@@ -1453,6 +1457,8 @@ START_TEST(expiry_at_invalid)
         "\"2026-06-01\"",
         "\"2026-06-01 11:00:00Z\"",
         "\"2026-13-01T11:00:00Z\"",
+        "\"2027-02-29T11:00:00Z\"",
+        "\"2026-04-31T11:00:00Z\"",
         "\"2026-06-01T11:00:00\"",
         "\"2026-06-01T11:00:00%2B01:00\"",
         "null",
@@ -1572,8 +1578,8 @@ START_TEST(update_valid)
         "{\"operational_endpoint_id\":null}",
         "{\"validate_payloads\":true}",
         "{\"validate_payloads\":false}",
-        "{\"name\":\"Acme\",\"operational_endpoint_id\":\"ep_a\","
-        "\"validate_payloads\":true}",
+        ("{\"name\":\"Acme\",\"operational_endpoint_id\":\"ep_a\","
+         "\"validate_payloads\":true}"),
     };
 
     for (size_t i = 0; i < ARRAY_LEN(bodies); i++)

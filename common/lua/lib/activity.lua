@@ -2,7 +2,8 @@
 -- follows, and to the integration's own copy, which gives the inspector
 -- an integration's recent records however busy the others are. The copy
 -- takes the same id, so the feed's ids hold for both.
-local HG_ACTIVITY_PER_INTEGRATION = 10000
+-- A string, so no command formats the number again.
+local HG_ACTIVITY_PER_INTEGRATION = '10000'
 
 local function hg_activity(global_key, integration, record, maxlen)
   local id = redis.call('XADD', global_key, 'MAXLEN', '~', maxlen, '*',

@@ -4,6 +4,45 @@
 -- (closed or open), next_probe_ms, probe_interval_ms, probe_until_ms,
 -- failing_since_ms.
 
+-- Stores an operational event (endpoint.disabled, alert.triggered,
+-- alert.resolved) and queues its delivery to the integration's operational
+-- endpoint. Nothing is stored when there is no operational endpoint, when
+-- it is not enabled, or when it is skip_endpoint_id. data_json is the JSON
+-- text of the event's "data" object. op holds: event_id, now_ms, now_iso,
+-- work_key, retention. Returns true when the event was queued.
+local function hg_operational_event(integration, event_type, data_json,
+                                    skip_endpoint_id, op)
+  local prefix = hg_prefix(integration)
+  local target = redis.call('HGET', prefix .. 'integration',
+                            'operational_endpoint_id') or ''
+  if target == '' or target == skip_endpoint_id or
+     redis.call('HGET', prefix .. 'ep:' .. target, 'status') ~= 'enabled' then
+    return false
+  end
+  local payload = '{"type":' .. cjson.encode(event_type) .. ',"id":' ..
+    cjson.encode(op.event_id) .. ',"created_at":' .. cjson.encode(op.now_iso) ..
+    ',"data":' .. data_json .. '}'
+  local delivery_id = 'dlv_' .. string.sub(op.event_id, 5) .. '_0'
+  local event_key = prefix .. 'evt:' .. op.event_id
+  redis.call('HSET', event_key, 'id', op.event_id, 'type', event_type,
+             'received_at', op.now_iso, 'received_ms', op.now_ms,
+             'payload', payload, 'correlation_id', '', 'traceparent', '',
+             'test', '0', 'operational', '1', 'deliveries', delivery_id)
+  redis.call('EXPIRE', event_key, op.retention)
+  redis.call('HSET', prefix .. 'dlv:' .. delivery_id, 'id', delivery_id,
+             'event_id', op.event_id, 'endpoint_id', target,
+             'status', 'pending', 'attempt_count', '0', 'retry_index', '0',
+             'test', '0', 'created_at', op.now_iso, 'created_ms', op.now_ms,
+             'updated_at', op.now_iso)
+  redis.call('EXPIRE', prefix .. 'dlv:' .. delivery_id, op.retention)
+  redis.call('ZADD', prefix .. 'dlvidx', 0, delivery_id)
+  redis.call('SADD', prefix .. 'ep:' .. target .. ':pending', delivery_id)
+  redis.call('XADD', prefix .. 'events', '*', 'e', op.event_id, 't',
+             event_type)
+  redis.call('XADD', op.work_key, '*', 'i', integration, 'd', delivery_id)
+  return true
+end
+
 -- Disables an endpoint, ends up to 1000 of its unfinished deliveries as
 -- dead (the rest end when the dispatcher reaches them), and queues an
 -- endpoint.disabled event to the integration's operational endpoint.
@@ -39,36 +78,11 @@ local function hg_disable_endpoint(integration, endpoint_id, reason, op)
 
   -- The operational event goes to the integration's chosen endpoint,
   -- unless that is the endpoint being disabled.
-  local target = redis.call('HGET', prefix .. 'integration',
-                            'operational_endpoint_id') or ''
-  if target == '' or target == endpoint_id or
-     redis.call('HGET', prefix .. 'ep:' .. target, 'status') ~= 'enabled' then
-    return
-  end
-  local payload = '{"type":"endpoint.disabled","id":' ..
-    cjson.encode(op.event_id) .. ',"created_at":' .. cjson.encode(op.now_iso) ..
-    ',"data":{"integration_id":' .. cjson.encode(integration) ..
-    ',"endpoint_id":' .. cjson.encode(endpoint_id) ..
-    ',"reason":' .. cjson.encode(reason) .. '}}'
-  local delivery_id = 'dlv_' .. string.sub(op.event_id, 5) .. '_0'
-  local event_key = prefix .. 'evt:' .. op.event_id
-  redis.call('HSET', event_key, 'id', op.event_id, 'type',
-             'endpoint.disabled', 'received_at', op.now_iso,
-             'received_ms', op.now_ms, 'payload', payload,
-             'correlation_id', '', 'traceparent', '', 'test', '0',
-             'operational', '1', 'deliveries', delivery_id)
-  redis.call('EXPIRE', event_key, op.retention)
-  redis.call('HSET', prefix .. 'dlv:' .. delivery_id, 'id', delivery_id,
-             'event_id', op.event_id, 'endpoint_id', target,
-             'status', 'pending', 'attempt_count', '0', 'retry_index', '0',
-             'test', '0', 'created_at', op.now_iso, 'created_ms', op.now_ms,
-             'updated_at', op.now_iso)
-  redis.call('EXPIRE', prefix .. 'dlv:' .. delivery_id, op.retention)
-  redis.call('ZADD', prefix .. 'dlvidx', 0, delivery_id)
-  redis.call('SADD', prefix .. 'ep:' .. target .. ':pending', delivery_id)
-  redis.call('XADD', prefix .. 'events', '*', 'e', op.event_id, 't',
-             'endpoint.disabled')
-  redis.call('XADD', op.work_key, '*', 'i', integration, 'd', delivery_id)
+  hg_operational_event(integration, 'endpoint.disabled',
+                       '{"integration_id":' .. cjson.encode(integration) ..
+                       ',"endpoint_id":' .. cjson.encode(endpoint_id) ..
+                       ',"reason":' .. cjson.encode(reason) .. '}',
+                       endpoint_id, op)
 end
 
 -- Updates the breaker after a real attempt. cfg contains failures (threshold),

@@ -40,10 +40,15 @@ end
 -- with a burst of one second's worth, without changing it. Returns the
 -- theoretical arrival time to store if a request is allowed now, or nil
 -- and the milliseconds until one is.
-local function hg_gcra_peek(key, now, rate)
+local function hg_gcra_peek(key, now, rate, stored)
   local interval = 1000 / rate
   local tolerance = interval * rate
-  local tat = tonumber(redis.call('GET', key) or '0') or 0
+  -- stored: the bucket's value when the caller read it already (false
+  -- for a missing key).
+  if stored == nil then
+    stored = redis.call('GET', key)
+  end
+  local tat = tonumber(stored or '0') or 0
   if tat < now then
     tat = now
   end
@@ -92,9 +97,15 @@ local function hg_rate_limit(principal_bucket, integration_bucket, now,
      rate = integration_rate or 0},
   }
   local rejected = nil
+  -- Both buckets are read with one command when both limits are set.
+  if limits[1].rate > 0 and limits[2].rate > 0 then
+    local stored = redis.call('MGET', principal_bucket, integration_bucket)
+    limits[1].stored = stored[1]
+    limits[2].stored = stored[2]
+  end
   for _, l in ipairs(limits) do
     if l.rate > 0 then
-      local tat, wait = hg_gcra_peek(l.key, now, l.rate)
+      local tat, wait = hg_gcra_peek(l.key, now, l.rate, l.stored)
       l.tat = tat
       if not tat and (not rejected or wait > rejected.wait) then
         rejected = {policy = l.policy, wait = wait}

@@ -13,15 +13,20 @@ local function hg_member_parts(member)
   return string.sub(member, 1, space - 1), rest, false
 end
 
--- Adds a work entry for a schedule member.
-local function hg_queue_member(work_key, member)
+-- Adds a work entry for a schedule member. due (ms, optional) is the
+-- member's score, from which the dispatcher measures the scheduler's lag.
+local function hg_queue_member(work_key, member, due)
   local integration, delivery_id, manual = hg_member_parts(member)
+  local fields = {'XADD', work_key, '*', 'i', integration, 'd', delivery_id}
   if manual then
-    redis.call('XADD', work_key, '*', 'i', integration, 'd', delivery_id,
-               'm', '1')
-  else
-    redis.call('XADD', work_key, '*', 'i', integration, 'd', delivery_id)
+    fields[#fields + 1] = 'm'
+    fields[#fields + 1] = '1'
   end
+  if due then
+    fields[#fields + 1] = 't'
+    fields[#fields + 1] = string.format('%d', math.floor(due))
+  end
+  redis.call(unpack(fields))
 end
 
 -- Formats milliseconds since the epoch as an RFC 3339 UTC time with
