@@ -49,6 +49,7 @@ typedef struct sink_request {
     /* Sending: the timer of a delay, a trickled body or a cut-off. */
     struct event *timer;
     bool timer_holds_ref; /* the armed timer owns one reference of r */
+    int64_t delay_until_us; /* monotonic end of the delay */
     int phase;
     size_t sent; /* body bytes written */
 } sink_request;

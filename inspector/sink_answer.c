@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "inspector/inspector.h"
 #include "inspector/sink.h"
@@ -170,6 +171,21 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    /* libevent times events with the coarse monotonic clock, whose step
+     * is the kernel tick (often 4 ms), so a timer can fire that much
+     * early. A delay is a minimum the sink promised, so the rest is waited
+     * for, still holding the timer's reference. */
+    if (r->req != NULL && s->phase == PHASE_DELAY) {
+        int64_t left_us = s->delay_until_us - hg_mono_us();
+
+        if (left_us > 0) {
+            struct timeval tv = {0, (suseconds_t)(left_us % 1000000)};
+
+            tv.tv_sec = (time_t)(left_us / 1000000);
+            evtimer_add(s->timer, &tv);
+            return;
+        }
+    }
     /* The reference of this timer is dropped last, after the step armed
      * any next timer, so r outlives this callback. */
     s->timer_holds_ref = false;
@@ -188,6 +204,7 @@ void sink_answer_send(sink_request *s)
 {
     if (s->answer->delay_ms > 0) {
         s->phase = PHASE_DELAY;
+        s->delay_until_us = hg_mono_us() + (int64_t)s->answer->delay_ms * 1000;
         arm(s, s->answer->delay_ms, true);
         return;
     }

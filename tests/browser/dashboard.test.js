@@ -17,7 +17,7 @@ const { after, before, test } = require('node:test');
 const { chromium } = require('playwright-core');
 
 const { Api } = require('../integration/lib/api');
-const { ADMIN_KEY, BUILD_DIR, REPO_ROOT, freePort, getStatus, scaled, setupHarness, waitFor } = require('../integration/lib/harness');
+const { ADMIN_KEY, REPO_ROOT, freePort, scaled, setupHarness, waitFor } = require('../integration/lib/harness');
 const { Receiver } = require('../integration/lib/receiver');
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -134,14 +134,7 @@ async function screenshot(name) {
 }
 
 async function startInspector(gatewayPort) {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${inspectorPort}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
-    HOOKGATE_WEB_DIR: WEB_DIR,
-  });
-  const child = harness.spawnLogged('inspector', binary, [], env, inspectorPort);
-  await harness.waitReady(child, async () => (await getStatus(inspectorPort, '/readyz')) === 200);
+  await harness.startInspector({}, { port: inspectorPort, gatewayPort });
 }
 
 before(async () => {

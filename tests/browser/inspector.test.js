@@ -11,13 +11,12 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { after, before, test } = require('node:test');
 const { chromium } = require('playwright-core');
 
 const { Api } = require('../integration/lib/api');
-const { ADMIN_KEY, BUILD_DIR, REPO_ROOT, freePort, scaled, setupHarness, waitFor } = require('../integration/lib/harness');
+const { ADMIN_KEY, freePort, scaled, setupHarness, waitFor } = require('../integration/lib/harness');
 const { startReceiver } = require('../integration/lib/receiver');
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,7 +30,6 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const WEB_DIR = path.join(REPO_ROOT, 'web');
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 
 // The page must show a published event within a second; the extra time
@@ -78,30 +76,8 @@ const published = {
   eventId: null,
 };
 
-function getStatus(port, urlPath) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
-    req.on('error', reject);
-  });
-}
-
 async function startInspector() {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  if (!fs.existsSync(binary)) {
-    throw new Error(`${binary} not found: build hookgate first or set HOOKGATE_BUILD_DIR to the CMake build directory`);
-  }
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${inspectorPort}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gateway.port}`,
-    HOOKGATE_WEB_DIR: WEB_DIR,
-  });
-  const child = harness.spawnLogged('inspector', binary, [], env, inspectorPort);
-  await harness.waitReady(child, async () => (await getStatus(inspectorPort, '/readyz')) === 200);
-  return child;
+  return harness.startInspector({}, { port: inspectorPort, gatewayPort: gateway.port });
 }
 
 function baseUrl() {

@@ -31,10 +31,8 @@ const { after, test } = require('node:test');
 
 const { Api, createIntegrationWithEndpoint } = require('../integration/lib/api');
 const {
-  BUILD_DIR,
   REPO_ROOT,
   freePort,
-  getStatus,
   redisCli,
   redisRaw,
   scaled,
@@ -101,18 +99,7 @@ function randomBetween(lo, hi) {
 }
 
 async function startInspector(gatewayPort, extraEnv) {
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    ...SERVICE_ENV,
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
-    HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
-    ...extraEnv,
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, port);
-  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
-  return child;
+  return harness.startInspector({ ...SERVICE_ENV, ...extraEnv }, { gatewayPort });
 }
 
 /** The processes of one part: two gateways, two workers, one inspector. */

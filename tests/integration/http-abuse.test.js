@@ -15,7 +15,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { before, test } = require('node:test');
 
-const { ADMIN_KEY, BUILD_DIR, freePort, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { Api, uniqueId } = require('./lib/api');
 
 const harness = setupHarness('http-abuse');
@@ -193,17 +193,7 @@ function assertLatencyKept(t, label, baseline, during) {
 }
 
 async function startInspector(extraEnv) {
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${strict.port}`,
-    HOOKGATE_WEB_DIR: path.join(__dirname, '..', '..', 'web'),
-    ...extraEnv,
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, port);
-  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
-  return child;
+  return harness.startInspector(extraEnv, { gatewayPort: strict.port });
 }
 
 const STRICT_LIMITS = {

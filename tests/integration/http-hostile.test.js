@@ -10,10 +10,9 @@
 
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const path = require('node:path');
 const { before, test } = require('node:test');
 
-const { ADMIN_KEY, BUILD_DIR, freePort, getStatus, scaled, setupHarness } = require('./lib/harness');
+const { ADMIN_KEY, getStatus, scaled, setupHarness } = require('./lib/harness');
 
 const harness = setupHarness('http-hostile');
 // How long a case waits for the server to respond and, where expected, to
@@ -24,16 +23,7 @@ let gateway;
 let inspector;
 
 async function startInspector() {
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gateway.port}`,
-    HOOKGATE_WEB_DIR: path.join(__dirname, '..', '..', 'web'),
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, port);
-  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
-  return child;
+  return harness.startInspector({}, { gatewayPort: gateway.port });
 }
 
 /**

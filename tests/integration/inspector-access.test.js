@@ -18,9 +18,6 @@ const { before, test } = require('node:test');
 const { Api, uniqueId } = require('./lib/api');
 const {
   ADMIN_KEY,
-  BUILD_DIR,
-  freePort,
-  getStatus,
   redisCli,
   scaled,
   setupHarness,
@@ -50,16 +47,7 @@ function sha256(text) {
 }
 
 async function startInspector() {
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gateway.port}`,
-    HOOKGATE_WEB_DIR: path.join(__dirname, '..', '..', 'web'),
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, port);
-  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
-  return child;
+  return harness.startInspector({}, { gatewayPort: gateway.port });
 }
 
 /** Creates an integration with an endpoint at the receiver and one settled event. */

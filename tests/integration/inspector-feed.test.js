@@ -19,9 +19,7 @@ const { Api, uniqueId } = require('./lib/api');
 const {
   ADMIN_KEY,
   BUILD_DIR,
-  REPO_ROOT,
   freePort,
-  getReady,
   redisCli,
   scaled,
   setupHarness,
@@ -56,21 +54,11 @@ let intC;
 let receiverA;
 
 async function startInspector(extraEnv = {}) {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  if (!fs.existsSync(binary)) {
-    throw new Error(`${binary} not found: build hookgate first or set HOOKGATE_BUILD_DIR`);
-  }
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
+  return harness.startInspector({
     HOOKGATE_FEED_KEEPALIVE_S: String(KEEPALIVE_S),
     HOOKGATE_FEED_CLIENT_BUFFER_BYTES: String(CLIENT_BUFFER_BYTES),
     ...extraEnv,
   });
-  const child = harness.spawnLogged('inspector', binary, [], env, port);
-  await harness.waitReady(child, async () => (await getReady(port)) === 200);
-  return child;
 }
 
 /** Parses one SSE message block into { id, event, data, comments }. */

@@ -11,15 +11,12 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
-const path = require('node:path');
 const { before, test } = require('node:test');
 
 const { Api, assertProblem, uniqueId } = require('./lib/api');
 const {
   ADMIN_KEY,
-  BUILD_DIR,
   freePort,
-  getStatus,
   redisCli,
   scaled,
   setupHarness,
@@ -47,17 +44,7 @@ const PAYLOAD = { type: 'booking.created', data: { booking_id: 'bk_1' } };
 
 /** Starts hookgate-inspector with extra environment and waits for /readyz. */
 async function startInspector(extraEnv = {}) {
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gateway.port}`,
-    HOOKGATE_WEB_DIR: path.join(__dirname, '..', '..', 'web'),
-    ...extraEnv,
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, port);
-  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
-  return child;
+  return harness.startInspector(extraEnv, { gatewayPort: gateway.port });
 }
 
 /** Creates an integration with an endpoint at the receiver and publishes one event. */

@@ -8,7 +8,6 @@
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
@@ -17,10 +16,7 @@ const { before, test } = require('node:test');
 const { Api, uniqueId } = require('./lib/api');
 const {
   ADMIN_KEY,
-  BUILD_DIR,
-  REPO_ROOT,
   freePort,
-  getReady,
   scaled,
   setupHarness,
   sleep,
@@ -39,24 +35,13 @@ const CAPTURE_LIMIT = 20;
 const CAPTURE_BYTES = 65536;
 
 async function startInspector() {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  if (!fs.existsSync(binary)) {
-    throw new Error(`${binary} not found: build hookgate first or set HOOKGATE_BUILD_DIR`);
-  }
-  const child = harness.spawnLogged(
-    'inspector',
-    binary,
-    [],
-    harness.serviceEnv({
-      HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${inspectorPort}`,
-      HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
+  return harness.startInspector(
+    {
       HOOKGATE_SINK_CAPTURES: String(CAPTURE_LIMIT),
       HOOKGATE_SINK_BYTES: String(CAPTURE_BYTES),
-    }),
-    inspectorPort,
+    },
+    { port: inspectorPort },
   );
-  await harness.waitReady(child, async () => (await getReady(inspectorPort)) === 200);
-  return child;
 }
 
 before(async () => {

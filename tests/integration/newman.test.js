@@ -11,7 +11,7 @@ const path = require('node:path');
 const { before, test } = require('node:test');
 const newman = require('newman');
 
-const { ADMIN_KEY, BUILD_DIR, REPO_ROOT, freePort, getReady, scaled, setupHarness } = require('./lib/harness');
+const { ADMIN_KEY, REPO_ROOT, freePort, scaled, setupHarness } = require('./lib/harness');
 
 const POSTMAN_DIR = path.join(REPO_ROOT, 'deploy', 'postman');
 const COLLECTION = path.join(POSTMAN_DIR, 'hookgate.postman_collection.json');
@@ -25,16 +25,7 @@ let gateway;
 let inspectorPort;
 
 async function startInspector(env) {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  if (!fs.existsSync(binary)) {
-    throw new Error(`${binary} not found: build hookgate first or set HOOKGATE_BUILD_DIR to the CMake build directory`);
-  }
-  const child = harness.spawnLogged('inspector', binary, [], harness.serviceEnv({
-    ...env,
-    HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
-  }), inspectorPort);
-  await harness.waitReady(child, async () => (await getReady(inspectorPort)) === 200);
-  return child;
+  return harness.startInspector(env, { port: inspectorPort });
 }
 
 /** Runs newman and resolves with its summary. */

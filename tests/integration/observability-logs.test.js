@@ -15,8 +15,6 @@ const { before, test } = require('node:test');
 const { Api, createIntegrationWithEndpoint, uniqueId } = require('./lib/api');
 const {
   ADMIN_KEY,
-  BUILD_DIR,
-  REPO_ROOT,
   SECRET_KEY,
   freePort,
   getReady,
@@ -51,20 +49,7 @@ const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 const secrets = new Set([ADMIN_KEY, SECRET_KEY]);
 
 async function startInspector(port) {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged(
-    'inspector',
-    binary,
-    [],
-    harness.serviceEnv({
-      ...SHARED_ENV,
-      HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-      HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
-    }),
-    port,
-  );
-  await harness.waitReady(child, async () => (await getReady(port)) === 200);
-  return child;
+  return harness.startInspector(SHARED_ENV, { port });
 }
 
 before(async () => {

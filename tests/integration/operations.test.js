@@ -19,7 +19,6 @@ const { before, test } = require('node:test');
 const { Api, createIntegrationWithEndpoint, uniqueId } = require('./lib/api');
 const {
   ADMIN_KEY,
-  BUILD_DIR,
   freePort,
   getStatus,
   redisCli,
@@ -48,20 +47,8 @@ let receiver;
 
 /** Starts hookgate-inspector with extra environment; waits for waitPath. */
 async function startInspector(extraEnv = {}, { waitPath = '/readyz', tls = null } = {}) {
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gateway.port}`,
-    HOOKGATE_WEB_DIR: path.join(__dirname, '..', '..', 'web'),
-    ...extraEnv,
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, port);
-  await harness.waitReady(child, async () => {
-    const res = tls ? await send(port, 'GET', waitPath, { ca: tls }) : { status: await getStatus(port, waitPath) };
-    return res.status === 200;
-  });
-  return child;
+  const ready = tls ? async (port) => (await send(port, 'GET', waitPath, { ca: tls })).status === 200 : null;
+  return harness.startInspector(extraEnv, { gatewayPort: gateway.port, waitPath, ready });
 }
 
 /**

@@ -6,13 +6,12 @@
 // and the optional bearer token.
 
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { before, test } = require('node:test');
 
 const { Api, createIntegrationWithEndpoint, uniqueId } = require('./lib/api');
-const { ADMIN_KEY, BUILD_DIR, REPO_ROOT, freePort, getReady, scaled, setupHarness, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, freePort, scaled, setupHarness, waitFor } = require('./lib/harness');
 const { always, startReceiver } = require('./lib/receiver');
 
 const harness = setupHarness('prometheus');
@@ -32,19 +31,7 @@ let worker;
 let inspector;
 
 async function startInspector(extraEnv) {
-  const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  if (!fs.existsSync(binary)) {
-    throw new Error(`${binary} not found: build hookgate first or set HOOKGATE_BUILD_DIR`);
-  }
-  const port = await freePort();
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${port}`,
-    HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
-    ...extraEnv,
-  });
-  const child = harness.spawnLogged('inspector', binary, [], env, port);
-  await harness.waitReady(child, async () => (await getReady(port)) === 200);
-  return child;
+  return harness.startInspector(extraEnv);
 }
 
 before(async () => {

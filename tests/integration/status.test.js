@@ -10,11 +10,10 @@
 
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const path = require('node:path');
 const { after, before, test } = require('node:test');
 
 const { CheckedApi, assertProblem, uniqueId } = require('./lib/api');
-const { ADMIN_KEY, BUILD_DIR, freePort, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, freePort, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { startRedisMonitor } = require('./lib/flow');
 const { startReceiver } = require('./lib/receiver');
 
@@ -44,15 +43,7 @@ async function startGatewayOnPort() {
 }
 
 async function startInspector() {
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${inspectorPort}`,
-    HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
-    HOOKGATE_STATUS_WORKER_STALE_MS: String(STALE_MS),
-  });
-  const file = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
-  const child = harness.spawnLogged('inspector', file, [], env, inspectorPort);
-  await harness.waitReady(child, async () => (await getStatus(inspectorPort, '/readyz')) === 200);
-  return child;
+  return harness.startInspector({ HOOKGATE_STATUS_WORKER_STALE_MS: String(STALE_MS) }, { port: inspectorPort, gatewayPort });
 }
 
 /** GET on the inspector without credentials; returns { status, headers, text }. */

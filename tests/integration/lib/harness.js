@@ -278,7 +278,12 @@ class Harness {
   }
 
   binary(name) {
-    const subdir = name === 'hookgate-gateway' ? 'gateway' : 'retry';
+    const subdirs = {
+      'hookgate-gateway': 'gateway',
+      'hookgate-inspector': 'inspector',
+      'hookgate-retry': 'retry',
+    };
+    const subdir = subdirs[name] || 'retry';
     const file = path.join(BUILD_DIR, subdir, name);
     if (!fs.existsSync(file)) {
       throw new Error(
@@ -378,6 +383,33 @@ class Harness {
     const env = this.serviceEnv({ HOOKGATE_RETRY_ADDR: `127.0.0.1:${port}`, ...extraEnv });
     const child = this.spawnLogged('retry', this.binary('hookgate-retry'), [], env, port);
     await this.waitReady(child, async () => (await getStatus(port, waitPath)) === 200);
+    return child;
+  }
+
+  /**
+   * Starts hookgate-inspector with extra environment and waits until
+   * `ready(port)` returns true, or by default until waitPath returns 200.
+   * The inspector listens on `port`, or on a free port when it is null. It
+   * serves the repository's web/ unless extraEnv sets HOOKGATE_WEB_DIR, and
+   * gets HOOKGATE_GATEWAY_ADDR only when gatewayPort is given.
+   */
+  async startInspector(
+    extraEnv = {},
+    { port = null, gatewayPort = null, waitPath = '/readyz', ready = null } = {},
+  ) {
+    const listenPort = port === null ? await freePort() : port;
+    const env = this.serviceEnv({
+      HOOKGATE_WEB_DIR: path.join(REPO_ROOT, 'web'),
+      HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${listenPort}`,
+      ...(gatewayPort === null ? {} : { HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${gatewayPort}` }),
+      ...extraEnv,
+    });
+    const file = this.binary('hookgate-inspector');
+    const child = this.spawnLogged('inspector', file, [], env, listenPort);
+    const check = ready
+      ? () => ready(listenPort)
+      : async () => (await getStatus(listenPort, waitPath)) === 200;
+    await this.waitReady(child, check);
     return child;
   }
 
