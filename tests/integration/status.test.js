@@ -119,6 +119,8 @@ test('status.json shape without sign-in', async () => {
   assert.equal(component(doc, 'delivery').workers, 1);
   assert.equal(typeof component(doc, 'redis').response_ms, 'number');
   assert.equal(typeof component(doc, 'gateway').response_ms, 'number');
+  const raw = await inspectorGet('/status.json');
+  assert.doesNotMatch(raw.text, /\d\.\d{13,}/, 'round trips printed without binary noise');
   assert.ok(Array.isArray(doc.incidents));
   assert.ok(Array.isArray(doc.maintenance));
   // No integration appears on the public page.
