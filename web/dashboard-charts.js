@@ -42,7 +42,7 @@ function cssVar(name, fallback) {
  * The wrapper takes the keyboard focus: left and right arrows, Home and End
  * choose a point. Its label reads the values of the shown point.
  */
-/** Labels a y-axis tick; milliseconds switch to seconds so five digits never overflow the axis. */
+/** Labels a y-axis tick. From one second on, milliseconds are shown as seconds, so long latencies fit the 72 px axis. */
 function tickLabel(value, unit) {
   if (unit === 'ms') {
     return formatMsTick(value);

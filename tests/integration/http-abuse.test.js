@@ -17,6 +17,8 @@ const { before, test } = require('node:test');
 
 const { ADMIN_KEY, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { Api, uniqueId } = require('./lib/api');
+const { percentile } = require('./lib/flow');
+const { parseResponses, problemOf } = require('./lib/rawhttp');
 
 const harness = setupHarness('http-abuse');
 
@@ -33,36 +35,6 @@ const MEASURED_REQUESTS = 200;
 
 let strict;
 let integration;
-
-/**
- * Splits raw response bytes into { status, headers, body } objects. Bodies
- * are read by Content-Length, which every response here has.
- */
-function parseResponses(raw) {
-  const responses = [];
-  let rest = raw;
-  while (rest.length > 0) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) {
-      break;
-    }
-    const lines = rest.slice(0, end).split('\r\n');
-    const match = /^HTTP\/1\.[01] (\d{3}) /.exec(lines[0]);
-    if (!match) {
-      break;
-    }
-    const headers = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = Number(headers['content-length'] || 0);
-    const body = rest.slice(end + 4, end + 4 + length);
-    responses.push({ status: Number(match[1]), headers, body });
-    rest = rest.slice(end + 4 + length);
-  }
-  return responses;
-}
 
 /**
  * A raw client connection that records what arrives and when the server
@@ -121,11 +93,6 @@ class RawClient {
   }
 }
 
-function problemOf(response) {
-  assert.equal(response.headers['content-type'], 'application/problem+json');
-  return JSON.parse(response.body);
-}
-
 /** Asserts that client got exactly one response, a problem with status and code, and a close. */
 function assertRejected(client, status, code, label) {
   const responses = client.responses;
@@ -138,10 +105,6 @@ function assertRejected(client, status, code, label) {
   assert.equal(problem.request_id, responses[0].headers['x-request-id'], label);
   assert.ok(problem.detail.length > 0, label);
   return problem;
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /**

@@ -13,6 +13,7 @@ const net = require('node:net');
 const { before, test } = require('node:test');
 
 const { ADMIN_KEY, getStatus, scaled, setupHarness } = require('./lib/harness');
+const { parseResponses, problemOf } = require('./lib/rawhttp');
 
 const harness = setupHarness('http-hostile');
 // How long a case waits for the server to respond and, where expected, to
@@ -24,37 +25,6 @@ let inspector;
 
 async function startInspector() {
   return harness.startInspector({}, { gatewayPort: gateway.port });
-}
-
-/**
- * Splits raw response bytes into { status, headers, body } objects. Bodies
- * are read by Content-Length, which every hookgate response without
- * chunked encoding has.
- */
-function parseResponses(raw) {
-  const responses = [];
-  let rest = raw;
-  while (rest.length > 0) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) {
-      break;
-    }
-    const lines = rest.slice(0, end).split('\r\n');
-    const match = /^HTTP\/1\.[01] (\d{3}) /.exec(lines[0]);
-    if (!match) {
-      break;
-    }
-    const headers = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = Number(headers['content-length'] || 0);
-    const body = rest.slice(end + 4, end + 4 + length);
-    responses.push({ status: Number(match[1]), headers, body });
-    rest = rest.slice(end + 4 + length);
-  }
-  return responses;
 }
 
 /**
@@ -98,11 +68,6 @@ function post(urlPath, contentType, body) {
     `POST ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\n` +
     `Content-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n\r\n${body}`
   );
-}
-
-function problemOf(response) {
-  assert.equal(response.headers['content-type'], 'application/problem+json');
-  return JSON.parse(response.body);
 }
 
 before(async () => {
