@@ -73,6 +73,15 @@ if (r.retries) {
     `| sampled MEMORY USAGE: event hash (shared by ${t.endpoints_per_event} deliveries) | ${fmt(t.sampled.event_hash)} |`, '');
 }
 
+if (r.cost) {
+  const c = r.cost;
+  out.push('## Redis instructions per operation', '',
+    `callgrind counts of \`redis-server\` while ${fmt(c.events)} events were published (one endpoint, no worker), then while the worker delivered the ${fmt(c.deliveries)} deliveries (the ${fmt(c.events)} and a warm-up of 200).`, '',
+    '| operation | Redis instructions |', '| --- | ---: |',
+    `| one publish (\`publish.lua\`, its call and its AOF writes) | ${fmt(c.redis_instructions_per_publish)} |`,
+    `| one delivery (read, load, record, acknowledge) | ${fmt(c.redis_instructions_per_delivery)} |`, '');
+}
+
 const rss = read('rss.txt').trim().split('\n').filter(Boolean).map((l) => l.split(' '));
 const peaks = fs.readdirSync(dir).filter((f) => /^rss-.*\.txt$/.test(f)).flatMap((f) =>
   read(f).trim().split('\n').filter(Boolean).map((l) => [`${f.slice(4, -4)} (peak)`, ...l.split(' ')]));

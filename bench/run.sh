@@ -25,7 +25,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$HOOKGATE_ROOT"
 
-: "${HOOKGATE_BENCH_PHASES=limits ingest drain paced retries sse}"
+: "${HOOKGATE_BENCH_PHASES=limits ingest drain paced retries sse cost}"
 : "${BENCH_WRK_SECONDS:=10}"
 : "${BENCH_WRK_CONNS:=64}"
 : "${BENCH_DRAIN_EVENTS:=100000}"
@@ -33,6 +33,7 @@ cd "$HOOKGATE_ROOT"
 : "${BENCH_SSE_CLIENTS:=1000}"
 : "${BENCH_PACED_SECONDS:=8}"
 : "${BENCH_PACED_WARMUP:=3}"
+: "${BENCH_COST_EVENTS:=2000}"
 
 RESULTS=$HOOKGATE_ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 RUNDIR=$(mktemp -d /tmp/hookgate-bench.XXXXXX)
@@ -52,7 +53,7 @@ result() {
 
 log "installing missing Debian packages"
 hg_install_packages "${HOOKGATE_BUILD_PACKAGES[@]}" nginx-light libnginx-mod-http-echo \
-  wrk redis-tools gnuplot-nox
+  wrk redis-tools gnuplot-nox valgrind
 [[ -d tests/node_modules/standardwebhooks ]] ||
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -116,10 +117,13 @@ render() { # template output
   sed -e "s|@RUNDIR@|$RUNDIR|g" -e "s|@PORT@|$3|g" "$1" > "$2"
 }
 
+# REDIS_WRAP (an array, empty by default) prefixes the redis-server command;
+# the cost phase sets it to run Redis under callgrind.
+REDIS_WRAP=()
 start_redis() {
   rm -rf "$RUNDIR/redis"
   mkdir -p "$RUNDIR/redis"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes \
+  "${REDIS_WRAP[@]}" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly yes \
     --appendfsync everysec --dir "$RUNDIR/redis" --logfile "$RUNDIR/redis.log" &
   REDIS_PID=$!
   track "$REDIS_PID"
@@ -358,6 +362,68 @@ phase_sse() {
     --ingest "$INGEST_URL" --key "$KEY" --admin-key "$ADMIN_KEY" --clients "$BENCH_SSE_CLIENTS" \
     --inspector-pid "$INSPECTOR_PID")"
   reset_all
+}
+
+# Instructions Redis runs for one publish and for one delivery, counted by
+# callgrind: unlike the rates, other jobs on the machine do not change them,
+# so runs of two builds compare to within about 3 %.
+phase_cost() {
+  local n=$BENCH_COST_EVENTS cg=$RUNDIR/callgrind total t0 js d
+  log "cost: Redis instructions per publish and per delivery ($n events, callgrind)"
+  rm -rf "$cg"
+  mkdir -p "$cg"
+  REDIS_WRAP=(valgrind --tool=callgrind "--callgrind-out-file=$cg/out.%p")
+  start_redis
+  REDIS_WRAP=()
+  start_gateway
+  setup_integration 1 /hook --max-concurrency "${BENCH_ENDPOINT_CONCURRENCY:-100}"
+
+  # A warm-up loads the scripts and the gateway's endpoint snapshot.
+  node "$BENCH_DIR/loadgen.js" --url "$INGEST_URL" --auth "Bearer $KEY" --n 200 \
+    --concurrency 16 --tag cw > /dev/null
+  sleep 1
+  callgrind_control -z "$REDIS_PID" > /dev/null
+  js=$(node "$BENCH_DIR/loadgen.js" --url "$INGEST_URL" --auth "Bearer $KEY" --n "$n" \
+    --concurrency 16 --tag cp)
+  sleep 1
+  local publish
+  publish=$(cost_dump)
+
+  total=$(rcli XLEN 'hg:{wq0}:work')
+  local off
+  off=$(sink_size)
+  callgrind_control -z "$REDIS_PID" > /dev/null
+  t0=$SECONDS
+  start_worker
+  wait_sink_lines "$off" "$total" 300 || log "cost: not every delivery reached the sink within 300 s"
+  sleep 1.3
+  local deliver
+  deliver=$(cost_dump)
+
+  d=$(tail -c +$((off + 1)) "$RUNDIR/sink.log" | wc -l)
+  result cost "$(node -e '
+    const [n, pub, d, del, js, s] = process.argv.slice(1);
+    console.log(JSON.stringify({events: Number(n), redis_instructions_per_publish: Math.round(pub / n),
+      deliveries: Number(d), redis_instructions_per_delivery: Math.round(del / d),
+      publish: JSON.parse(js), drain_s: Number(s)}));' \
+    "$n" "$publish" "$d" "$deliver" "$js" "$((SECONDS - t0))")"
+  reset_all
+}
+
+# Dumps the callgrind counters of Redis and prints the instructions counted
+# since the last zeroing.
+cost_dump() {
+  local before after i
+  before=$(ls "$RUNDIR/callgrind" | wc -l)
+  callgrind_control -d "$REDIS_PID" > /dev/null
+  for ((i = 0; i < 100; i++)); do
+    after=$(ls "$RUNDIR/callgrind" | wc -l)
+    ((after > before)) && break
+    sleep 0.1
+  done
+  sleep 0.5
+  callgrind_annotate "$(ls -t "$RUNDIR"/callgrind/out.* | head -1)" 2>/dev/null |
+    awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'
 }
 
 phase_peers() {

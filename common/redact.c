@@ -22,7 +22,7 @@ static const char *const credential_words[] = {
 };
 
 /* Case-insensitive substring search, because strcasestr is a GNU
- * extension. */
+ * extension. Used only for names too long for the lowered copy below. */
 static bool contains_word(const char *name, const char *word)
 {
     size_t wlen = strlen(word);
@@ -36,14 +36,33 @@ static bool contains_word(const char *name, const char *word)
 
 bool hg_redact_header_name(const char *name)
 {
+    /* Every header of every attempt record passes here, so the name is
+     * lowered once and searched with strstr rather than compared at each
+     * position for each word. */
+    char lower[128];
+    size_t len;
+
     if (name == NULL)
         return false;
+    len = strlen(name);
     for (int i = 0; credential_headers[i] != NULL; i++) {
         if (strcasecmp(name, credential_headers[i]) == 0)
             return true;
     }
+    if (len >= sizeof(lower)) {
+        for (int i = 0; credential_words[i] != NULL; i++) {
+            if (contains_word(name, credential_words[i]))
+                return true;
+        }
+        return false;
+    }
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        lower[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
     for (int i = 0; credential_words[i] != NULL; i++) {
-        if (contains_word(name, credential_words[i]))
+        if (strstr(lower, credential_words[i]) != NULL)
             return true;
     }
     return false;

@@ -679,7 +679,7 @@ enum {
     LOAD_STATUS = 1, LOAD_EVENT, LOAD_ENDPOINT, LOAD_ATTEMPTS, LOAD_RETRY,
     LOAD_PAYLOAD, LOAD_TYPE, LOAD_TRACE, LOAD_URL, LOAD_SECRET,
     LOAD_PREVIOUS, LOAD_PREVIOUS_EXPIRES, LOAD_HEADERS, LOAD_CONNECT_TIMEOUT,
-    LOAD_TIMEOUT, LOAD_PROBE
+    LOAD_TIMEOUT, LOAD_PROBE, LOAD_TRACESTATE
 };
 
 /* Opens the endpoint's sealed secret, and the previous one while its
@@ -717,6 +717,7 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     job_node *n = arg;
     job *j = &n->j;
     const char *result = hg_reply_str(reply, 0, NULL);
+    const char *trace_state;
     hg_log_fields f = job_fields(j);
     char number[16];
 
@@ -746,6 +747,12 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     j->payload = dup_reply(reply, LOAD_PAYLOAD, &j->payload_len);
     copy_reply(reply, LOAD_TYPE, j->type, sizeof(j->type));
     copy_reply(reply, LOAD_TRACE, j->traceparent, sizeof(j->traceparent));
+    /* Trace state is optional: one that is too long goes as none. */
+    trace_state = hg_reply_str(reply, LOAD_TRACESTATE, NULL);
+    snprintf(j->tracestate, sizeof(j->tracestate), "%s",
+             trace_state != NULL && strlen(trace_state) <= HG_TRACESTATE_MAX
+                 ? trace_state
+                 : "");
     /* A stored traceparent that does not parse (an event stored before
      * trace context was kept) gets a new trace rather than none. */
     hg_trace_begin(&j->trace, j->traceparent, j->tracestate);
@@ -767,42 +774,6 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
 static long lease_ms(const dispatcher *d)
 {
     return d->cfg->delivery_timeout_ms + d->cfg->redis_timeout_ms + 5000;
-}
-
-static void on_tracestate(hg_redis_status status, redisReply *reply,
-                          void *arg)
-{
-    job *j = &((job_node *)arg)->j;
-    const char *value = status == HG_REDIS_OK &&
-                                reply->type == REDIS_REPLY_STRING
-                            ? reply->str
-                            : NULL;
-
-    /* Trace state is optional: on any failure the attempt goes without. */
-    snprintf(j->tracestate, sizeof(j->tracestate), "%s",
-             value != NULL && strlen(value) <= HG_TRACESTATE_MAX ? value : "");
-}
-
-/* Reads the event's tracestate, which load_delivery.lua does not return.
- * A delivery id is "dlv_" plus its event id's body and "_<index>", so the
- * key is known before the load. The HGET is sent just before the load on
- * the same connection, whose replies come in order, so on_tracestate runs
- * before on_loaded and the job is still alive. */
-static void load_tracestate(job_node *n)
-{
-    job *j = &n->j;
-    char event_id[HG_ID_MAX], key[HG_KEY_MAX];
-    const char *last = strrchr(j->delivery_id, '_');
-    size_t body = last != NULL ? (size_t)(last - j->delivery_id) : 0;
-
-    j->tracestate[0] = '\0';
-    if (strncmp(j->delivery_id, "dlv_", 4) != 0 || body <= 4 ||
-        body - 4 + 5 > sizeof(event_id))
-        return;
-    snprintf(event_id, sizeof(event_id), "evt_%.*s", (int)(body - 4),
-             j->delivery_id + 4);
-    hg_redis_command(j->d->redis, 0, on_tracestate, n, "HGET %s tracestate",
-                     hg_key_id(key, j->integration_id, "evt", event_id));
 }
 
 static void do_load(job_node *n)
@@ -831,7 +802,6 @@ static void do_load(job_node *n)
     snprintf(cap, sizeof(cap), "%d", d->cfg->endpoint_max_concurrency);
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
     schedule_member(j, member, sizeof(member));
-    load_tracestate(n);
     hg_redis_eval(d->redis, &hg_script_load_delivery, 0, on_loaded, n, 4, 13,
                   argv, NULL);
 }
@@ -1211,12 +1181,12 @@ static void promote_shard(dispatcher *d, int shard)
 {
     char now[24], limit[16];
     const char *argv[] = {d->sched_keys[shard], d->work_keys[shard], now,
-                          limit};
+                          limit, HG_DISPATCH_GROUP};
 
     snprintf(now, sizeof(now), "%lld", (long long)hg_time_ms());
     snprintf(limit, sizeof(limit), "%d", PROMOTE_BATCH);
     hg_redis_eval(d->redis, &hg_script_promote_due, 0, on_promoted,
-                  &d->shard_ctx[shard], 2, 4, argv, NULL);
+                  &d->shard_ctx[shard], 2, 5, argv, NULL);
 }
 
 static void on_sched_tick(evutil_socket_t fd, short what, void *arg)

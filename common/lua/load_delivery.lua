@@ -20,7 +20,7 @@
 --   {"send", status, event id, endpoint id, attempt count, retry index,
 --   payload, type, traceparent, url, secret, previous secret, previous
 --   secret expiry (ms), custom headers (JSON), connect timeout, total
---   timeout, "1" when this is a breaker probe}
+--   timeout, "1" when this is a breaker probe, tracestate ("" for none)}
 -- @include principal
 -- @include activity
 -- @include schedule
@@ -38,7 +38,7 @@ end
 
 local prefix = hg_prefix(integration)
 local e = redis.call('HMGET', prefix .. 'evt:' .. d[2], 'payload', 'type',
-                     'traceparent')
+                     'traceparent', 'tracestate')
 local ep = redis.call('HMGET', prefix .. 'ep:' .. d[3], 'url', 'secret',
                       'status', 'previous_secret', 'previous_expires_ms',
                       'headers', 'connect_timeout_ms', 'timeout_ms',
@@ -61,11 +61,9 @@ end
 local now = hg_now_ms()
 local cap = tonumber(ep[9] ~= nil and ep[9] ~= '' and ep[9] or ARGV[6])
 local rate = tonumber(ep[10] ~= nil and ep[10] ~= '' and ep[10] or '0')
-local probe = not manual and
-  redis.call('HGET', prefix .. 'ep:' .. d[3] .. ':health', 'state') == 'open'
-local wait, why = hg_endpoint_admit(integration, d[3], d[6], KEYS[1], now,
-                                    now + tonumber(ARGV[5]), cap, rate,
-                                    manual)
+local wait, why, probe =
+  hg_endpoint_admit(integration, d[3], d[6], KEYS[1], now,
+                    now + tonumber(ARGV[5]), cap, rate, manual)
 if wait > 0 then
   -- A manual attempt keeps its mark ("m") through the schedule.
   local member = ARGV[9] .. (manual and ' m' or '')
@@ -89,4 +87,5 @@ redis.call('ZREM', prefix .. 'ep:' .. d[3] .. ':waiting', ARGV[9],
 
 return {'send', d[1], d[2], d[3], d[4] or '0', d[5] or '0', e[1], e[2] or '',
         e[3] or '', ep[1], ep[2] or '', ep[4] or '', ep[5] or '0',
-        ep[6] or '{}', ep[7] or '', ep[8] or '', probe and '1' or '0'}
+        ep[6] or '{}', ep[7] or '', ep[8] or '', probe and '1' or '0',
+        e[4] or ''}

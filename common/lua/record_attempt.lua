@@ -31,44 +31,58 @@
 -- @include delivery
 -- @include endpoint
 
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- One read gives everything this script needs from the delivery, and one
+-- HSET writes it back: each command a script runs costs Redis time, and
+-- each write is copied to the AOF.
+local f = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id',
+                     'status', 'next_attempt_at', 'attempt_count',
+                     'last_attempt_id', 'retry_index', 'lane')
+if not f[1] then
   hg_ack(KEYS[3], ARGV[13], ARGV[1])
   return {0, 'missing'}
 end
-if redis.call('HGET', KEYS[1], 'last_attempt_id') == ARGV[15] then
+if f[7] == ARGV[15] then
   hg_ack(KEYS[3], ARGV[13], ARGV[1])
-  return {tonumber(redis.call('HGET', KEYS[1], 'attempt_count')),
-          redis.call('HGET', KEYS[1], 'status')}
+  return {tonumber(f[6]), f[4]}
 end
 
 local integration = ARGV[12]
 local now = hg_now_ms()
-redis.call('HSET', KEYS[1], 'last_attempt_id', ARGV[15])
-local n = redis.call('HINCRBY', KEYS[1], 'attempt_count', 1)
-redis.call('RPUSH', KEYS[2], '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
--- Only the newest attempts are kept, so repeated redeliveries cannot grow
--- a delivery without bound; their numbers show what was dropped.
-redis.call('LTRIM', KEYS[2], -100, -1)
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[10]))
+local n = tonumber(f[6] or '0') + 1
+local len = redis.call('RPUSH', KEYS[2],
+                       '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
+if len == 1 then
+  -- The list starts after its delivery, so it outlives it.
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[10]))
+elseif len > 100 then
+  -- Only the newest attempts are kept, so repeated redeliveries cannot
+  -- grow a delivery without bound; their numbers show what was dropped.
+  redis.call('LTRIM', KEYS[2], -100, -1)
+end
 
-local current = redis.call('HGET', KEYS[1], 'status')
+local current = f[4]
 local outcome = ARGV[3]
 local status = current
-local next_at = redis.call('HGET', KEYS[1], 'next_attempt_at') or ''
+local next_at = f[5] or ''
+local fields = {'HSET', KEYS[1], 'last_attempt_id', ARGV[15],
+                'attempt_count', n, 'updated_at', ARGV[7]}
+local function set(...)
+  for _, v in ipairs({...}) do
+    fields[#fields + 1] = v
+  end
+end
 
 if outcome == 'succeeded' then
   status = 'succeeded'
   next_at = ''
-  redis.call('HSET', KEYS[1], 'status', status, 'reason', '',
-             'next_attempt_at', '')
+  set('status', status, 'reason', '', 'next_attempt_at', '')
   redis.call('ZREM', KEYS[4], ARGV[9])
 elseif outcome == 'dead' and ARGV[6] ~= 'attempts_exhausted' and
        current ~= 'succeeded' then
   -- The receiver or the policy ended it, even for a manual attempt.
   status = 'dead'
   next_at = ''
-  redis.call('HSET', KEYS[1], 'status', status, 'reason', ARGV[6],
-             'next_attempt_at', '')
+  set('status', status, 'reason', ARGV[6], 'next_attempt_at', '')
   redis.call('ZREM', KEYS[4], ARGV[9])
 elseif ARGV[8] == '1' or current == 'succeeded' or current == 'dead' then
   -- A failed manual attempt, or a late duplicate, leaves the schedule alone.
@@ -76,24 +90,25 @@ elseif ARGV[8] == '1' or current == 'succeeded' or current == 'dead' then
 elseif outcome == 'failed' then
   status = 'failed'
   next_at = ARGV[5]
-  redis.call('HSET', KEYS[1], 'status', status, 'next_attempt_at', next_at)
-  redis.call('HINCRBY', KEYS[1], 'retry_index', 1)
+  set('status', status, 'next_attempt_at', next_at,
+      'retry_index', tonumber(f[8] or '0') + 1)
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[9])
 else
   status = 'dead'
   next_at = ''
-  redis.call('HSET', KEYS[1], 'status', status, 'reason', ARGV[6],
-             'next_attempt_at', '')
+  set('status', status, 'reason', ARGV[6], 'next_attempt_at', '')
   redis.call('ZREM', KEYS[4], ARGV[9])
 end
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[7])
+redis.call(unpack(fields))
 hg_ack(KEYS[3], ARGV[13], ARGV[1])
 
-local d = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id')
+local d = {f[1], f[2], f[3]}
 local prefix = hg_prefix(integration)
 if status == 'succeeded' or status == 'dead' then
   redis.call('SREM', prefix .. 'ep:' .. d[3] .. ':pending', d[1])
-  hg_lane_leave(integration, KEYS[1])
+  if f[9] and f[9] ~= '' then
+    hg_lane_leave(integration, KEYS[1])
+  end
 end
 
 local op = {event_id = ARGV[21], now_ms = now, now_iso = ARGV[7],

@@ -362,3 +362,67 @@ test('unsafe Redis configuration rejected at start', { timeout: scaled(60000) },
     await harness.stop(unsafe);
   }
 });
+
+test('acknowledged work entries are trimmed, entries in flight stay', { timeout: scaled(120000) }, async (t) => {
+  // The slow responses must outlast publishing and delivering the fast
+  // events, under the sanitizers too.
+  const SLOW_MS = scaled(10000);
+  const FAST = 400;
+  const receiver = await receiverWith((index, record) => ({
+    status: 200,
+    delayMs: record.body.includes('trim.slow') ? SLOW_MS : 0,
+  }));
+  const worker = await harness.startWorker({
+    ...WORKER_ENV,
+    HOOKGATE_DELIVERY_TIMEOUT_MS: String(SLOW_MS * 2),
+    HOOKGATE_VISIBILITY_TIMEOUT_MS: String(SLOW_MS * 2 + 10000),
+  });
+  try {
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'trim', receiver.url());
+    const slowIds = await publishMany(id, apiKey, 'trim.slow', 3);
+    await waitFor(() => slowIds.every((eventId) => receiver.requestsFor(eventId).length > 0), {
+      timeoutMs: scaled(10000),
+      description: 'the slow deliveries to be in flight',
+    });
+    const pending = await redisCommand(harness.redisPort, ['XPENDING', WORK_STREAM, DISPATCH_GROUP, '-', '+', '10']);
+    assert.equal(pending.length, 3, `three entries in flight: ${JSON.stringify(pending)}`);
+
+    // Later entries are acknowledged while the oldest ones are still in
+    // flight, so every scheduler round tries to trim past them.
+    const fastIds = await publishMany(id, apiKey, 'trim.fast', FAST);
+    await waitFor(() => fastIds.every((eventId) => receiver.requestsFor(eventId).length > 0), {
+      timeoutMs: scaled(30000),
+      description: `the ${FAST} fast deliveries to arrive`,
+    });
+    await sleep(500);
+    assert.ok(
+      slowIds.every((eventId) => receiver.requestsFor(eventId).every((r) => r.answeredAt === null)),
+      'the slow deliveries were still in flight after the fast ones arrived',
+    );
+    for (const [entryId] of pending) {
+      const entry = await redisCommand(harness.redisPort, ['XRANGE', WORK_STREAM, entryId, entryId]);
+      assert.equal(entry.length, 1, `work entry ${entryId} in flight is still in the stream`);
+    }
+
+    const events = await waitForAllSettled(api, id, apiKey, [...slowIds, ...fastIds], { timeoutMs: scaled(30000) });
+    for (const event of events) {
+      assert.equal(event.deliveries[0].status, 'succeeded', `event ${event.id}: delivery status`);
+      assert.equal(receiver.requestsFor(event.id).length, 1, `event ${event.id} arrived once`);
+    }
+    // Trimming drops whole stream nodes (100 entries each by default), so
+    // at most the newest node stays.
+    const length = await waitFor(
+      async () => {
+        const n = await redisCommand(harness.redisPort, ['XLEN', WORK_STREAM]);
+        return n <= 100 ? n : null;
+      },
+      { timeoutMs: scaled(10000), description: 'the acknowledged work entries to be trimmed' },
+    );
+    t.diagnostic(`work stream length after ${FAST + 3} deliveries: ${length}`);
+    const left = await redisCommand(harness.redisPort, ['XPENDING', WORK_STREAM, DISPATCH_GROUP]);
+    assert.equal(left[0], 0, 'nothing left unacknowledged');
+    assertRunning([gateway, worker]);
+  } finally {
+    await harness.stop(worker);
+  }
+});

@@ -122,10 +122,11 @@ local function hg_end_delivery(integration, delivery_key, reason, now_iso,
   return true
 end
 
--- Acknowledges and removes a work entry ("" for none).
+-- Acknowledges a work entry ("" for none). The entry stays in the stream
+-- until promote_due.lua trims it: an XDEL per delivery made Redis walk the
+-- entry's stream node to find it, a tenth of the Redis work of a delivery.
 local function hg_ack(work_key, group, entry_id)
   if entry_id ~= '' then
     redis.call('XACK', work_key, group, entry_id)
-    redis.call('XDEL', work_key, entry_id)
   end
 end
