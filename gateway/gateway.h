@@ -181,6 +181,34 @@ bool gw_redis_failed(hg_req *r, hg_redis_status status,
 bool gw_query_limit(hg_req *r, int fallback, int max, int *out);
 /* Percent-decodes a query value ("+" is a space); -1 when invalid. */
 int gw_query_decode(const char *in, char *out, size_t cap);
+/* The parameters of a token request (POST /oauth/token), percent-decoded.
+ * A value is shorter than GW_TOKEN_FIELD_MAX bytes and has no NUL byte,
+ * and an absent parameter's value is "". */
+#define GW_TOKEN_FIELD_MAX 256
+
+enum {
+    GW_TOKEN_GRANT_TYPE = 1,
+    GW_TOKEN_CLIENT_ID = 2,
+    GW_TOKEN_CLIENT_SECRET = 4,
+    GW_TOKEN_SCOPE = 8
+};
+
+typedef struct gw_token_form {
+    char grant_type[GW_TOKEN_FIELD_MAX];
+    char client_id[GW_TOKEN_FIELD_MAX];
+    char client_secret[GW_TOKEN_FIELD_MAX];
+    char scope[GW_TOKEN_FIELD_MAX];
+    unsigned present; /* GW_TOKEN_* bits of the parameters sent */
+} gw_token_form;
+
+/* Parses an application/x-www-form-urlencoded token request body of len
+ * bytes into f. f starts zeroed, or contains the client credentials of
+ * HTTP Basic with their bits in f->present. Unknown parameters and empty pairs
+ * are ignored. Returns false for a NUL byte, a pair without '=', an
+ * invalid percent escape or %00, a decoded name of 64 bytes or more, a
+ * value too long, or a parameter given twice (Basic counts). f is then
+ * partly filled. */
+bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f);
 /* Parses an RFC 3339 time (a decoded query value or a JSON string) into
  * milliseconds. */
 bool gw_parse_time(const char *text, long long *ms);

@@ -22,19 +22,15 @@
 #include "gateway/gateway.h"
 #include "gateway/validate.h"
 
-#define FIELD_MAX 256
+#define FIELD_MAX GW_TOKEN_FIELD_MAX
 #define FORM_MEDIA_TYPE "application/x-www-form-urlencoded"
 /* Failed token requests a client may make per second. A legitimate client
  * knows its secret, so this only slows down guessing. */
 #define CLIENT_FAILURES_PER_S "10"
 
 typedef struct token_request {
-    char client_id[FIELD_MAX];
-    char client_secret[FIELD_MAX];
-    char scope[FIELD_MAX];
-    char grant_type[FIELD_MAX];
+    gw_token_form form;
     char integration_id[64];
-    bool has_scope;
 } token_request;
 
 static void free_request(void *p)
@@ -42,7 +38,7 @@ static void free_request(void *p)
     token_request *t = p;
 
     if (t != NULL)
-        memset(t->client_secret, 0, sizeof(t->client_secret));
+        memset(t->form.client_secret, 0, sizeof(t->form.client_secret));
     free(t);
 }
 
@@ -88,7 +84,7 @@ static void reply_client_limited(hg_req *r, long long retry_ms)
         seconds = 1;
     hg_info(&f, "token requests of client %s are limited after failed "
                 "attempts",
-            t->client_id);
+            t->form.client_id);
     snprintf(value, sizeof(value), "%lld", seconds);
     hg_reply_header(r, "Retry-After", value);
     snprintf(description, sizeof(description),
@@ -101,33 +97,48 @@ static void reply_client_limited(hg_req *r, long long retry_ms)
 
 /* ---- request parsing --------------------------------------------------------- */
 
-static bool set_field(token_request *t, const char *name, const char *value)
+static bool set_field(gw_token_form *f, const char *name, const char *value)
 {
     char *dst = NULL;
+    unsigned bit = 0;
 
-    if (strcmp(name, "client_id") == 0)
-        dst = t->client_id;
-    else if (strcmp(name, "client_secret") == 0)
-        dst = t->client_secret;
-    else if (strcmp(name, "scope") == 0) {
-        dst = t->scope;
-        t->has_scope = true;
-    } else if (strcmp(name, "grant_type") == 0)
-        dst = t->grant_type;
+    if (strcmp(name, "client_id") == 0) {
+        dst = f->client_id;
+        bit = GW_TOKEN_CLIENT_ID;
+    } else if (strcmp(name, "client_secret") == 0) {
+        dst = f->client_secret;
+        bit = GW_TOKEN_CLIENT_SECRET;
+    } else if (strcmp(name, "scope") == 0) {
+        dst = f->scope;
+        bit = GW_TOKEN_SCOPE;
+    } else if (strcmp(name, "grant_type") == 0) {
+        dst = f->grant_type;
+        bit = GW_TOKEN_GRANT_TYPE;
+    }
     if (dst == NULL)
         return true; /* RFC 6749 3.2: unknown parameters are ignored */
-    if (dst[0] != '\0' || strlen(value) >= FIELD_MAX)
+    /* The bit, not a non-empty value, marks a parameter as present, so
+     * an empty first value does not let a second one through. */
+    if ((f->present & bit) != 0 || strlen(value) >= FIELD_MAX)
         return false; /* repeated or too long */
     strcpy(dst, value);
+    f->present |= bit;
     return true;
 }
 
-static bool parse_form(const char *body, size_t len, token_request *t)
+bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f)
 {
-    char *copy = strndup(body, len);
+    char *copy;
     char *save = NULL;
-    bool ok = copy != NULL;
+    bool ok;
 
+    /* A form body has no NUL byte (gw_query_decode() rejects %00 too).
+     * strndup() would stop at one, and the copy would be shorter than
+     * the len bytes cleared below. */
+    if (len > 0 && memchr(body, '\0', len) != NULL)
+        return false;
+    copy = strndup(body, len);
+    ok = copy != NULL;
     for (char *pair = ok ? strtok_r(copy, "&", &save) : NULL; ok && pair;
          pair = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(pair, '=');
@@ -140,7 +151,7 @@ static bool parse_form(const char *body, size_t len, token_request *t)
         *eq = '\0';
         ok = gw_query_decode(pair, name, sizeof(name)) == 0 &&
              gw_query_decode(eq + 1, value, sizeof(value)) == 0 &&
-             set_field(t, name, value);
+             set_field(f, name, value);
         memset(value, 0, sizeof(value));
     }
     if (copy != NULL) {
@@ -152,7 +163,7 @@ static bool parse_form(const char *body, size_t len, token_request *t)
 
 /* Reads "Authorization: Basic base64(id:secret)"; each part is
  * form-encoded as RFC 6749 section 2.3.1 requires. */
-static bool parse_basic(const char *header, token_request *t)
+static bool parse_basic(const char *header, gw_token_form *f)
 {
     uint8_t decoded[2 * FIELD_MAX];
     char pair[2 * FIELD_MAX], *colon;
@@ -174,10 +185,11 @@ static bool parse_basic(const char *header, token_request *t)
         return false;
     }
     *colon = '\0';
-    n = gw_query_decode(pair, t->client_id, sizeof(t->client_id)) == 0 &&
-        gw_query_decode(colon + 1, t->client_secret,
-                        sizeof(t->client_secret)) == 0;
+    n = gw_query_decode(pair, f->client_id, sizeof(f->client_id)) == 0 &&
+        gw_query_decode(colon + 1, f->client_secret,
+                        sizeof(f->client_secret)) == 0;
     memset(pair, 0, sizeof(pair));
+    f->present |= GW_TOKEN_CLIENT_ID | GW_TOKEN_CLIENT_SECRET;
     return n != 0;
 }
 
@@ -195,29 +207,31 @@ static bool read_request(hg_req *r, token_request *t)
         return false;
     }
     if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0 &&
-        !parse_basic(auth, t)) {
+        !parse_basic(auth, &t->form)) {
         reply_oauth_error(r, "invalid_client",
                           "the Basic credentials are malformed");
         return false;
     }
     /* A parameter that Basic already gave counts as repeated: RFC 6749
      * allows one authentication method per request. */
-    if (!parse_form(body, len, t)) {
+    if (!gw_token_form_parse(body, len, &t->form)) {
         reply_oauth_error(r, "invalid_request",
                           "the form body is malformed, repeats a parameter, "
                           "or sends client credentials twice");
         return false;
     }
-    if (strcmp(t->grant_type, "client_credentials") != 0) {
-        reply_oauth_error(r, t->grant_type[0] ? "unsupported_grant_type"
-                                              : "invalid_request",
-                          t->grant_type[0] ? "only grant_type="
-                                             "client_credentials is supported"
-                                           : "grant_type is required");
+    if (strcmp(t->form.grant_type, "client_credentials") != 0) {
+        bool has_grant = t->form.grant_type[0] != '\0';
+
+        reply_oauth_error(r, has_grant ? "unsupported_grant_type"
+                                       : "invalid_request",
+                          has_grant ? "only grant_type=client_credentials "
+                                      "is supported"
+                                    : "grant_type is required");
         return false;
     }
-    if (t->client_id[0] == '\0' || t->client_secret[0] == '\0' ||
-        !hg_id_valid("cli_", t->client_id)) {
+    if (t->form.client_id[0] == '\0' || t->form.client_secret[0] == '\0' ||
+        !hg_id_valid("cli_", t->form.client_id)) {
         reply_oauth_error(r, "invalid_client",
                           "client authentication failed");
         return false;
@@ -260,8 +274,9 @@ static void issue_token(hg_req *r, const char *scopes,
     long long lifetime_s;
 
     allowed = gw_scopes_parse(scopes);
-    granted = t->has_scope ? scope_subset(t->scope, allowed, &scope_ok)
-                           : allowed;
+    granted = (t->form.present & GW_TOKEN_SCOPE) != 0
+                  ? scope_subset(t->form.scope, allowed, &scope_ok)
+                  : allowed;
     if (!scope_ok || granted == 0) {
         reply_oauth_error(r, "invalid_scope",
                           "the requested scope exceeds the client's scopes");
@@ -274,15 +289,15 @@ static void issue_token(hg_req *r, const char *scopes,
         lifetime_s = 1;
 
     gw_scopes_format(granted, scope_text, sizeof(scope_text));
-    if (gw_token_issue(t->integration_id, t->client_id, scope_text, expires,
-                       token, sizeof(token)) != 0) {
+    if (gw_token_issue(t->integration_id, t->form.client_id, scope_text,
+                       expires, token, sizeof(token)) != 0) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "signing the token failed");
         return;
     }
     snprintf(r->auth_actor, sizeof(r->auth_actor), "client:%.63s",
-             t->client_id);
+             t->form.client_id);
     /* The token itself is never recorded, only that one was issued. */
-    gw_audit(r, t->integration_id, "token.issue", t->client_id,
+    gw_audit(r, t->integration_id, "token.issue", t->form.client_id,
              json_pack("{s:s, s:I}", "scope", scope_text, "expires_in_s",
                        (json_int_t)lifetime_s));
     hg_reply_header(r, "Cache-Control", "no-store");
@@ -337,11 +352,12 @@ static void on_client_index(hg_redis_status status, redisReply *reply,
     } else {
         snprintf(t->integration_id, sizeof(t->integration_id), "%s",
                  reply->str);
-        snprintf(suffix, sizeof(suffix), "client:%.63s", t->client_id);
+        snprintf(suffix, sizeof(suffix), "client:%.63s", t->form.client_id);
         hg_key(record, t->integration_id, suffix);
-        snprintf(suffix, sizeof(suffix), "rl:tf:%.63s", t->client_id);
+        snprintf(suffix, sizeof(suffix), "rl:tf:%.63s", t->form.client_id);
         hg_key(bucket, t->integration_id, suffix);
-        hg_sha256_hex(t->client_secret, strlen(t->client_secret), given);
+        hg_sha256_hex(t->form.client_secret, strlen(t->form.client_secret),
+                      given);
 
         const char *argv[] = {record, bucket, given, CLIENT_FAILURES_PER_S};
         hg_req_async(r, gw_config->redis_timeout_ms + 1000);
@@ -365,7 +381,7 @@ void gw_oauth_token(hg_req *r)
     r->data_free = free_request;
     if (!read_request(r, t))
         return;
-    snprintf(key, sizeof(key), "hg:oauth:client:%.63s", t->client_id);
+    snprintf(key, sizeof(key), "hg:oauth:client:%.63s", t->form.client_id);
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_command(t_ctx->redis, 0, on_client_index, r,
                      "HGET %s integration_id", key);

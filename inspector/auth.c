@@ -156,28 +156,41 @@ static void apply_identity(hg_req *r, const identity *id)
 
 /* ---- credentials -------------------------------------------------------- */
 
-/* Finds the value of one cookie in the Cookie header. */
-static bool cookie_value(const hg_req *r, const char *name, char *out,
-                         size_t cap)
+bool insp_cookie_value(const char *header, const char *name, char *out,
+                       size_t cap)
 {
-    const char *h = hg_req_header(r, "Cookie");
+    const char *h = header;
     size_t nlen = strlen(name);
 
     while (h != NULL && *h) {
-        while (*h == ' ' || *h == ';')
+        while (*h == ' ' || *h == '\t' || *h == ';')
             h++;
         if (strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
-            size_t n = strcspn(h + nlen + 1, ";");
+            const char *v = h + nlen + 1;
+            size_t n;
 
+            /* A user agent strips the white space around a value when it
+             * stores a cookie (RFC 6265 section 5.2), so none of it can
+             * belong to the token. */
+            v += strspn(v, " \t");
+            n = strcspn(v, ";");
+            while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                n--;
             if (n == 0 || n >= cap)
                 return false;
-            memcpy(out, h + nlen + 1, n);
+            memcpy(out, v, n);
             out[n] = '\0';
             return true;
         }
         h = strchr(h, ';');
     }
     return false;
+}
+
+static bool cookie_value(const hg_req *r, const char *name, char *out,
+                         size_t cap)
+{
+    return insp_cookie_value(hg_req_header(r, "Cookie"), name, out, cap);
 }
 
 static bool is_admin_hash(const char *sha256)

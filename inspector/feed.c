@@ -92,10 +92,7 @@
 #define CLOSE_LOG_BURST 20
 #define CLOSE_LOG_WINDOW_S 10
 
-typedef struct stream_id {
-    uint64_t ms;
-    uint64_t seq;
-} stream_id;
+typedef insp_stream_id stream_id;
 
 typedef struct held_msg {
     stream_id id;
@@ -184,25 +181,53 @@ static void read_since(feed_client *c);
 
 /* ---- stream ids -------------------------------------------------------- */
 
-static bool parse_id(const char *s, stream_id *out)
+/* Reads one decimal part of a stream id, at least one digit, and returns
+ * the text after it, or NULL when it has no digit or exceeds UINT64_MAX. */
+static const char *parse_id_part(const char *s, uint64_t *out)
 {
-    char *end;
+    uint64_t v = 0;
+    const char *p = s;
 
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    out->ms = strtoull(s, &end, 10);
-    if (errno == ERANGE)
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned digit = (unsigned)(*p - '0');
+
+        if (v > (UINT64_MAX - digit) / 10)
+            return NULL;
+        v = v * 10 + digit;
+    }
+    if (p == s)
+        return NULL;
+    *out = v;
+    return p;
+}
+
+bool insp_stream_id_parse(const char *s, insp_stream_id *out)
+{
+    insp_stream_id id = {0, 0};
+    const char *end;
+
+    if (s == NULL || (end = parse_id_part(s, &id.ms)) == NULL)
         return false;
     /* "<ms>" means "<ms>-0", as in XREAD. */
-    if (*end == '\0') {
-        out->seq = 0;
-        return true;
-    }
-    if (*end != '-' || end[1] < '0' || end[1] > '9')
+    if (*end == '-' && (end = parse_id_part(end + 1, &id.seq)) == NULL)
         return false;
-    out->seq = strtoull(end + 1, &end, 10);
-    return *end == '\0' && errno != ERANGE;
+    if (*end != '\0')
+        return false;
+    *out = id;
+    return true;
+}
+
+bool insp_feed_resume_point(const char *last_event_id, const char *since,
+                            bool *resume, insp_stream_id *out)
+{
+    /* An SSE client whose last event id is empty sends none; an empty
+     * header or ?since= counts as none too. */
+    const char *id = last_event_id != NULL && last_event_id[0] != '\0'
+                         ? last_event_id
+                         : since;
+
+    *resume = id != NULL && id[0] != '\0';
+    return !*resume || insp_stream_id_parse(id, out);
 }
 
 static bool id_after(stream_id a, stream_id b)
@@ -210,7 +235,7 @@ static bool id_after(stream_id a, stream_id b)
     return a.ms > b.ms || (a.ms == b.ms && a.seq > b.seq);
 }
 
-static char *format_id(stream_id id, char *buf, size_t cap)
+char *insp_stream_id_format(insp_stream_id id, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
     return buf;
@@ -254,7 +279,8 @@ static bool read_entry(const redisReply *entry, entry_view *v)
             v->json_len = len;
         }
     }
-    return v->id != NULL && v->json != NULL && parse_id(v->id, &v->sid);
+    return v->id != NULL && v->json != NULL &&
+           insp_stream_id_parse(v->id, &v->sid);
 }
 
 /* Reads the stream id of an entry, also of one read_entry() rejects. */
@@ -262,7 +288,7 @@ static bool entry_id(const redisReply *entry, stream_id *id)
 {
     const char *text = hg_reply_str(entry, 0, NULL);
 
-    return text != NULL && parse_id(text, id);
+    return text != NULL && insp_stream_id_parse(text, id);
 }
 
 static bool visible(const feed_client *c, const entry_view *v)
@@ -406,7 +432,7 @@ static void log_close(feed_client *c, const char *why)
                        .error = why};
 
     flush_log_counts(hub, time(NULL));
-    format_id(c->last, last, sizeof(last));
+    insp_stream_id_format(c->last, last, sizeof(last));
     if (hub->close_logged < CLOSE_LOG_BURST) {
         hub->close_logged++;
         hg_info(&f, "closing a live feed client after id %s", last);
@@ -582,7 +608,7 @@ static void on_since(hg_redis_status status, redisReply *reply, void *arg)
         const char *newest = hg_reply_str(reply, 1, NULL);
         stream_id id;
 
-        if (newest == NULL || !parse_id(newest, &id)) {
+        if (newest == NULL || !insp_stream_id_parse(newest, &id)) {
             client_drop(c, "the catch-up script returned no stream id");
             return;
         }
@@ -694,8 +720,8 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 static void read_since(feed_client *c)
 {
     char from[48], count[16];
-    const char *argv[] = {HG_KEY_ACTIVITY, format_id(c->last, from,
-                                                     sizeof(from)),
+    const char *argv[] = {HG_KEY_ACTIVITY,
+                          insp_stream_id_format(c->last, from, sizeof(from)),
                           count};
 
     snprintf(count, sizeof(count), "%d", c->batch);
@@ -976,18 +1002,22 @@ static void reject_catch_up_busy(struct feed_hub *hub, hg_req *r)
 static void start_stream(hg_req *r)
 {
     struct feed_hub *hub = insp->feed;
-    const char *since = hg_req_header(r, "Last-Event-ID");
+    insp_stream_id since = {0, 0};
+    bool resume;
     insp_credential cred;
     feed_cred *fc;
     feed_client *c;
     static const char hello[] = "retry: 2000\n: connected\n\n";
 
-    /* An SSE client whose last event id is empty sends none; an empty
-     * header or ?since= counts as none too. */
-    if (since == NULL || since[0] == '\0')
-        since = hg_req_query(r, "since");
-    if (since != NULL && since[0] == '\0')
-        since = NULL;
+    /* Checked first, so an invalid id costs no stream open of the
+     * credential's bucket. */
+    if (!insp_feed_resume_point(hg_req_header(r, "Last-Event-ID"),
+                                hg_req_query(r, "since"), &resume, &since)) {
+        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                         "invalid Last-Event-ID or since: must be a stream "
+                         "id such as 1700000000000-0 or 1700000000000");
+        return;
+    }
     if (!insp_credential_read(r, &cred) ||
         (fc = cred_get(hub, &cred)) == NULL) {
         hg_reply_header(r, "Retry-After", BUSY_RETRY_AFTER);
@@ -1010,20 +1040,13 @@ static void start_stream(hg_req *r)
         reject_busy(hub, r);
         return;
     }
-    if (since != NULL && hub->catch_up_clients >= CATCH_UP_CLIENTS_MAX) {
+    if (resume && hub->catch_up_clients >= CATCH_UP_CLIENTS_MAX) {
         reject_catch_up_busy(hub, r);
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
-        return;
-    }
-    if (since != NULL && !parse_id(since, &c->last)) {
-        free(c);
-        hg_reply_problem(r, HG_E_VALIDATION_ERROR,
-                         "invalid Last-Event-ID or since: must be a stream "
-                         "id such as 1700000000000-0 or 1700000000000");
         return;
     }
 
@@ -1041,7 +1064,8 @@ static void start_stream(hg_req *r)
     hg_reply_header(r, "X-Accel-Buffering", "no");
     hg_stream_start(r, 200, "text/event-stream");
     client_send(c, hello, sizeof(hello) - 1);
-    if (since != NULL) {
+    if (resume) {
+        c->last = since;
         c->catching_up = true;
         hub->catch_up_clients++;
         c->batch = CATCH_UP_BATCH;
@@ -1141,7 +1165,7 @@ static void on_hub_start(hg_redis_status status, redisReply *reply,
         return;
     }
     if (id != NULL)
-        parse_id(id, &hub->last);
+        insp_stream_id_parse(id, &hub->last);
     hub->started = true;
     hub_read(hub);
 }
@@ -1161,10 +1185,9 @@ static void hub_read(struct feed_hub *hub)
     }
     snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
     snprintf(count, sizeof(count), "%d", READ_BATCH);
-    const char *argv[] = {"XREAD",   "COUNT",         count,
-                          "BLOCK",   block,           "STREAMS",
-                          HG_KEY_ACTIVITY, format_id(hub->last, from,
-                                                     sizeof(from))};
+    const char *argv[] = {
+        "XREAD", "COUNT", count, "BLOCK", block, "STREAMS", HG_KEY_ACTIVITY,
+        insp_stream_id_format(hub->last, from, sizeof(from))};
     hg_redis_command_argv(hub->in->feed_redis,
                           READ_BLOCK_MS + hub->in->cfg->redis_timeout_ms,
                           on_hub_read, hub, 8, argv, NULL);

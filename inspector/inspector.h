@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/config.h"
 #include "common/http.h"
@@ -101,6 +102,13 @@ void insp_gateway_conn_free_later(struct evhttp_connection *conn);
 
 bool insp_read_token(const hg_req *r, char *token, size_t cap,
                      bool *from_cookie);
+/* Copies the value of the first cookie called name in a Cookie header
+ * value (NULL for none) into out, without the spaces and tabs around it.
+ * Pairs are separated by ';' and white space (RFC 6265 section 4.2.1).
+ * Returns false when no pair is called name, or the first one has an
+ * empty value or one of cap bytes or more. */
+bool insp_cookie_value(const char *header, const char *name, char *out,
+                       size_t cap);
 /* Reads the caller's bearer or else session cookie into out, the same way
  * insp_authorize() picks it. Returns false when the request has none. */
 bool insp_credential_read(const hg_req *r, insp_credential *out);
@@ -178,5 +186,27 @@ void feed_hub_recheck_soon(struct feed_hub *hub);
 /* Ends at once the live feed streams of this process that use the session
  * whose token hashes to sha256 (hex), after a "signed-out" message. */
 void feed_hub_end_session(struct feed_hub *hub, const char *sha256);
+
+/* A position in the activity stream: the Redis stream id "<ms>-<seq>". */
+typedef struct insp_stream_id {
+    uint64_t ms;
+    uint64_t seq;
+} insp_stream_id;
+
+/* Bytes of the longest formatted stream id, with its NUL. */
+#define INSP_STREAM_ID_MAX 42
+
+/* Parses "<ms>-<seq>", or "<ms>" for "<ms>-0" as XREAD reads it. Both
+ * parts are decimal digits only, with a value of at most UINT64_MAX.
+ * Returns false for anything else and then leaves *out unchanged. */
+bool insp_stream_id_parse(const char *s, insp_stream_id *out);
+/* Writes id as "<ms>-<seq>" into buf (cap bytes) and returns buf. */
+char *insp_stream_id_format(insp_stream_id id, char *buf, size_t cap);
+/* Reads where a live feed client resumes: the Last-Event-ID header, or
+ * the "since" query parameter when the header is absent or empty (NULL
+ * for an absent value). Sets *resume to whether a non-empty id was given
+ * and *out to it. Returns false for an invalid id. */
+bool insp_feed_resume_point(const char *last_event_id, const char *since,
+                            bool *resume, insp_stream_id *out);
 
 #endif
