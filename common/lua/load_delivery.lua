@@ -32,7 +32,7 @@ local manual = ARGV[4] == '1'
 local d = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'endpoint_id',
                      'attempt_count', 'retry_index', 'id')
 if not d[1] or (not manual and (d[1] == 'succeeded' or d[1] == 'dead')) then
-  hg_ack(KEYS[2], ARGV[3], ARGV[2])
+  hg_ack(KEYS[2], ARGV[3], ARGV[2], true)
   return {'skip'}
 end
 
@@ -54,7 +54,7 @@ end
 if reason then
   hg_end_delivery(integration, KEYS[1], reason, ARGV[7], KEYS[4], ARGV[8])
   redis.call('ZREM', KEYS[3], ARGV[9])
-  hg_ack(KEYS[2], ARGV[3], ARGV[2])
+  hg_ack(KEYS[2], ARGV[3], ARGV[2], not manual)
   return {'ended', reason}
 end
 

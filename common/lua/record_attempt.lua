@@ -37,12 +37,17 @@
 local f = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id',
                      'status', 'next_attempt_at', 'attempt_count',
                      'last_attempt_id', 'retry_index', 'lane')
+-- A second reading of the work entry after a consumer group loss would
+-- only be skipped when the delivery ended through a scheduled attempt.
+local function settled(status)
+  return ARGV[8] ~= '1' and (status == 'succeeded' or status == 'dead')
+end
 if not f[1] then
-  hg_ack(KEYS[3], ARGV[13], ARGV[1])
+  hg_ack(KEYS[3], ARGV[13], ARGV[1], true)
   return {0, 'missing'}
 end
 if f[7] == ARGV[15] then
-  hg_ack(KEYS[3], ARGV[13], ARGV[1])
+  hg_ack(KEYS[3], ARGV[13], ARGV[1], settled(f[4]))
   return {tonumber(f[6]), f[4]}
 end
 
@@ -100,7 +105,7 @@ else
   redis.call('ZREM', KEYS[4], ARGV[9])
 end
 redis.call(unpack(fields))
-hg_ack(KEYS[3], ARGV[13], ARGV[1])
+hg_ack(KEYS[3], ARGV[13], ARGV[1], settled(status))
 
 local d = {f[1], f[2], f[3]}
 local prefix = hg_prefix(integration)

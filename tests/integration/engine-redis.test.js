@@ -426,3 +426,46 @@ test('acknowledged work entries are trimmed, entries in flight stay', { timeout:
     await harness.stop(worker);
   }
 });
+
+test('recreated group does not resend manual or retrying deliveries', { timeout: scaled(60000) }, async (t) => {
+  const receiver = await receiverWith((index, record) => ({
+    status: record.body.includes('regroup.fail') ? 500 : 200,
+  }));
+  // The retry of the failing delivery falls due long after the test ends.
+  const worker = await harness.startWorker({ ...WORKER_ENV, HOOKGATE_RETRY_SCHEDULE: '300,300' });
+  const readyLine = `consumer group ${DISPATCH_GROUP} ready`;
+  try {
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'regroup', receiver.url());
+    const okId = await api.publishAccepted(id, apiKey, '{"type":"regroup.ok"}');
+    const failId = await api.publishAccepted(id, apiKey, '{"type":"regroup.fail"}');
+    const ok = await api.waitForSettled(id, apiKey, okId, { timeoutMs: scaled(10000) });
+    assert.equal(ok.deliveries[0].status, 'succeeded', 'the first delivery succeeded');
+    await waitFor(() => receiver.requestsFor(failId).length === 1, {
+      timeoutMs: scaled(10000),
+      description: 'the failing delivery to be attempted once',
+    });
+    const res = await api.redeliver(id, apiKey, ok.deliveries[0].id);
+    assert.equal(res.status, 202, `redeliver status: ${res.describe()}`);
+    await waitFor(() => receiver.requestsFor(okId).length === 2, {
+      timeoutMs: scaled(10000),
+      description: 'the manual redelivery to arrive',
+    });
+    await sleep(500);
+
+    const before = countLogLines(worker.logFile, readyLine);
+    await redisCommand(harness.redisPort, ['XGROUP', 'DESTROY', WORK_STREAM, DISPATCH_GROUP]);
+    await waitFor(() => countLogLines(worker.logFile, readyLine) > before, {
+      timeoutMs: scaled(10000),
+      description: 'the worker to create the group again',
+    });
+    // The new group reads the stream from the start.
+    await sleep(2000);
+    const counts = [receiver.requestsFor(okId).length, receiver.requestsFor(failId).length];
+    t.diagnostic(`requests after the group came back: redelivered ${counts[0]}, failing ${counts[1]}`);
+    assert.equal(counts[0], 2, 'the manual redelivery was not sent again');
+    assert.equal(counts[1], 1, 'the failing delivery waited for its retry');
+    assertRunning([gateway, worker]);
+  } finally {
+    await harness.stop(worker);
+  }
+});

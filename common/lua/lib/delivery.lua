@@ -122,11 +122,18 @@ local function hg_end_delivery(integration, delivery_key, reason, now_iso,
   return true
 end
 
--- Acknowledges a work entry ("" for none). The entry stays in the stream
--- until promote_due.lua trims it: an XDEL per delivery made Redis walk the
--- entry's stream node to find it, a tenth of the Redis work of a delivery.
-local function hg_ack(work_key, group, entry_id)
+-- Acknowledges a work entry ("" for none). A consumer group created again
+-- after a loss reads the stream from the start, so an entry whose second
+-- reading would send something (a manual attempt, a delivery that has not
+-- ended) is removed at once. With harmless true (a second reading would
+-- only be skipped) the entry stays until promote_due.lua trims it: an XDEL
+-- makes Redis search the entry's stream node, a tenth of the Redis work of
+-- a delivery.
+local function hg_ack(work_key, group, entry_id, harmless)
   if entry_id ~= '' then
     redis.call('XACK', work_key, group, entry_id)
+    if not harmless then
+      redis.call('XDEL', work_key, entry_id)
+    end
   end
 end
