@@ -31,29 +31,31 @@
 -- @include delivery
 -- @include endpoint
 
--- One read gives everything this script needs from the delivery, and one
--- HSET writes it back: each command a script runs costs Redis time, and
--- each write is copied to the AOF.
-local f = redis.call('HMGET', KEYS[1], 'id', 'event_id', 'endpoint_id',
-                     'status', 'next_attempt_at', 'attempt_count',
-                     'last_attempt_id', 'retry_index', 'lane')
--- A second reading of the work entry after a consumer group loss would
--- only be skipped when the delivery ended through a scheduled attempt.
+-- The delivery is read with one HMGET and written with one HSET, because
+-- each command costs Redis time and each write is copied to the AOF.
+local delivery = redis.call('HMGET', KEYS[1], 'id', 'event_id',
+                            'endpoint_id', 'status', 'next_attempt_at',
+                            'attempt_count', 'last_attempt_id',
+                            'retry_index', 'lane')
+
+-- Returns true when a consumer group created again after a loss would only
+-- skip this work entry: the delivery ended through a scheduled attempt.
 local function settled(status)
   return ARGV[8] ~= '1' and (status == 'succeeded' or status == 'dead')
 end
-if not f[1] then
+
+if not delivery[1] then
   hg_ack(KEYS[3], ARGV[13], ARGV[1], true)
   return {0, 'missing'}
 end
-if f[7] == ARGV[15] then
-  hg_ack(KEYS[3], ARGV[13], ARGV[1], settled(f[4]))
-  return {tonumber(f[6]), f[4]}
+if delivery[7] == ARGV[15] then
+  hg_ack(KEYS[3], ARGV[13], ARGV[1], settled(delivery[4]))
+  return {tonumber(delivery[6]), delivery[4]}
 end
 
 local integration = ARGV[12]
 local now = hg_now_ms()
-local n = tonumber(f[6] or '0') + 1
+local n = tonumber(delivery[6] or '0') + 1
 local len = redis.call('RPUSH', KEYS[2],
                        '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
 if len == 1 then
@@ -65,10 +67,10 @@ elseif len > 100 then
   redis.call('LTRIM', KEYS[2], -100, -1)
 end
 
-local current = f[4]
+local current = delivery[4]
 local outcome = ARGV[3]
 local status = current
-local next_at = f[5] or ''
+local next_at = delivery[5] or ''
 local fields = {'HSET', KEYS[1], 'last_attempt_id', ARGV[15],
                 'attempt_count', n, 'updated_at', ARGV[7]}
 local function set(...)
@@ -96,7 +98,7 @@ elseif outcome == 'failed' then
   status = 'failed'
   next_at = ARGV[5]
   set('status', status, 'next_attempt_at', next_at,
-      'retry_index', tonumber(f[8] or '0') + 1)
+      'retry_index', tonumber(delivery[8] or '0') + 1)
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[9])
 else
   status = 'dead'
@@ -107,11 +109,11 @@ end
 redis.call(unpack(fields))
 hg_ack(KEYS[3], ARGV[13], ARGV[1], settled(status))
 
-local d = {f[1], f[2], f[3]}
+local d = {delivery[1], delivery[2], delivery[3]}
 local prefix = hg_prefix(integration)
 if status == 'succeeded' or status == 'dead' then
   redis.call('SREM', prefix .. 'ep:' .. d[3] .. ':pending', d[1])
-  if f[9] and f[9] ~= '' then
+  if delivery[9] and delivery[9] ~= '' then
     hg_lane_leave(integration, KEYS[1])
   end
 end

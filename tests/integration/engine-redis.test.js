@@ -363,7 +363,7 @@ test('unsafe Redis configuration rejected at start', { timeout: scaled(60000) },
   }
 });
 
-test('acknowledged work entries are trimmed, entries in flight stay', { timeout: scaled(120000) }, async (t) => {
+test('work stream keeps entries in flight', { timeout: scaled(120000) }, async (t) => {
   // The slow responses must outlast publishing and delivering the fast
   // events, under the sanitizers too.
   const SLOW_MS = scaled(10000);
@@ -427,7 +427,7 @@ test('acknowledged work entries are trimmed, entries in flight stay', { timeout:
   }
 });
 
-test('recreated group does not resend manual or retrying deliveries', { timeout: scaled(60000) }, async (t) => {
+test('recreated group sends nothing twice', { timeout: scaled(60000) }, async (t) => {
   const receiver = await receiverWith((index, record) => ({
     status: record.body.includes('regroup.fail') ? 500 : 200,
   }));

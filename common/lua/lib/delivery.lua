@@ -122,13 +122,10 @@ local function hg_end_delivery(integration, delivery_key, reason, now_iso,
   return true
 end
 
--- Acknowledges a work entry ("" for none). A consumer group created again
--- after a loss reads the stream from the start, so an entry whose second
--- reading would send something (a manual attempt, a delivery that has not
--- ended) is removed at once. With harmless true (a second reading would
--- only be skipped) the entry stays until promote_due.lua trims it: an XDEL
--- makes Redis search the entry's stream node, a tenth of the Redis work of
--- a delivery.
+-- Acknowledges a work entry ("" for none), and deletes it unless harmless
+-- says a recreated consumer group, which reads from id 0, would only skip
+-- it. Kept entries go when promote_due.lua trims whole stream nodes, which
+-- costs Redis less than an XDEL per entry.
 local function hg_ack(work_key, group, entry_id, harmless)
   if entry_id ~= '' then
     redis.call('XACK', work_key, group, entry_id)
