@@ -38,12 +38,16 @@
 #define STEP_RETRY_MAX_MS 5000
 /* After a delivery was deferred by its endpoint's concurrency cap, reads
  * are paced by finished sends for this long (see read_work): up to one
- * entry per finished send, and at least CAPPED_PROBE entries every
- * CAPPED_PROBE_MS, so other endpoints' entries are still read (at least
- * 800 a second) while one endpoint is full. */
+ * entry per finished send, and CAPPED_PROBE entries more every probe
+ * interval, so other endpoints' entries are still read while one endpoint
+ * is full. The interval starts at CAPPED_PROBE_MS (800 entries a second)
+ * and doubles up to CAPPED_PROBE_MAX_MS (40 a second) while the probes
+ * only meet the full endpoint, since each of those costs a load and a
+ * trip through the schedule. */
 #define CAPPED_HOLD_MS 1000
 #define CAPPED_PROBE 4
 #define CAPPED_PROBE_MS 5
+#define CAPPED_PROBE_MAX_MS 100
 
 typedef enum job_step { STEP_LOAD, STEP_SETTLE, STEP_RECORD } job_step;
 
@@ -86,6 +90,8 @@ struct dispatcher {
     int64_t capped_until_ms; /* monotonic; see CAPPED_HOLD_MS */
     int freed;               /* sends finished since the last read */
     int64_t probe_after_ms;  /* monotonic; next paced read without a send */
+    int probe_ms;            /* current probe interval (ms) */
+    int capped_deferrals;    /* cap deferrals since the last probe read */
     int64_t sched_next_ms; /* earliest next due time this promote round */
     bool sched_more;       /* a shard had more due than one batch */
     int jobs;
@@ -467,6 +473,7 @@ static struct {
     hg_prom_metric *queue_depth;
     hg_prom_metric *oldest_due_age;
     hg_prom_metric *schedule_lag;
+    hg_prom_metric *deferred;
 } prom;
 static pthread_once_t prom_once = PTHREAD_ONCE_INIT;
 
@@ -480,6 +487,7 @@ static void declare_prom_metrics(void)
     hg_prom_registry *reg = hg_prom_default();
     const char *const outcome_class[] = {"outcome", "error_class"};
     const char *const shard[] = {"shard"};
+    const char *const reason[] = {"reason"};
 
     prom.deliveries = hg_prom_declare(
         reg, HG_PROM_COUNTER, "hookgate_deliveries_total",
@@ -504,6 +512,12 @@ static void declare_prom_metrics(void)
         reg, HG_PROM_HISTOGRAM, "hookgate_retry_schedule_lag_seconds",
         "Start of a scheduled retry's attempt minus its due time.", 0, NULL,
         (int)(sizeof(lag_buckets) / sizeof(double)), lag_buckets);
+    prom.deferred = hg_prom_declare(
+        reg, HG_PROM_COUNTER, "hookgate_deliveries_deferred_total",
+        "Deliveries put back on the schedule without an attempt because "
+        "their endpoint was at its limit: reason \"cap\" (concurrency), "
+        "\"breaker\" (circuit open) or \"rate\" (rate limit).",
+        1, reason, 0, NULL);
 }
 
 /* Counts one attempt in hookgate_deliveries_total. The error class is the
@@ -526,6 +540,15 @@ static void prom_count_attempt(const job *j, const hg_http_result *res)
     values[1] = error_class;
     hg_prom_inc(prom.deliveries, values, 1);
     hg_prom_observe(prom.duration, NULL, (double)res->duration_ms / 1000);
+}
+
+/* Counts one deferral in hookgate_deliveries_deferred_total; why is the
+ * load script's reason ("cap", "breaker" or "rate"). */
+static void prom_count_deferral(const char *why)
+{
+    const char *values[1] = {why != NULL ? why : "unknown"};
+
+    hg_prom_inc(prom.deferred, values, 1);
 }
 
 static void on_queue_depth(hg_redis_status status, redisReply *reply,
@@ -732,8 +755,11 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
         else if (result != NULL && strcmp(result, "deferred") == 0) {
             const char *why = hg_reply_str(reply, 2, NULL);
 
-            if (why != NULL && strcmp(why, "cap") == 0)
+            if (why != NULL && strcmp(why, "cap") == 0) {
                 j->d->capped_until_ms = hg_mono_ms() + CAPPED_HOLD_MS;
+                j->d->capped_deferrals++;
+            }
+            prom_count_deferral(why);
             hg_debug(&f, "delivery deferred by the endpoint's limits");
         }
         job_finish(n);
@@ -976,8 +1002,18 @@ static void read_work(dispatcher *d)
         int allowed = d->freed;
 
         if (now >= d->probe_after_ms) {
+            /* As many deferrals as probe entries: the last probes most
+             * likely met the full endpoint too. A slow reply counts in
+             * the next round instead, which only delays the change. */
+            if (d->capped_deferrals >= CAPPED_PROBE)
+                d->probe_ms = d->probe_ms * 2 < CAPPED_PROBE_MAX_MS
+                                  ? d->probe_ms * 2
+                                  : CAPPED_PROBE_MAX_MS;
+            else
+                d->probe_ms = CAPPED_PROBE_MS;
+            d->capped_deferrals = 0;
             allowed += CAPPED_PROBE;
-            d->probe_after_ms = now + CAPPED_PROBE_MS;
+            d->probe_after_ms = now + d->probe_ms;
         }
         if (allowed == 0) {
             arm(d->read_retry, d->probe_after_ms - now);
@@ -985,6 +1021,9 @@ static void read_work(dispatcher *d)
         }
         if (room > allowed)
             room = allowed;
+    } else {
+        d->probe_ms = CAPPED_PROBE_MS;
+        d->capped_deferrals = 0;
     }
     d->freed = 0;
     snprintf(count, sizeof(count), "%d",
@@ -1258,6 +1297,7 @@ dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg)
         return NULL;
     d->base = base;
     d->cfg = cfg;
+    d->probe_ms = CAPPED_PROBE_MS;
     d->shards = cfg->work_shards;
     d->work_keys = calloc((size_t)d->shards, sizeof(*d->work_keys));
     d->sched_keys = calloc((size_t)d->shards, sizeof(*d->sched_keys));

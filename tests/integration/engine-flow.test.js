@@ -8,6 +8,7 @@
 // them at its end.
 
 const assert = require('node:assert/strict');
+const http = require('node:http');
 const { before, test } = require('node:test');
 const { Webhook } = require('standardwebhooks');
 
@@ -205,22 +206,26 @@ test('endpoint cap keeps worker slots free', { timeout: scaled(60000) }, async (
 
 // ---- concurrency cap and rate limit across workers ----------------------
 
+/**
+ * Creates an integration with one endpoint capped at cap deliveries in
+ * flight, publishes count events to it and returns { id, apiKey, eventIds }.
+ */
+async function publishToCapped(label, url, cap, count) {
+  const id = uniqueId(label);
+  const integration = await api.createIntegration(id);
+  const apiKey = integration.api_key;
+  await api.createEndpoint(id, apiKey, { url, event_types: ['*'], max_concurrency: cap });
+  const bodies = Array.from({ length: count }, (_, i) => `{"type":"${label}.test","n":${i}}`);
+  return { id, apiKey, eventIds: await publishAll(id, apiKey, bodies) };
+}
+
 test('concurrency cap enforced across workers', { timeout: scaled(60000) }, async () => {
   const CAP = 3;
   const EVENTS = 20;
   const receiver = await countingReceiver(always(200, 500));
   const workers = await startWorkers(2, { HOOKGATE_RETRY_SCHEDULE: '1,1,1' });
   try {
-    const id = uniqueId('cap');
-    const integration = await api.createIntegration(id);
-    const apiKey = integration.api_key;
-    await api.createEndpoint(id, apiKey, { url: receiver.url(), event_types: ['*'], max_concurrency: CAP });
-
-    const eventIds = await publishAll(
-      id,
-      apiKey,
-      Array.from({ length: EVENTS }, (_, i) => `{"type":"cap.test","n":${i}}`),
-    );
+    const { id, apiKey, eventIds } = await publishToCapped('cap', receiver.url(), CAP, EVENTS);
     const events = await waitForAllSettled(api, id, apiKey, eventIds, { timeoutMs: 30000 });
     await sleep(DUPLICATE_GRACE_MS);
 
@@ -237,6 +242,61 @@ test('concurrency cap enforced across workers', { timeout: scaled(60000) }, asyn
     for (const worker of workers) {
       assert.ok(worker.running, `worker pid ${worker.pid} still runs`);
     }
+  } finally {
+    await stopWorkers(workers);
+  }
+});
+
+/** Reads hookgate_deliveries_deferred_total{reason="cap"} from a worker. */
+function deferredByCap(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const line = /^hookgate_deliveries_deferred_total\{reason="cap"\} (\d+)$/m.exec(text);
+        if (res.statusCode !== 200 || !line) {
+          reject(new Error(`no cap deferral counter in GET /metrics (${res.statusCode}): ${text.slice(0, 200)}`));
+          return;
+        }
+        resolve(Number(line[1]));
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(scaled(5000), () => req.destroy(new Error('GET /metrics timed out')));
+    req.on('error', reject);
+  });
+}
+
+// Every entry read while its endpoint is full costs a load and a trip
+// through the schedule. With a backlog for one full endpoint, the worker
+// reads ahead of the cap by a few entries at widening intervals, not by
+// hundreds a second.
+test('full endpoint read ahead sparingly', { timeout: scaled(90000) }, async (t) => {
+  const CAP = 4;
+  const EVENTS = 600;
+  const receiver = await countingReceiver(always(200));
+  const { eventIds } = await publishToCapped('readahead', receiver.url(), CAP, EVENTS);
+  // A small read window keeps most of the backlog in the stream, where
+  // the paced reads find it.
+  const workers = await startWorkers(1, { HOOKGATE_MAX_INFLIGHT: '16' });
+  try {
+    await receiver.waitForRequests(EVENTS, { timeoutMs: scaled(60000) });
+    const times = receiver.requests.map((r) => r.receivedAt);
+    const drainS = (Math.max(...times) - Math.min(...times)) / 1000;
+    const deferred = await deferredByCap(workers[0].port);
+    t.diagnostic(`${deferred} cap deferrals for ${EVENTS} deliveries drained in ${drainS} s`);
+    await sleep(DUPLICATE_GRACE_MS);
+
+    assertEachOnce(receiver, eventIds, 'capped endpoint');
+    assert.ok(receiver.maxInFlight <= CAP, `the receiver had ${receiver.maxInFlight} requests in flight`);
+    // The first read defers 16 - CAP entries, and the probe interval takes
+    // about 0.2 s to widen. After that, paced reads defer at most about 40
+    // entries a second. A fixed pace of 800 a second defers most of the
+    // backlog.
+    const bound = 100 + 60 * drainS;
+    assert.ok(deferred <= bound, `${deferred} cap deferrals in ${drainS} s; expected at most ${bound}`);
   } finally {
     await stopWorkers(workers);
   }

@@ -96,7 +96,11 @@ local function hg_endpoint_health(integration, endpoint_id, ok, now, cfg, op,
   local h = redis.call('HMGET', key, 'failures', 'state', 'probe_interval_ms',
                        'failing_since_ms')
   if ok then
-    redis.call('DEL', key)
+    -- Most endpoints have no health record; deleting a missing key would
+    -- still cost a command.
+    if h[1] or h[2] or h[3] or h[4] then
+      redis.call('DEL', key)
+    end
     return h[2] == 'open' and 'closed' or ''
   end
   local failures = tonumber(h[1] or '0') + 1
@@ -172,12 +176,18 @@ local function hg_endpoint_admit(integration, endpoint_id, delivery_id,
     probe = true
   end
   local leases = prefix .. ':leases'
-  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
-  if max_concurrency > 0 and redis.call('ZSCORE', leases, delivery_id) == false
-     and redis.call('ZCARD', leases) >= max_concurrency then
-    -- Waits until a lease is released. The lease length bounds the wait
-    -- when a worker died holding one.
-    return lease_until - now, 'cap'
+  -- Expired leases are those of workers that died holding them. They are
+  -- dropped only where they could fill the cap, and when the set's expiry
+  -- is pushed below, because a count under the cap needs no trimming.
+  if max_concurrency > 0 and
+     redis.call('ZCARD', leases) >= max_concurrency then
+    redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+    if redis.call('ZCARD', leases) >= max_concurrency and
+       redis.call('ZSCORE', leases, delivery_id) == false then
+      -- Waits until a lease is released. The lease length bounds the
+      -- wait when a worker died holding one.
+      return lease_until - now, 'cap'
+    end
   end
   if rate > 0 then
     local booked = tonumber(redis.call('HGET', delivery_key, 'rate_slot_ms')
@@ -202,6 +212,7 @@ local function hg_endpoint_admit(integration, endpoint_id, delivery_id,
   -- only when less than 30 s of that margin is left saves a write to the
   -- AOF for most deliveries.
   if redis.call('PTTL', leases) < lease_until - now + 30000 then
+    redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
     redis.call('PEXPIREAT', leases, lease_until + 60000)
   end
   return 0, '', probe
