@@ -1156,6 +1156,46 @@ static void on_claimed(hg_redis_status status, redisReply *reply, void *arg)
     }
 }
 
+void retry_on_consumers_pruned(hg_redis_status status, redisReply *reply,
+                               void *arg)
+{
+    const char *group = arg;
+    hg_log_fields f = {0};
+
+    if (status != HG_REDIS_OK)
+        f.error = hg_redis_status_text(status);
+    else if (reply->type == REDIS_REPLY_ERROR)
+        f.error = reply->str;
+    else if (reply->type != REDIS_REPLY_INTEGER)
+        f.error = "unexpected reply";
+    if (f.error != NULL)
+        hg_warn(&f, "deleting idle consumers of group %s failed; trying "
+                    "again at the next claim round",
+                group);
+    else if (reply->integer > 0)
+        hg_info(NULL, "deleted %lld idle consumers of group %s",
+                reply->integer, group);
+}
+
+/* Deletes the consumers that gone workers left behind. A consumer without
+ * pending entries that has not read for a visibility timeout belongs to a
+ * worker that is gone, since a live one reads at least every
+ * READ_BLOCK_MS while it has room. */
+static void prune_consumers(dispatcher *d)
+{
+    char idle[24];
+
+    snprintf(idle, sizeof(idle), "%d", d->cfg->visibility_timeout_ms);
+    for (int i = 0; i < d->shards; i++) {
+        const char *argv[] = {d->work_keys[i], HG_DISPATCH_GROUP, idle,
+                              d->consumer};
+
+        hg_redis_eval(d->redis, &hg_script_consumers_prune, 0,
+                      retry_on_consumers_pruned, (void *)HG_DISPATCH_GROUP, 1,
+                      4, argv, NULL);
+    }
+}
+
 static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
 {
     dispatcher *d = arg;
@@ -1164,6 +1204,8 @@ static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (d->groups_ready && !d->stopping)
+        prune_consumers(d);
     if (d->groups_ready && room > 0 && !d->stopping) {
         snprintf(idle, sizeof(idle), "%d", d->cfg->visibility_timeout_ms);
         snprintf(count, sizeof(count), "%d",

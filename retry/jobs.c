@@ -32,6 +32,7 @@ struct jobs_runner {
     bool group_ready;
     bool busy;
     bool claim_next;
+    int64_t prune_after_ms; /* monotonic; next deletion of idle consumers */
     char entry_id[48];
     char integration_id[64];
     char job_id[HG_ID_MAX];
@@ -179,6 +180,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                          "XGROUP CREATE %s %s 0 MKSTREAM", HG_KEY_JOBS,
                          HG_JOBS_GROUP);
         return;
+    }
+    /* Consumers of workers that are gone, with the dispatch group's rule:
+     * a live runner reads every TICK_MS unless it holds a job, which then
+     * stays pending. */
+    if (hg_mono_ms() >= j->prune_after_ms) {
+        char idle[24];
+        const char *argv[] = {HG_KEY_JOBS, HG_JOBS_GROUP, idle, j->consumer};
+
+        snprintf(idle, sizeof(idle), "%d", j->cfg->visibility_timeout_ms);
+        j->prune_after_ms = hg_mono_ms() + j->cfg->visibility_timeout_ms / 4;
+        hg_redis_eval(j->redis, &hg_script_consumers_prune, 0,
+                      retry_on_consumers_pruned, (void *)HG_JOBS_GROUP, 1, 4,
+                      argv, NULL);
     }
     /* Alternates between new jobs and jobs left idle by a dead worker. */
     j->claim_next = !j->claim_next;

@@ -143,6 +143,10 @@ void retry_heartbeat_free(void);
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);
 /* The consumer name of this worker in the consumer groups. */
 const char *dispatcher_consumer(const dispatcher *d);
+/* Logs the reply of consumers_prune.lua; arg is the group's name, a
+ * string that outlives the call. */
+void retry_on_consumers_pruned(hg_redis_status status, redisReply *reply,
+                               void *arg);
 /* Stops reading new work; calls done() once in-flight jobs are recorded or
  * the grace period ended. */
 void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg);

@@ -469,3 +469,62 @@ test('recreated group sends nothing twice', { timeout: scaled(60000) }, async (t
     await harness.stop(worker);
   }
 });
+
+const JOBS_STREAM = 'hg:{jobs}:queue';
+const JOBS_GROUP = 'hg-jobs';
+
+/** Returns the names of a group's consumers. */
+async function consumerNames(stream = WORK_STREAM, group = DISPATCH_GROUP) {
+  const consumers = await redisCommand(harness.redisPort, ['XINFO', 'CONSUMERS', stream, group]);
+  return consumers.map((fields) => fields[fields.indexOf('name') + 1]);
+}
+
+/** Creates a consumer group unless it exists. */
+async function ensureGroup(stream, group) {
+  try {
+    await redisCommand(harness.redisPort, ['XGROUP', 'CREATE', stream, group, '$', 'MKSTREAM']);
+  } catch (err) {
+    assert.match(err.message, /BUSYGROUP/, `group ${group} on ${stream}`);
+  }
+}
+
+// Each worker reads as the consumer "<host>:<pid>" in the dispatch and the
+// jobs group, so restarts leave consumers behind. A worker deletes those
+// that own no pending entry and have not read for a visibility timeout;
+// one that still owns an entry stays until a live worker has claimed it.
+test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () => {
+  const receiver = await receiverWith(always(200));
+  const { id, apiKey } = await createIntegrationWithEndpoint(api, 'prune', receiver.url());
+  await ensureGroup(WORK_STREAM, DISPATCH_GROUP);
+  await ensureGroup(JOBS_STREAM, JOBS_GROUP);
+  await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', WORK_STREAM, DISPATCH_GROUP, 'gone:1']);
+  await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', JOBS_STREAM, JOBS_GROUP, 'gone:3']);
+  const eventId = await api.publishAccepted(id, apiKey, '{"type":"prune.test"}');
+  // A worker that died after reading the entry: it stays pending on gone:2.
+  await redisCommand(harness.redisPort, [
+    'XREADGROUP', 'GROUP', DISPATCH_GROUP, 'gone:2', 'COUNT', '100', 'STREAMS', WORK_STREAM, '>',
+  ]);
+  const worker = await harness.startWorker(WORKER_ENV);
+  try {
+    const early = await consumerNames();
+    assert.ok(early.includes('gone:1'), `a consumer idle for less than the visibility timeout stays: ${early}`);
+    assert.ok(early.includes('gone:2'), `a consumer with a pending entry stays: ${early}`);
+    assert.ok((await consumerNames(JOBS_STREAM, JOBS_GROUP)).includes('gone:3'), 'the idle jobs consumer stays at first');
+    await waitFor(async () => {
+      const names = await consumerNames();
+      const jobs = await consumerNames(JOBS_STREAM, JOBS_GROUP);
+      return !names.includes('gone:1') && !names.includes('gone:2') && !jobs.includes('gone:3');
+    }, { timeoutMs: scaled(40000), description: 'the consumers of gone workers to be deleted' });
+    await waitFor(() => receiver.requestsFor(eventId).length >= 1, {
+      timeoutMs: scaled(10000),
+      description: 'the entry of the gone worker to be delivered',
+    });
+    await sleep(500);
+    assert.equal(receiver.requestsFor(eventId).length, 1, 'the claimed entry was delivered once');
+    const names = await consumerNames();
+    assert.ok(names.some((name) => name.endsWith(`:${worker.pid}`)), `the live worker's consumer stays: ${names}`);
+    assertRunning([gateway, worker]);
+  } finally {
+    await harness.stop(worker);
+  }
+});
