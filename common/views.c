@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/attempt_codec.h"
 #include "common/redact.h"
 #include "common/redis.h"
 #include "common/views.h"
@@ -61,7 +62,7 @@ json_t *hg_view_attempts(const redisReply *list)
     for (size_t i = 0; list != NULL && i < list->elements; i++) {
         size_t len;
         const char *text = hg_reply_str(list, i, &len);
-        json_t *a = text ? json_loadb(text, len, JSON_ALLOW_NUL, NULL) : NULL;
+        json_t *a = text ? hg_attempt_unpack(text, len) : NULL;
 
         if (a == NULL)
             continue;

@@ -13,7 +13,8 @@
 /* Builds a delivery from its flat HGETALL reply: attempt_count as a number,
  * empty reason and next_attempt_at as null. */
 json_t *hg_view_delivery(const redisReply *fields);
-/* Parses stored attempt records (JSON strings) into an array. */
+/* Parses stored attempt records (see attempt_codec.h) into an array,
+ * leaving out damaged ones. */
 json_t *hg_view_attempts(const redisReply *list);
 /* Builds an event with its deliveries from an event_detail.lua reply, or
  * returns NULL when the event does not exist. The event has the fields of

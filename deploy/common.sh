@@ -8,7 +8,7 @@ HOOKGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HOOKGATE_BUILD_PACKAGES=(
   build-essential cmake pkg-config
   libevent-dev libevhtp-dev libhiredis-dev libjansson-dev uuid-dev
-  libcurl4-openssl-dev libssl-dev check
+  libcurl4-openssl-dev libssl-dev zlib1g-dev check
   redis-server openssl curl
 )
 

@@ -27,6 +27,7 @@
 #include "common/prom.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
+#include "common/attempt_codec.h"
 #include "common/service.h"
 #include "retry/retry.h"
 
@@ -75,6 +76,7 @@ struct dispatcher {
     hg_redis *blocking;
     hg_metrics *metrics; /* delivery outcomes, flushed each second */
     hg_http_client *http;
+    hg_attempt_packer *packer; /* deflates attempt records for Redis */
     struct curl_slist *resolve; /* HOOKGATE_RESOLVE_OVERRIDE entries */
     char consumer[160];
     int shards;
@@ -161,6 +163,7 @@ static void job_free(job_node *n)
     job_unload(j);
     attempt_request_free(j->request);
     free(j->attempt_json);
+    free(j->attempt_packed);
     free(j->activity_fields);
     if (j->retry_timer != NULL)
         event_free(j->retry_timer);
@@ -343,6 +346,7 @@ static void do_record(job_node *n)
     char member[200], retention[24], maxlen[16];
     char failures[16], probe_ms[24], probe_max_ms[24], disable_ms[24];
     char op_event[HG_ID_MAX];
+    size_t argvlen[28];
     const char *argv[] = {
         hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
         hg_key_id(k_att, j->integration_id, "att", j->delivery_id),
@@ -350,7 +354,7 @@ static void do_record(job_node *n)
         d->sched_keys[j->shard],
         HG_KEY_ACTIVITY,
         j->entry_id,
-        j->attempt_json,
+        (const char *)j->attempt_packed,
         outcome_name(j->outcome),
         due_ms,
         j->next_due_ms ? hg_time_format(j->next_due_ms, due_at) : "",
@@ -386,8 +390,21 @@ static void do_record(job_node *n)
     schedule_member(j, member, sizeof(member));
     snprintf(retention, sizeof(retention), "%lld", d->cfg->event_retention_s);
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
+    /* The packed record is binary; a retried record reuses it. */
+    if (j->attempt_packed == NULL) {
+        j->attempt_packed =
+            hg_attempt_pack(d->packer, j->attempt_json,
+                            strlen(j->attempt_json), &j->attempt_packed_len);
+        if (j->attempt_packed == NULL) {
+            hg_error(NULL, "out of memory packing an attempt record");
+            abort();
+        }
+    }
+    argv[6] = (const char *)j->attempt_packed;
+    for (size_t i = 0; i < 28; i++)
+        argvlen[i] = i == 6 ? j->attempt_packed_len : strlen(argv[i]);
     hg_redis_eval(d->redis, &hg_script_record_attempt, 0, on_recorded, n, 5,
-                  28, argv, NULL);
+                  28, argv, argvlen);
 }
 
 /* ---- send ------------------------------------------------------------ */
@@ -1361,6 +1378,11 @@ dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg)
     pthread_once(&prom_once, declare_prom_metrics);
     d->queue_timer = evtimer_new(base, on_queue_tick, d);
     d->http = hg_http_client_new(base);
+    d->packer = hg_attempt_packer_new();
+    if (d->packer == NULL) {
+        hg_error(NULL, "out of memory creating the attempt record packer");
+        abort();
+    }
     d->resolve = resolve_list(cfg->resolve_override);
     d->redis = connect_redis(d, "dispatch", on_redis_ready);
     d->metrics = hg_metrics_new(d->base, d->redis);
@@ -1411,6 +1433,7 @@ void dispatcher_free(dispatcher *d)
     if (d == NULL)
         return;
     hg_http_client_free(d->http);
+    hg_attempt_packer_free(d->packer);
     curl_slist_free_all(d->resolve);
     hg_redis_free(d->blocking);
     hg_metrics_free(d->metrics);

@@ -77,6 +77,8 @@ typedef struct job {
     const char *error_class; /* of the attempt, a static string, or NULL */
     char attempt_id[HG_ID_MAX];
     char *attempt_json;
+    unsigned char *attempt_packed; /* attempt_json deflated, for Redis */
+    size_t attempt_packed_len;
     char *activity_fields;
     int record_failures;
     struct event *retry_timer;

@@ -7,8 +7,8 @@
 -- by a late duplicate attempt.
 -- KEYS: 1 delivery hash, 2 attempt list, 3 work stream, 4 retry schedule,
 --       5 activity stream
--- ARGV: 1 work entry id ("" for none), 2 attempt JSON object without its
---       "attempt" member, 3 outcome: succeeded | failed | dead,
+-- ARGV: 1 work entry id ("" for none), 2 the attempt record without its
+--       number, packed by hg_attempt_pack (attempt_codec.h), 3 outcome: succeeded | failed | dead,
 --       4 next attempt due (ms), 5 next attempt (RFC 3339), 6 dead reason,
 --       7 now (RFC 3339), 8 "1" for a manual attempt, 9 schedule member,
 --       10 retention (s), 11 activity max length, 12 integration id,
@@ -56,8 +56,7 @@ end
 local integration = ARGV[12]
 local now = hg_now_ms()
 local n = tonumber(delivery[6] or '0') + 1
-local len = redis.call('RPUSH', KEYS[2],
-                       '{"attempt":' .. n .. ',' .. string.sub(ARGV[2], 2))
+local len = redis.call('RPUSH', KEYS[2], 'z1:' .. n .. ':' .. ARGV[2])
 if len == 1 then
   -- The list starts after its delivery, so it outlives it.
   redis.call('EXPIRE', KEYS[2], tonumber(ARGV[10]))
