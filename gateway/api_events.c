@@ -59,8 +59,10 @@ endpoint_snapshot *gw_snapshot_find(gw_thread *t, const char *integration_id)
 
 static void snapshot_clear(endpoint_snapshot *s)
 {
-    for (int i = 0; i < s->count; i++)
+    for (int i = 0; i < s->count; i++) {
         free(s->endpoints[i].filters);
+        free(s->endpoints[i].ordering_key);
+    }
     free(s->endpoints);
     memset(s, 0, sizeof(*s));
 }
@@ -71,29 +73,37 @@ endpoint_snapshot *gw_snapshot_store(gw_thread *t, const char *integration_id,
     endpoint_snapshot *s = snapshot_slot(t, integration_id);
     const char *version = hg_reply_str(reply, 0, NULL);
     const char *validate = hg_reply_str(reply, 1, NULL);
-    size_t pairs;
+    size_t triples;
 
     snapshot_clear(s);
     if (version == NULL || reply->elements < 2)
         return NULL;
-    pairs = (reply->elements - 2) / 2;
-    s->endpoints = calloc(pairs ? pairs : 1, sizeof(*s->endpoints));
+    triples = (reply->elements - 2) / 3;
+    s->endpoints = calloc(triples ? triples : 1, sizeof(*s->endpoints));
     if (s->endpoints == NULL)
         return NULL;
     snprintf(s->integration_id, sizeof(s->integration_id), "%s",
              integration_id);
     snprintf(s->version, sizeof(s->version), "%s", version);
     s->validate_payloads = validate != NULL && strcmp(validate, "1") == 0;
-    for (size_t i = 0; i < pairs; i++) {
-        const char *id = hg_reply_str(reply, 2 + 2 * i, NULL);
-        const char *entry = hg_reply_str(reply, 3 + 2 * i, NULL);
+    for (size_t i = 0; i < triples; i++) {
+        const char *id = hg_reply_str(reply, 2 + 3 * i, NULL);
+        const char *entry = hg_reply_str(reply, 3 + 3 * i, NULL);
+        const char *ordering_key = hg_reply_str(reply, 4 + 3 * i, NULL);
+        endpoint_entry *e = &s->endpoints[s->count];
 
         /* An entry is "<status> <filter>...": only enabled ones match. */
         if (id == NULL || entry == NULL || strncmp(entry, "enabled ", 8) != 0)
             continue;
-        snprintf(s->endpoints[s->count].id, sizeof(s->endpoints[0].id), "%s",
-                 id);
-        s->endpoints[s->count].filters = strdup(entry + 8);
+        snprintf(e->id, sizeof(e->id), "%s", id);
+        e->filters = strdup(entry + 8);
+        e->ordering_key = strdup(ordering_key ? ordering_key : "");
+        if (e->filters == NULL || e->ordering_key == NULL) {
+            free(e->filters);
+            free(e->ordering_key);
+            snapshot_clear(s);
+            return NULL;
+        }
         s->count++;
     }
     return s;
@@ -363,22 +373,31 @@ static void on_published(hg_redis_status status, redisReply *reply,
     hg_req_release(r);
 }
 
-/* Writes the ids of the endpoints that receive the event: those of the
- * snapshot whose filters match, or the one endpoint of a test event.
- * publish.lua checks that endpoint, so a test does not depend on the
- * cached list knowing a new endpoint. */
+/* Writes the ids of the endpoints that receive the event, with their
+ * ordering keys: those of the snapshot whose filters match, or the one
+ * endpoint of a test event. publish.lua checks that endpoint, so a test
+ * does not depend on the cached list knowing a new endpoint. An endpoint
+ * the list does not hold gets no ordering key, because the script rejects
+ * it: it is disabled, missing, or newer than the list's version. */
 static int match_endpoints(const endpoint_snapshot *snap, const gw_publish *s,
-                           const char **matched)
+                           const char **matched, const char **ordering)
 {
     int n = 0;
 
     if (s->only_endpoint[0] != '\0') {
-        matched[n++] = s->only_endpoint;
-        return n;
+        matched[0] = s->only_endpoint;
+        ordering[0] = "";
+        for (int i = 0; i < snap->count; i++) {
+            if (strcmp(snap->endpoints[i].id, s->only_endpoint) == 0)
+                ordering[0] = snap->endpoints[i].ordering_key;
+        }
+        return 1;
     }
     for (int i = 0; i < snap->count; i++) {
-        if (hg_type_filter_list_match(snap->endpoints[i].filters, s->type))
+        if (hg_type_filter_list_match(snap->endpoints[i].filters, s->type)) {
+            ordering[n] = snap->endpoints[i].ordering_key;
             matched[n++] = snap->endpoints[i].id;
+        }
     }
     return n;
 }
@@ -430,13 +449,14 @@ static void fill_keys(hg_req *r, gw_publish *s, publish_args *a)
 
 /* Builds the argument vector of publish.lua for n matched endpoints. */
 static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
-                      const char **matched, int n, publish_args *a)
+                      const char **matched, const char **ordering, int n,
+                      publish_args *a)
 {
     const char *integration = r->params[0];
     const char **v;
     int k = 0;
 
-    a->argc = PUBLISH_FIXED_KEYS + n + PUBLISH_FIXED_ARGS + 2 * n;
+    a->argc = PUBLISH_FIXED_KEYS + n + PUBLISH_FIXED_ARGS + 3 * n;
     a->argv = calloc((size_t)a->argc, sizeof(*a->argv));
     a->lens = calloc((size_t)a->argc, sizeof(*a->lens));
     a->dkeys = malloc((size_t)(n ? n : 1) * (HG_KEY_MAX + HG_ID_MAX + 8));
@@ -485,6 +505,8 @@ static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
         v[k + i] = matched[i];
     for (int i = 0; i < n; i++)
         v[k + n + i] = a->dids[i];
+    for (int i = 0; i < n; i++)
+        v[k + 2 * n + i] = ordering[i];
     /* The payload is not NUL-terminated and may contain NUL bytes. */
     for (int i = 0; i < a->argc; i++)
         a->lens[i] = i == payload ? s->len : strlen(v[i]);
@@ -529,9 +551,14 @@ static void publish_with_snapshot(hg_req *r)
     if (!payload_checked(r, snap))
         return;
     memset(&a, 0, sizeof(a));
-    matched = calloc((size_t)snap->count + 1, sizeof(*matched));
-    n = matched ? match_endpoints(snap, s, matched) : 0;
-    if (matched == NULL || build_args(r, s, snap, matched, n, &a) != 0) {
+    /* One array: the matched ids, then their ordering keys. */
+    matched = calloc(2 * ((size_t)snap->count + 1), sizeof(*matched));
+    n = matched ? match_endpoints(snap, s, matched,
+                                  matched + snap->count + 1)
+                : 0;
+    if (matched == NULL ||
+        build_args(r, s, snap, matched, matched + snap->count + 1, n, &a) !=
+            0) {
         free(matched);
         publish_args_free(&a);
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");

@@ -58,7 +58,8 @@ typedef struct gw_credential {
 
 typedef struct endpoint_entry {
     char id[64];
-    char *filters; /* space-separated type filters */
+    char *filters;      /* space-separated type filters */
+    char *ordering_key; /* JSON Pointer, "" for none */
 } endpoint_entry;
 
 /* The endpoints and publish settings of one integration as of one version

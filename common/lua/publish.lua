@@ -16,8 +16,9 @@
 --       15 "admin" or "principal", 16 token scopes ("" for an API key),
 --       17 rate per principal, 18 rate per integration, 19 "1" for a
 --       test event, 20 n = number of deliveries, 21 tracestate ("" for
---       none), then n endpoint ids, then n delivery ids; a test event has
---       n = 1, its endpoint
+--       none), then n endpoint ids, then n delivery ids, then n ordering
+--       keys (each endpoint's JSON Pointer, "" for none, as of the
+--       endpoint version in ARGV[1]); a test event has n = 1, its endpoint
 -- Returns {"ok", event id, remaining, reset_ms, policy} |
 --   {"duplicate", first event id, remaining, reset_ms, policy} |
 --   {"idempotency_conflict", first event id} | {"stale", version} |
@@ -120,10 +121,9 @@ for i = 1, n do
   -- Members whose delivery expired are dropped with the set once the
   -- endpoint has been idle for the retention.
   redis.call('EXPIRE', prefix .. 'ep:' .. endpoint_id .. ':pending', ttl)
-  local pointer = redis.call('HGET', prefix .. 'ep:' .. endpoint_id,
-                             'ordering_key')
+  local pointer = ARGV[21 + 2 * n + i]
   local value = nil
-  if pointer and pointer ~= '' and payload_doc() then
+  if pointer ~= '' and payload_doc() then
     value = hg_pointer_value(doc, pointer)
   end
   -- An event without a value at the pointer is delivered unordered.

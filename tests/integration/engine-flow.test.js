@@ -586,6 +586,26 @@ test('ordering key blocks only its value', { timeout: scaled(60000) }, async () 
   }
 });
 
+// The gateway passes each endpoint's ordering key from its cached endpoint
+// list; a change to the key bumps the list's version, so the next publish
+// uses the new key.
+test('ordering key change applies at once', { timeout: scaled(60000) }, async () => {
+  const receiver = await receiverWith(always(200));
+  const { id, apiKey, endpoint } = await createIntegrationWithEndpoint(api, 'orderswitch', receiver.url());
+  const body = '{"type":"booking.updated","data":{"booking_id":"d1"}}';
+  const orderedOf = async (eventId) => (await api.getEvent(id, apiKey, eventId)).deliveries[0].ordered;
+
+  const [before] = await publishAll(id, apiKey, [body]);
+  assert.equal(await orderedOf(before), false, 'without an ordering key the delivery is unordered');
+  await patchEndpoint(api, id, apiKey, endpoint.id, { ordering_key: '/data/booking_id' });
+  const [first, second] = await publishAll(id, apiKey, [body, body]);
+  assert.equal(await orderedOf(first), true, 'the first event after the change is ordered');
+  assert.equal(await orderedOf(second), true, 'the second event after the change is ordered');
+  await patchEndpoint(api, id, apiKey, endpoint.id, { ordering_key: null });
+  const [after] = await publishAll(id, apiKey, [body]);
+  assert.equal(await orderedOf(after), false, 'after removing the key the delivery is unordered');
+});
+
 test('dead ordered event releases the next', { timeout: scaled(60000) }, async () => {
   const receiver = await receiverWith((index, record) => ({ status: bodyOf(record).data.n === 1 ? 500 : 200 }));
   const workers = await startWorkers(1, { HOOKGATE_RETRY_SCHEDULE: '1,1' });
