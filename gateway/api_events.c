@@ -57,7 +57,7 @@ endpoint_snapshot *gw_snapshot_find(gw_thread *t, const char *integration_id)
     return strcmp(s->integration_id, integration_id) == 0 ? s : NULL;
 }
 
-static void snapshot_clear(endpoint_snapshot *s)
+void gw_snapshot_clear(endpoint_snapshot *s)
 {
     for (int i = 0; i < s->count; i++) {
         free(s->endpoints[i].filters);
@@ -75,7 +75,7 @@ endpoint_snapshot *gw_snapshot_store(gw_thread *t, const char *integration_id,
     const char *validate = hg_reply_str(reply, 1, NULL);
     size_t triples;
 
-    snapshot_clear(s);
+    gw_snapshot_clear(s);
     if (version == NULL || reply->elements < 2)
         return NULL;
     triples = (reply->elements - 2) / 3;
@@ -101,7 +101,7 @@ endpoint_snapshot *gw_snapshot_store(gw_thread *t, const char *integration_id,
         if (e->filters == NULL || e->ordering_key == NULL) {
             free(e->filters);
             free(e->ordering_key);
-            snapshot_clear(s);
+            gw_snapshot_clear(s);
             return NULL;
         }
         s->count++;

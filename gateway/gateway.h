@@ -161,6 +161,8 @@ void gw_publish_start(hg_req *r);
 
 /* Returns the cached snapshot for an integration, or NULL. */
 endpoint_snapshot *gw_snapshot_find(gw_thread *t, const char *integration_id);
+/* Frees what a snapshot owns and zeroes it. */
+void gw_snapshot_clear(endpoint_snapshot *s);
 /* Replaces the cached snapshot from an endpoint_snapshot.lua reply. */
 endpoint_snapshot *gw_snapshot_store(gw_thread *t, const char *integration_id,
                                      const redisReply *reply);

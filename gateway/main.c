@@ -235,11 +235,8 @@ void gw_thread_free(gw_thread *t)
         return;
     hg_metrics_free(t->metrics);
     hg_redis_free(t->redis);
-    for (int i = 0; i < ENDPOINT_CACHE_SLOTS; i++) {
-        for (int k = 0; k < t->snapshots[i].count; k++)
-            free(t->snapshots[i].endpoints[k].filters);
-        free(t->snapshots[i].endpoints);
-    }
+    for (int i = 0; i < ENDPOINT_CACHE_SLOTS; i++)
+        gw_snapshot_clear(&t->snapshots[i]);
     free(t);
 }
 
