@@ -21,13 +21,13 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "common/attempt_codec.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics_store.h"
 #include "common/prom.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
-#include "common/attempt_codec.h"
 #include "common/service.h"
 #include "retry/retry.h"
 
@@ -42,8 +42,8 @@
  * entry per finished send, and CAPPED_PROBE entries more every probe
  * interval, so other endpoints' entries are still read while one endpoint
  * is full. The interval starts at CAPPED_PROBE_MS (800 entries a second)
- * and doubles up to CAPPED_PROBE_MAX_MS (40 a second) while the probes
- * only meet the full endpoint, since each of those costs a load and a
+ * and doubles up to CAPPED_PROBE_MAX_MS (40 a second) while reads only
+ * meet the full endpoint, since each entry deferred costs a load and a
  * trip through the schedule. */
 #define CAPPED_HOLD_MS 1000
 #define CAPPED_PROBE 4
@@ -94,6 +94,9 @@ struct dispatcher {
     int64_t probe_after_ms;  /* monotonic; next paced read without a send */
     int probe_ms;            /* current probe interval (ms) */
     int capped_deferrals;    /* cap deferrals since the last probe read */
+    int others_sent;         /* sends since then to other endpoints */
+    char capped_integration[HG_ID_MAX]; /* of the last cap deferral */
+    char capped_endpoint[HG_ID_MAX];
     int64_t sched_next_ms; /* earliest next due time this promote round */
     bool sched_more;       /* a shard had more due than one batch */
     int jobs;
@@ -396,7 +399,8 @@ static void do_record(job_node *n)
             hg_attempt_pack(d->packer, j->attempt_json,
                             strlen(j->attempt_json), &j->attempt_packed_len);
         if (j->attempt_packed == NULL) {
-            hg_error(NULL, "out of memory packing an attempt record");
+            hg_error(NULL, "deflating an attempt record of %zu bytes failed",
+                     strlen(j->attempt_json));
             abort();
         }
     }
@@ -773,8 +777,14 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
             const char *why = hg_reply_str(reply, 2, NULL);
 
             if (why != NULL && strcmp(why, "cap") == 0) {
-                j->d->capped_until_ms = hg_mono_ms() + CAPPED_HOLD_MS;
-                j->d->capped_deferrals++;
+                dispatcher *d = j->d;
+
+                d->capped_until_ms = hg_mono_ms() + CAPPED_HOLD_MS;
+                d->capped_deferrals++;
+                snprintf(d->capped_integration, sizeof(d->capped_integration),
+                         "%s", j->integration_id);
+                copy_reply(reply, 3, d->capped_endpoint,
+                           sizeof(d->capped_endpoint));
             }
             prom_count_deferral(why);
             hg_debug(&f, "delivery deferred by the endpoint's limits");
@@ -785,6 +795,9 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     copy_reply(reply, LOAD_STATUS, j->status, sizeof(j->status));
     copy_reply(reply, LOAD_EVENT, j->event_id, sizeof(j->event_id));
     copy_reply(reply, LOAD_ENDPOINT, j->endpoint_id, sizeof(j->endpoint_id));
+    if (strcmp(j->endpoint_id, j->d->capped_endpoint) != 0 ||
+        strcmp(j->integration_id, j->d->capped_integration) != 0)
+        j->d->others_sent++;
     copy_reply(reply, LOAD_RETRY, number, sizeof(number));
     j->retry_index = atoi(number);
     j->payload = dup_reply(reply, LOAD_PAYLOAD, &j->payload_len);
@@ -1019,16 +1032,18 @@ static void read_work(dispatcher *d)
         int allowed = d->freed;
 
         if (now >= d->probe_after_ms) {
-            /* As many deferrals as probe entries: the last probes most
-             * likely met the full endpoint too. A slow reply counts in
-             * the next round instead, which only delays the change. */
-            if (d->capped_deferrals >= CAPPED_PROBE)
+            /* A send to another endpoint: reading ahead reaches other
+             * work, so it keeps its full pace. Otherwise, as many cap
+             * deferrals as entries read ahead: it only met the full
+             * endpoint. A reply still on its way counts in the next
+             * round, which only delays the change. */
+            if (d->others_sent > 0)
+                d->probe_ms = CAPPED_PROBE_MS;
+            else if (d->capped_deferrals >= CAPPED_PROBE)
                 d->probe_ms = d->probe_ms * 2 < CAPPED_PROBE_MAX_MS
                                   ? d->probe_ms * 2
                                   : CAPPED_PROBE_MAX_MS;
-            else
-                d->probe_ms = CAPPED_PROBE_MS;
-            d->capped_deferrals = 0;
+            d->capped_deferrals = d->others_sent = 0;
             allowed += CAPPED_PROBE;
             d->probe_after_ms = now + d->probe_ms;
         }
@@ -1040,7 +1055,7 @@ static void read_work(dispatcher *d)
             room = allowed;
     } else {
         d->probe_ms = CAPPED_PROBE_MS;
-        d->capped_deferrals = 0;
+        d->capped_deferrals = d->others_sent = 0;
     }
     d->freed = 0;
     snprintf(count, sizeof(count), "%d",
@@ -1194,22 +1209,22 @@ void retry_on_consumers_pruned(hg_redis_status status, redisReply *reply,
                 reply->integer, group);
 }
 
-/* Deletes the consumers that gone workers left behind. A consumer without
- * pending entries that has not read for a visibility timeout belongs to a
- * worker that is gone, since a live one reads at least every
- * READ_BLOCK_MS while it has room. */
+/* Deletes the consumers that gone workers left behind: no pending entry,
+ * no entry served and no heartbeat for a visibility timeout. A live worker
+ * sends a heartbeat every 2 s. */
 static void prune_consumers(dispatcher *d)
 {
-    char idle[24];
+    char idle[24], now[24];
 
     snprintf(idle, sizeof(idle), "%d", d->cfg->visibility_timeout_ms);
+    snprintf(now, sizeof(now), "%lld", (long long)hg_time_ms());
     for (int i = 0; i < d->shards; i++) {
-        const char *argv[] = {d->work_keys[i], HG_DISPATCH_GROUP, idle,
-                              d->consumer};
+        const char *argv[] = {d->work_keys[i], RETRY_KEY_WORKERS,
+                              HG_DISPATCH_GROUP, idle, d->consumer, now};
 
         hg_redis_eval(d->redis, &hg_script_consumers_prune, 0,
-                      retry_on_consumers_pruned, (void *)HG_DISPATCH_GROUP, 1,
-                      4, argv, NULL);
+                      retry_on_consumers_pruned, (void *)HG_DISPATCH_GROUP, 2,
+                      6, argv, NULL);
     }
 }
 

@@ -16,7 +16,7 @@
 --       manual attempt, 5 lease length (ms), 6 default concurrency cap,
 --       7 now (RFC 3339), 8 activity max length, 9 schedule member
 -- Returns {"skip"} | {"ended", reason} | {"deferred", wait ms, why:
---   "cap", "breaker" or "rate"} |
+--   "cap", "breaker" or "rate", endpoint id} |
 --   {"send", status, event id, endpoint id, attempt count, retry index,
 --   payload, type, traceparent, url, secret, previous secret, previous
 --   secret expiry (ms), custom headers (JSON), connect timeout, total
@@ -77,7 +77,7 @@ if wait > 0 then
     -- ends sooner than its bound, when a slot is released.
     redis.call('HSET', KEYS[1], 'next_attempt_at', hg_time_iso(now + wait))
   end
-  return {'deferred', wait, why}
+  return {'deferred', wait, why, d[3]}
 end
 
 -- Admitted: a parked copy would otherwise wake this delivery again later,

@@ -471,6 +471,7 @@ test('recreated group sends nothing twice', { timeout: scaled(60000) }, async (t
 });
 
 const JOBS_STREAM = 'hg:{jobs}:queue';
+const WORKERS_KEY = 'hg:{status}:workers';
 const JOBS_GROUP = 'hg-jobs';
 
 /** Returns the names of a group's consumers. */
@@ -490,8 +491,9 @@ async function ensureGroup(stream, group) {
 
 // Each worker reads as the consumer "<host>:<pid>" in the dispatch and the
 // jobs group, so restarts leave consumers behind. A worker deletes those
-// that own no pending entry and have not read for a visibility timeout;
-// one that still owns an entry stays until a live worker has claimed it.
+// that own no pending entry, were served nothing for a visibility timeout
+// and send no heartbeat. One that still owns an entry stays until a live
+// worker has claimed it, and an idle one with a heartbeat stays too.
 test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () => {
   const receiver = await receiverWith(always(200));
   const { id, apiKey } = await createIntegrationWithEndpoint(api, 'prune', receiver.url());
@@ -499,6 +501,10 @@ test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () =
   await ensureGroup(JOBS_STREAM, JOBS_GROUP);
   await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', WORK_STREAM, DISPATCH_GROUP, 'gone:1']);
   await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', JOBS_STREAM, JOBS_GROUP, 'gone:3']);
+  // Another worker that is alive but was served nothing for a while.
+  await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', WORK_STREAM, DISPATCH_GROUP, 'alive:1']);
+  const beat = () => redisCommand(harness.redisPort, ['ZADD', WORKERS_KEY, String(Date.now()), 'alive:1']);
+  await beat();
   const eventId = await api.publishAccepted(id, apiKey, '{"type":"prune.test"}');
   // A worker that died after reading the entry: it stays pending on gone:2.
   await redisCommand(harness.redisPort, [
@@ -511,10 +517,12 @@ test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () =
     assert.ok(early.includes('gone:2'), `a consumer with a pending entry stays: ${early}`);
     assert.ok((await consumerNames(JOBS_STREAM, JOBS_GROUP)).includes('gone:3'), 'the idle jobs consumer stays at first');
     await waitFor(async () => {
+      await beat();
       const names = await consumerNames();
       const jobs = await consumerNames(JOBS_STREAM, JOBS_GROUP);
       return !names.includes('gone:1') && !names.includes('gone:2') && !jobs.includes('gone:3');
     }, { timeoutMs: scaled(40000), description: 'the consumers of gone workers to be deleted' });
+    assert.ok((await consumerNames()).includes('alive:1'), 'the idle consumer with a heartbeat stays');
     await waitFor(() => receiver.requestsFor(eventId).length >= 1, {
       timeoutMs: scaled(10000),
       description: 'the entry of the gone worker to be delivered',
@@ -526,5 +534,7 @@ test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () =
     assertRunning([gateway, worker]);
   } finally {
     await harness.stop(worker);
+    await redisCommand(harness.redisPort, ['ZREM', WORKERS_KEY, 'alive:1']);
+    await redisCommand(harness.redisPort, ['XGROUP', 'DELCONSUMER', WORK_STREAM, DISPATCH_GROUP, 'alive:1']);
   }
 });
