@@ -179,6 +179,11 @@ json_t *hg_attempt_unpack(const char *record, size_t len)
     if (colon == NULL || colon == record + PACKED_PREFIX_LEN ||
         colon - record > PACKED_PREFIX_LEN + 10)
         return NULL;
+    /* Digits only: strtoll() alone would take a sign or spaces. */
+    for (const char *c = record + PACKED_PREFIX_LEN; c < colon; c++) {
+        if (*c < '0' || *c > '9')
+            return NULL;
+    }
     errno = 0;
     number = strtoll(record + PACKED_PREFIX_LEN, &end, 10);
     if (end != colon || errno != 0 || number < 1)

@@ -8,7 +8,8 @@
 -- KEYS: 1 delivery hash, 2 attempt list, 3 work stream, 4 retry schedule,
 --       5 activity stream
 -- ARGV: 1 work entry id ("" for none), 2 the attempt record without its
---       number, packed by hg_attempt_pack (attempt_codec.h), 3 outcome: succeeded | failed | dead,
+--       number, packed by hg_attempt_pack (attempt_codec.h), 3 outcome:
+--       succeeded | failed | dead,
 --       4 next attempt due (ms), 5 next attempt (RFC 3339), 6 dead reason,
 --       7 now (RFC 3339), 8 "1" for a manual attempt, 9 schedule member,
 --       10 retention (s), 11 activity max length, 12 integration id,

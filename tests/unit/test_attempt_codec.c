@@ -139,6 +139,7 @@ START_TEST(unpack_damaged)
     static const char *const bad[] = {
         "", "[1]", "\"text\"", "{", "z1:", "z1::", "z1:0:x", "z1:-1:x",
         "z1:x:abc", "z1:12345678901:x", "z1:1", "z1:1:not deflate",
+        "z1: 5:x", "z1:+5:x",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
+const zlib = require('node:zlib');
 
 const { ADMIN_KEY, freePort, waitFor } = require('./harness');
 const { Receiver } = require('./receiver');
@@ -16,9 +17,10 @@ const REDIS_SERVER = '/usr/bin/redis-server';
 /**
  * Parses one RESP value from buf at offset. Returns { value, next }, or
  * null when buf ends before the value does. A Redis error reply becomes an
- * Error object in the value, so a caller can tell it from a string.
+ * Error object in the value, so a caller can tell it from a string. With
+ * raw, bulk strings stay Buffers, for binary values.
  */
-function parseResp(buf, offset) {
+function parseResp(buf, offset, raw = false) {
   const lineEnd = buf.indexOf('\r\n', offset);
   if (lineEnd < 0) {
     return null;
@@ -41,7 +43,8 @@ function parseResp(buf, offset) {
       if (buf.length < afterLine + length + 2) {
         return null;
       }
-      return { value: buf.toString('utf8', afterLine, afterLine + length), next: afterLine + length + 2 };
+      const bytes = buf.subarray(afterLine, afterLine + length);
+      return { value: raw ? Buffer.from(bytes) : bytes.toString('utf8'), next: afterLine + length + 2 };
     }
     case '*': {
       const count = Number(line);
@@ -51,7 +54,7 @@ function parseResp(buf, offset) {
       const items = [];
       let next = afterLine;
       for (let i = 0; i < count; i++) {
-        const item = parseResp(buf, next);
+        const item = parseResp(buf, next, raw);
         if (item === null) {
           return null;
         }
@@ -69,9 +72,9 @@ function parseResp(buf, offset) {
  * Sends one command to Redis on 127.0.0.1:port over a new connection and
  * returns the parsed reply. Unlike redisRaw of the harness, it waits for
  * the whole reply, so it suits INFO, KEYS and HGETALL. Throws on an error
- * reply.
+ * reply. With raw, bulk strings come back as Buffers.
  */
-function redisCommand(port, args, timeoutMs = 2000) {
+function redisCommand(port, args, timeoutMs = 2000, { raw = false } = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let received = Buffer.alloc(0);
@@ -90,7 +93,7 @@ function redisCommand(port, args, timeoutMs = 2000) {
     });
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
-      const parsed = parseResp(received, 0);
+      const parsed = parseResp(received, 0, raw);
       if (parsed === null) {
         return;
       }
@@ -315,7 +318,38 @@ function countLogLines(logFile, text) {
     .filter((line) => line.includes(text)).length;
 }
 
+/**
+ * Returns the preset dictionary of stored attempt records, read from the
+ * C source that defines it (the concatenated string literals of
+ * `dictionary` in common/attempt_codec.c).
+ */
+function attemptDictionary() {
+  const source = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'common', 'attempt_codec.c'), 'utf8');
+  const start = source.indexOf('static const char dictionary[] =');
+  // The text itself contains ';', so the declaration ends at '";'.
+  const literal = source.slice(start, source.indexOf('";', start) + 1);
+  const pieces = [...literal.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1'));
+  if (start < 0 || pieces.length === 0) {
+    throw new Error('no attempt record dictionary in common/attempt_codec.c');
+  }
+  return Buffer.from(pieces.join(''), 'latin1');
+}
+
+/**
+ * Returns the JSON text of one stored attempt record (a Buffer): a
+ * "z1:<n>:" record inflated with the preset dictionary, or an older plain
+ * JSON record as it is.
+ */
+function attemptText(record) {
+  if (record.subarray(0, 3).toString('latin1') !== 'z1:') {
+    return record.toString('utf8');
+  }
+  const colon = record.indexOf(':', 3);
+  return zlib.inflateRawSync(record.subarray(colon + 1), { dictionary: attemptDictionary() }).toString('utf8');
+}
+
 module.exports = {
+  attemptText,
   countLogLines,
   getEndpoint,
   healthKey,
