@@ -24,6 +24,8 @@ static void compare_with_jansson(const uint8_t *data, size_t size,
                                    JSON_DECODE_INT_AS_REAL,
                                &error);
     const json_t *type;
+    json_t *strict;
+    bool duplicates;
 
     /* jansson 2.14 accepts a top-level number followed by a NUL byte
      * ("22\0"), which is not JSON, so texts with a raw NUL are left out. */
@@ -31,6 +33,15 @@ static void compare_with_jansson(const uint8_t *data, size_t size,
         json_decref(value);
         return;
     }
+    /* jansson keeps the last of repeated members, while hg_json_intake()
+     * reports the first type error, so with repeats a type error may come
+     * from a member that jansson dropped. */
+    strict = json_loadb((const char *)data, size,
+                        JSON_DECODE_ANY | JSON_ALLOW_NUL |
+                            JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
+                        &error);
+    duplicates = strict == NULL;
+    json_decref(strict);
     FUZZ_CHECK(res != HG_JSON_MALFORMED);
     if (res == HG_JSON_OK)
         FUZZ_CHECK(json_is_object(value));
@@ -44,7 +55,7 @@ static void compare_with_jansson(const uint8_t *data, size_t size,
     if (res == HG_JSON_OK && type == NULL)
         FUZZ_CHECK(info->type[0] == '\0');
     if (res == HG_JSON_TYPE_NOT_STRING)
-        FUZZ_CHECK(type != NULL && !json_is_string(type));
+        FUZZ_CHECK(type != NULL && (duplicates || !json_is_string(type)));
     json_decref(value);
 }
 
