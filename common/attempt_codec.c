@@ -42,7 +42,6 @@ static const char dictionary[] =
 
 struct hg_attempt_packer {
     z_stream z;
-    int ready;
 };
 
 hg_attempt_packer *hg_attempt_packer_new(void)
@@ -58,7 +57,6 @@ hg_attempt_packer *hg_attempt_packer_new(void)
         free(p);
         return NULL;
     }
-    p->ready = 1;
     return p;
 }
 
@@ -66,8 +64,7 @@ void hg_attempt_packer_free(hg_attempt_packer *p)
 {
     if (p == NULL)
         return;
-    if (p->ready)
-        deflateEnd(&p->z);
+    deflateEnd(&p->z);
     free(p);
 }
 

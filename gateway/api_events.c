@@ -541,7 +541,7 @@ static void publish_with_snapshot(hg_req *r)
     gw_publish *s = r->data;
     endpoint_snapshot *snap = gw_snapshot_find(t, r->params[0]);
     publish_args a;
-    const char **matched;
+    const char **matched, **ordering;
     int n;
 
     if (snap == NULL) {
@@ -553,12 +553,10 @@ static void publish_with_snapshot(hg_req *r)
     memset(&a, 0, sizeof(a));
     /* One array: the matched ids, then their ordering keys. */
     matched = calloc(2 * ((size_t)snap->count + 1), sizeof(*matched));
-    n = matched ? match_endpoints(snap, s, matched,
-                                  matched + snap->count + 1)
-                : 0;
+    ordering = matched ? matched + snap->count + 1 : NULL;
+    n = matched ? match_endpoints(snap, s, matched, ordering) : 0;
     if (matched == NULL ||
-        build_args(r, s, snap, matched, matched + snap->count + 1, n, &a) !=
-            0) {
+        build_args(r, s, snap, matched, ordering, n, &a) != 0) {
         free(matched);
         publish_args_free(&a);
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");

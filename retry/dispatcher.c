@@ -340,6 +340,24 @@ static void on_recorded(hg_redis_status status, redisReply *reply, void *arg)
     job_finish(n);
 }
 
+/* Returns the job's attempt record as record_attempt.lua stores it,
+ * deflated on the first call; a retried record reuses it. The bytes are
+ * binary, of j->attempt_packed_len. */
+static const char *packed_attempt(job *j)
+{
+    if (j->attempt_packed == NULL) {
+        j->attempt_packed =
+            hg_attempt_pack(j->d->packer, j->attempt_json,
+                            strlen(j->attempt_json), &j->attempt_packed_len);
+        if (j->attempt_packed == NULL) {
+            hg_error(NULL, "deflating an attempt record of %zu bytes failed",
+                     strlen(j->attempt_json));
+            abort();
+        }
+    }
+    return (const char *)j->attempt_packed;
+}
+
 static void do_record(job_node *n)
 {
     job *j = &n->j;
@@ -349,7 +367,6 @@ static void do_record(job_node *n)
     char member[200], retention[24], maxlen[16];
     char failures[16], probe_ms[24], probe_max_ms[24], disable_ms[24];
     char op_event[HG_ID_MAX];
-    size_t argvlen[28];
     const char *argv[] = {
         hg_key_id(k_dlv, j->integration_id, "dlv", j->delivery_id),
         hg_key_id(k_att, j->integration_id, "att", j->delivery_id),
@@ -357,7 +374,7 @@ static void do_record(job_node *n)
         d->sched_keys[j->shard],
         HG_KEY_ACTIVITY,
         j->entry_id,
-        (const char *)j->attempt_packed,
+        packed_attempt(j),
         outcome_name(j->outcome),
         due_ms,
         j->next_due_ms ? hg_time_format(j->next_due_ms, due_at) : "",
@@ -380,6 +397,7 @@ static void do_record(job_node *n)
         j->counts_for_health ? "1" : "0",
         j->probe ? "1" : "0",
     };
+    size_t argvlen[sizeof(argv) / sizeof(argv[0])];
 
     snprintf(due_ms, sizeof(due_ms), "%lld", (long long)j->next_due_ms);
     snprintf(failures, sizeof(failures), "%d", d->cfg->breaker_failures);
@@ -393,22 +411,10 @@ static void do_record(job_node *n)
     schedule_member(j, member, sizeof(member));
     snprintf(retention, sizeof(retention), "%lld", d->cfg->event_retention_s);
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
-    /* The packed record is binary; a retried record reuses it. */
-    if (j->attempt_packed == NULL) {
-        j->attempt_packed =
-            hg_attempt_pack(d->packer, j->attempt_json,
-                            strlen(j->attempt_json), &j->attempt_packed_len);
-        if (j->attempt_packed == NULL) {
-            hg_error(NULL, "deflating an attempt record of %zu bytes failed",
-                     strlen(j->attempt_json));
-            abort();
-        }
-    }
-    argv[6] = (const char *)j->attempt_packed;
-    for (size_t i = 0; i < 28; i++)
+    for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         argvlen[i] = i == 6 ? j->attempt_packed_len : strlen(argv[i]);
     hg_redis_eval(d->redis, &hg_script_record_attempt, 0, on_recorded, n, 5,
-                  28, argv, argvlen);
+                  (int)(sizeof(argv) / sizeof(argv[0])), argv, argvlen);
 }
 
 /* ---- send ------------------------------------------------------------ */
@@ -563,11 +569,11 @@ static void prom_count_attempt(const job *j, const hg_http_result *res)
     hg_prom_observe(prom.duration, NULL, (double)res->duration_ms / 1000);
 }
 
-/* Counts one deferral in hookgate_deliveries_deferred_total; why is the
- * load script's reason ("cap", "breaker" or "rate"). */
-static void prom_count_deferral(const char *why)
+/* Counts one deferral in hookgate_deliveries_deferred_total. reason is
+ * the load script's: "cap", "breaker" or "rate". */
+static void prom_count_deferral(const char *reason)
 {
-    const char *values[1] = {why != NULL ? why : "unknown"};
+    const char *values[1] = {reason != NULL ? reason : "unknown"};
 
     hg_prom_inc(prom.deferred, values, 1);
 }
@@ -1188,8 +1194,9 @@ static void on_claimed(hg_redis_status status, redisReply *reply, void *arg)
     }
 }
 
-void retry_on_consumers_pruned(hg_redis_status status, redisReply *reply,
-                               void *arg)
+/* Logs the reply of consumers_prune.lua; arg is the group's name. */
+static void on_consumers_pruned(hg_redis_status status, redisReply *reply,
+                                void *arg)
 {
     const char *group = arg;
     hg_log_fields f = {0};
@@ -1209,23 +1216,18 @@ void retry_on_consumers_pruned(hg_redis_status status, redisReply *reply,
                 reply->integer, group);
 }
 
-/* Deletes the consumers that gone workers left behind: no pending entry,
- * no entry served and no heartbeat for a visibility timeout. A live worker
- * sends a heartbeat every 2 s. */
-static void prune_consumers(dispatcher *d)
+void retry_prune_consumers(hg_redis *r, const hg_config *cfg,
+                           const char *stream, const char *group,
+                           const char *consumer)
 {
     char idle[24], now[24];
+    const char *argv[] = {stream, RETRY_KEY_WORKERS, group, idle, consumer,
+                          now};
 
-    snprintf(idle, sizeof(idle), "%d", d->cfg->visibility_timeout_ms);
+    snprintf(idle, sizeof(idle), "%d", cfg->visibility_timeout_ms);
     snprintf(now, sizeof(now), "%lld", (long long)hg_time_ms());
-    for (int i = 0; i < d->shards; i++) {
-        const char *argv[] = {d->work_keys[i], RETRY_KEY_WORKERS,
-                              HG_DISPATCH_GROUP, idle, d->consumer, now};
-
-        hg_redis_eval(d->redis, &hg_script_consumers_prune, 0,
-                      retry_on_consumers_pruned, (void *)HG_DISPATCH_GROUP, 2,
-                      6, argv, NULL);
-    }
+    hg_redis_eval(r, &hg_script_consumers_prune, 0, on_consumers_pruned,
+                  (void *)group, 2, 6, argv, NULL);
 }
 
 static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
@@ -1236,8 +1238,9 @@ static void on_claim_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (d->groups_ready && !d->stopping)
-        prune_consumers(d);
+    for (int i = 0; d->groups_ready && !d->stopping && i < d->shards; i++)
+        retry_prune_consumers(d->redis, d->cfg, d->work_keys[i],
+                              HG_DISPATCH_GROUP, d->consumer);
     if (d->groups_ready && room > 0 && !d->stopping) {
         snprintf(idle, sizeof(idle), "%d", d->cfg->visibility_timeout_ms);
         snprintf(count, sizeof(count), "%d",

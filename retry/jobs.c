@@ -184,16 +184,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     /* Consumers of workers that are gone, with the dispatch group's rule.
      * The jobs runner shares its worker's consumer name and heartbeat. */
     if (hg_mono_ms() >= j->prune_after_ms) {
-        char idle[24], now[24];
-        const char *argv[] = {HG_KEY_JOBS, RETRY_KEY_WORKERS, HG_JOBS_GROUP,
-                              idle, j->consumer, now};
-
-        snprintf(idle, sizeof(idle), "%d", j->cfg->visibility_timeout_ms);
-        snprintf(now, sizeof(now), "%lld", (long long)hg_time_ms());
         j->prune_after_ms = hg_mono_ms() + j->cfg->visibility_timeout_ms / 4;
-        hg_redis_eval(j->redis, &hg_script_consumers_prune, 0,
-                      retry_on_consumers_pruned, (void *)HG_JOBS_GROUP, 2, 6,
-                      argv, NULL);
+        retry_prune_consumers(j->redis, j->cfg, HG_KEY_JOBS, HG_JOBS_GROUP,
+                              j->consumer);
     }
     /* Alternates between new jobs and jobs left idle by a dead worker. */
     j->claim_next = !j->claim_next;

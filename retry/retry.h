@@ -145,10 +145,13 @@ void retry_heartbeat_free(void);
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);
 /* The consumer name of this worker in the consumer groups. */
 const char *dispatcher_consumer(const dispatcher *d);
-/* Logs the reply of consumers_prune.lua; arg is the group's name, a
- * string that outlives the call. */
-void retry_on_consumers_pruned(hg_redis_status status, redisReply *reply,
-                               void *arg);
+/* Deletes the consumers of group on stream that gone workers left behind:
+ * no pending entry, no entry served and no heartbeat for a visibility
+ * timeout (a live worker sends one every 2 s). group must outlive the
+ * call, since the reply's log line names it. */
+void retry_prune_consumers(hg_redis *r, const hg_config *cfg,
+                           const char *stream, const char *group,
+                           const char *consumer);
 /* Stops reading new work; calls done() once in-flight jobs are recorded or
  * the grace period ended. */
 void dispatcher_stop(dispatcher *d, void (*done)(void *arg), void *arg);

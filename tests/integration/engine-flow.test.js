@@ -587,7 +587,7 @@ test('ordering key blocks only its value', { timeout: scaled(60000) }, async () 
 });
 
 // The gateway passes each endpoint's ordering key from its cached endpoint
-// list; a change to the key bumps the list's version, so the next publish
+// list. A change to the key bumps the list's version, so the next publish
 // uses the new key.
 test('ordering key change applies at once', { timeout: scaled(60000) }, async () => {
   const receiver = await receiverWith(always(200));

@@ -499,23 +499,30 @@ test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () =
   const { id, apiKey } = await createIntegrationWithEndpoint(api, 'prune', receiver.url());
   await ensureGroup(WORK_STREAM, DISPATCH_GROUP);
   await ensureGroup(JOBS_STREAM, JOBS_GROUP);
+
+  // Consumers of gone workers: idle ones in both groups, and below one that
+  // still owns the entry it read.
   await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', WORK_STREAM, DISPATCH_GROUP, 'gone:1']);
   await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', JOBS_STREAM, JOBS_GROUP, 'gone:3']);
+
   // Another worker that is alive but was served nothing for a while.
   await redisCommand(harness.redisPort, ['XGROUP', 'CREATECONSUMER', WORK_STREAM, DISPATCH_GROUP, 'alive:1']);
   const beat = () => redisCommand(harness.redisPort, ['ZADD', WORKERS_KEY, String(Date.now()), 'alive:1']);
   await beat();
+
   const eventId = await api.publishAccepted(id, apiKey, '{"type":"prune.test"}');
   // A worker that died after reading the entry: it stays pending on gone:2.
   await redisCommand(harness.redisPort, [
     'XREADGROUP', 'GROUP', DISPATCH_GROUP, 'gone:2', 'COUNT', '100', 'STREAMS', WORK_STREAM, '>',
   ]);
+
   const worker = await harness.startWorker(WORKER_ENV);
   try {
     const early = await consumerNames();
     assert.ok(early.includes('gone:1'), `a consumer idle for less than the visibility timeout stays: ${early}`);
     assert.ok(early.includes('gone:2'), `a consumer with a pending entry stays: ${early}`);
     assert.ok((await consumerNames(JOBS_STREAM, JOBS_GROUP)).includes('gone:3'), 'the idle jobs consumer stays at first');
+
     await waitFor(async () => {
       await beat();
       const names = await consumerNames();
@@ -523,6 +530,7 @@ test('consumers of gone workers deleted', { timeout: scaled(60000) }, async () =
       return !names.includes('gone:1') && !names.includes('gone:2') && !jobs.includes('gone:3');
     }, { timeoutMs: scaled(40000), description: 'the consumers of gone workers to be deleted' });
     assert.ok((await consumerNames()).includes('alive:1'), 'the idle consumer with a heartbeat stays');
+
     await waitFor(() => receiver.requestsFor(eventId).length >= 1, {
       timeoutMs: scaled(10000),
       description: 'the entry of the gone worker to be delivered',
