@@ -124,10 +124,15 @@ int gw_query_decode(const char *in, char *out, size_t cap)
         } else if (c == '+') {
             c = ' ';
         }
-        if (o + 1 >= cap || c == '\0')
+        if (c == '\0')
+            return -1;
+        if (out == NULL)
+            continue;
+        if (o + 1 >= cap)
             return -1;
         out[o++] = c;
     }
-    out[o] = '\0';
+    if (out != NULL)
+        out[o] = '\0';
     return 0;
 }

@@ -182,7 +182,9 @@ bool gw_redis_failed(hg_req *r, hg_redis_status status,
 /* Reads the "limit" query parameter (default fallback, 1 to max); sends 422
  * and returns false when it is invalid. */
 bool gw_query_limit(hg_req *r, int fallback, int max, int *out);
-/* Percent-decodes a query value ("+" is a space); -1 when invalid. */
+/* Percent-decodes a query value ("+" is a space) into out (cap bytes with
+ * the NUL); -1 for a bad escape, %00, or a result that does not fit. With
+ * out NULL it only checks the escapes, for any length. */
 int gw_query_decode(const char *in, char *out, size_t cap);
 /* The parameters of a token request (POST /oauth/token), percent-decoded.
  * A value is shorter than GW_TOKEN_FIELD_MAX bytes and has no NUL byte,
@@ -206,12 +208,19 @@ typedef struct gw_token_form {
 
 /* Parses an application/x-www-form-urlencoded token request body of len
  * bytes into f. f starts zeroed, or contains the client credentials of
- * HTTP Basic with their bits in f->present. Unknown parameters and empty pairs
- * are ignored. Returns false for a NUL byte, a pair without '=', an
- * invalid percent escape or %00, a decoded name of 64 bytes or more, a
- * value too long, or a parameter given twice (Basic counts). f is then
- * partly filled. */
+ * HTTP Basic with their bits in f->present. Unknown parameters (of any
+ * length) and empty pairs are ignored. Returns false for a NUL byte, a
+ * pair without '=', an invalid percent escape or %00 anywhere, a known
+ * parameter's value too long, or a known parameter given twice (Basic
+ * counts). f is then partly filled. */
 bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f);
+/* Reads the value of an "Authorization: Basic ..." header (header points
+ * at "Basic"): strict padded base64 of "<client_id>:<client_secret>", each
+ * part form-encoded (RFC 6749 section 2.3.1). On success f holds both,
+ * with their bits in f->present. Returns false for bad base64, a decoded
+ * NUL byte, no ':', a bad escape or a part too long; f's credentials are
+ * then cleared. */
+bool gw_token_basic_parse(const char *header, gw_token_form *f);
 /* Parses an RFC 3339 time (a decoded query value or a JSON string) into
  * milliseconds. */
 bool gw_parse_time(const char *text, long long *ms);

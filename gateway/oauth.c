@@ -97,6 +97,8 @@ static void reply_client_limited(hg_req *r, long long retry_ms)
 
 /* ---- request parsing --------------------------------------------------------- */
 
+/* Stores the encoded value of the parameter name in f. Unknown
+ * parameters are ignored (RFC 6749 section 3.2), whatever their length. */
 static bool set_field(gw_token_form *f, const char *name, const char *value)
 {
     char *dst = NULL;
@@ -116,15 +118,18 @@ static bool set_field(gw_token_form *f, const char *name, const char *value)
         bit = GW_TOKEN_GRANT_TYPE;
     }
     if (dst == NULL)
-        return true; /* RFC 6749 3.2: unknown parameters are ignored */
+        return true;
     /* The bit, not a non-empty value, marks a parameter as present, so
      * an empty first value does not let a second one through. */
-    if ((f->present & bit) != 0 || strlen(value) >= FIELD_MAX)
-        return false; /* repeated or too long */
-    strcpy(dst, value);
+    if ((f->present & bit) != 0)
+        return false;
     f->present |= bit;
-    return true;
+    return gw_query_decode(value, dst, FIELD_MAX) == 0;
 }
+
+/* The longest parameter name this parser knows, with its NUL: a longer
+ * name is an unknown parameter. */
+#define NAME_MAX_BYTES sizeof("client_secret")
 
 bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f)
 {
@@ -142,17 +147,19 @@ bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f)
     for (char *pair = ok ? strtok_r(copy, "&", &save) : NULL; ok && pair;
          pair = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(pair, '=');
-        char name[64], value[FIELD_MAX];
+        char name[NAME_MAX_BYTES];
 
         if (eq == NULL) {
             ok = false;
             break;
         }
         *eq = '\0';
-        ok = gw_query_decode(pair, name, sizeof(name)) == 0 &&
-             gw_query_decode(eq + 1, value, sizeof(value)) == 0 &&
-             set_field(f, name, value);
-        memset(value, 0, sizeof(value));
+        /* Every pair must be well formed, known or not; a name that does
+         * not fit is unknown. */
+        ok = gw_query_decode(pair, NULL, 0) == 0 &&
+             gw_query_decode(eq + 1, NULL, 0) == 0 &&
+             (gw_query_decode(pair, name, sizeof(name)) != 0 ||
+              set_field(f, name, eq + 1));
     }
     if (copy != NULL) {
         memset(copy, 0, len);
@@ -161,36 +168,40 @@ bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f)
     return ok;
 }
 
-/* Reads "Authorization: Basic base64(id:secret)"; each part is
- * form-encoded as RFC 6749 section 2.3.1 requires. */
-static bool parse_basic(const char *header, gw_token_form *f)
+bool gw_token_basic_parse(const char *header, gw_token_form *f)
 {
     uint8_t decoded[2 * FIELD_MAX];
-    char pair[2 * FIELD_MAX], *colon;
+    char *colon;
     int n;
+    bool ok;
 
     header += 6;
     while (*header == ' ')
         header++;
     n = hg_base64_decode(header, strlen(header), decoded,
                          sizeof(decoded) - 1);
-    if (n <= 0)
-        return false;
-    memcpy(pair, decoded, (size_t)n);
-    pair[n] = '\0';
+    /* A NUL byte would cut the pair short below. */
+    ok = n > 0 && memchr(decoded, '\0', (size_t)n) == NULL;
+    if (ok) {
+        decoded[n] = '\0';
+        colon = strchr((char *)decoded, ':');
+        ok = colon != NULL;
+    }
+    if (ok) {
+        *colon = '\0';
+        ok = gw_query_decode((char *)decoded, f->client_id,
+                             sizeof(f->client_id)) == 0 &&
+             gw_query_decode(colon + 1, f->client_secret,
+                             sizeof(f->client_secret)) == 0;
+    }
     memset(decoded, 0, sizeof(decoded));
-    colon = strchr(pair, ':');
-    if (colon == NULL) {
-        memset(pair, 0, sizeof(pair));
+    if (!ok) {
+        memset(f->client_id, 0, sizeof(f->client_id));
+        memset(f->client_secret, 0, sizeof(f->client_secret));
         return false;
     }
-    *colon = '\0';
-    n = gw_query_decode(pair, f->client_id, sizeof(f->client_id)) == 0 &&
-        gw_query_decode(colon + 1, f->client_secret,
-                        sizeof(f->client_secret)) == 0;
-    memset(pair, 0, sizeof(pair));
     f->present |= GW_TOKEN_CLIENT_ID | GW_TOKEN_CLIENT_SECRET;
-    return n != 0;
+    return true;
 }
 
 static bool read_request(hg_req *r, token_request *t)
@@ -207,7 +218,7 @@ static bool read_request(hg_req *r, token_request *t)
         return false;
     }
     if (auth != NULL && strncasecmp(auth, "Basic ", 6) == 0 &&
-        !parse_basic(auth, &t->form)) {
+        !gw_token_basic_parse(auth, &t->form)) {
         reply_oauth_error(r, "invalid_client",
                           "the Basic credentials are malformed");
         return false;

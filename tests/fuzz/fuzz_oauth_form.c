@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT
  *
- * Fuzzes gw_token_form_parse() (gateway/oauth.c), the parser of the
- * application/x-www-form-urlencoded body of POST /oauth/token. The whole
- * input, NUL bytes included, is parsed as a body. The verdict and fields
- * must agree with a second, simpler parser written here from the rules of
- * gateway/gateway.h, also when HTTP Basic gave the client credentials
- * first. The input's lines are also taken as
- * the four parameter values, form-encoded in a way its first byte picks,
- * and must parse back to the same values, while the same form with one
- * parameter repeated is rejected.
+ * Fuzzes gw_token_form_parse() and gw_token_basic_parse()
+ * (gateway/oauth.c), the parsers of POST /oauth/token's
+ * application/x-www-form-urlencoded body and of its HTTP Basic header.
+ * The whole input, NUL bytes included, is parsed as a body. The verdict
+ * and fields must agree with a second, simpler parser written here from
+ * the rules of gateway/gateway.h, also when HTTP Basic gave the client
+ * credentials first. The input's lines are also taken as the four
+ * parameter values, form-encoded in a way its first byte picks, and must
+ * parse back to the same values, also beside an unknown parameter whose
+ * name and value are the rest of the input, while the same form with one
+ * parameter repeated is rejected. The first two lines, form-encoded and
+ * in base64, must come back from the Basic parser; the input as a Basic
+ * header must give bounded credentials or be rejected.
  */
 #include <ctype.h>
 #include <stdbool.h>
 
+#include "common/crypto.h"
 #include "common/text.h"
 #include "fuzz.h"
 #include "gateway/gateway.h"
@@ -32,8 +37,6 @@ void gw_audit(hg_req *r, const char *integration_id, const char *action,
     (void)details;
     abort();
 }
-
-#define NAME_MAX_BYTES 64 /* decoded name buffer of the parser, with NUL */
 
 static const char *const param_names[4] = {"grant_type", "client_id",
                                            "client_secret", "scope"};
@@ -79,7 +82,8 @@ static bool reference_decode(const char *in, size_t n, char *out, size_t cap)
 
 /* The parser's rules, restated over a byte range: '&' separates pairs,
  * empty pairs are skipped, every other pair needs '=', both sides must
- * decode, and a known parameter may appear once (Basic counts). */
+ * decode whatever their length, a known parameter may appear once (Basic
+ * counts) and its value must fit, and unknown parameters are ignored. */
 static bool reference_parse(const uint8_t *data, size_t size,
                             gw_token_form *f)
 {
@@ -93,7 +97,8 @@ static bool reference_parse(const uint8_t *data, size_t size,
         size_t end = amp != NULL ? (size_t)(amp - body) : size;
         const char *pair = body + start, *eq;
         size_t len = end - start;
-        char name[NAME_MAX_BYTES], value[GW_TOKEN_FIELD_MAX];
+        char *name, *value;
+        bool ok = true;
 
         start = end + 1;
         if (len == 0)
@@ -101,18 +106,25 @@ static bool reference_parse(const uint8_t *data, size_t size,
         eq = memchr(pair, '=', len);
         if (eq == NULL)
             return false;
-        if (!reference_decode(pair, (size_t)(eq - pair), name, sizeof(name)) ||
-            !reference_decode(eq + 1, len - (size_t)(eq - pair) - 1, value,
-                              sizeof(value)))
-            return false;
-        for (int i = 0; i < 4; i++) {
+        name = malloc(len + 1);
+        value = malloc(len + 1);
+        FUZZ_CHECK(name != NULL && value != NULL);
+        ok = reference_decode(pair, (size_t)(eq - pair), name, len + 1) &&
+             reference_decode(eq + 1, len - (size_t)(eq - pair) - 1, value,
+                              len + 1);
+        for (int i = 0; ok && i < 4; i++) {
             if (strcmp(name, param_names[i]) != 0)
                 continue;
-            if ((f->present & param_bits[i]) != 0)
-                return false;
+            ok = (f->present & param_bits[i]) == 0 &&
+                 strlen(value) < GW_TOKEN_FIELD_MAX;
             f->present |= param_bits[i];
-            strcpy(form_field(f, i), value);
+            if (ok)
+                strcpy(form_field(f, i), value);
         }
+        free(name);
+        free(value);
+        if (!ok)
+            return false;
     }
     return true;
 }
@@ -196,7 +208,8 @@ static size_t encode(const char *s, unsigned style, char *out)
 }
 
 /* Builds "name=value" pairs for the four values in an order that style
- * picks, with an unknown parameter and an empty pair among them. */
+ * picks, with an unknown parameter (name "x_" + extra, value extra) and
+ * an empty pair among them. */
 static size_t build_form(char *const values[4], unsigned style,
                          const char *extra, char *out)
 {
@@ -209,7 +222,9 @@ static size_t build_form(char *const values[4], unsigned style,
         o += encode(values[i], style, out + o);
         out[o++] = '&';
         if (k == 1) {
-            o += (size_t)sprintf(out + o, "x_unknown=");
+            o += (size_t)sprintf(out + o, "x_");
+            o += encode(extra, style, out + o);
+            out[o++] = '=';
             o += encode(extra, style, out + o);
             o += (size_t)sprintf(out + o, "&&");
         }
@@ -230,9 +245,9 @@ static void check_round_trip(const uint8_t *data, size_t size)
         values[i] = fuzz_next_line(&data, &size);
         fits = fits && strlen(values[i]) < GW_TOKEN_FIELD_MAX;
     }
+    /* The unknown parameter may be of any length. */
     extra = fuzz_strndup(data, size);
-    fits = fits && strlen(extra) < GW_TOKEN_FIELD_MAX;
-    cap = 5 * (3 * GW_TOKEN_FIELD_MAX + 32);
+    cap = 4 * (3 * GW_TOKEN_FIELD_MAX + 32) + 6 * strlen(extra) + 32;
     form = malloc(cap + 3 * GW_TOKEN_FIELD_MAX + 32);
     FUZZ_CHECK(form != NULL);
 
@@ -257,9 +272,110 @@ static void check_round_trip(const uint8_t *data, size_t size)
     free(form);
 }
 
+/* The input as the rest of a Basic header: rejected with the credentials
+ * cleared, or accepted with both credentials bounded and marked. */
+static void check_raw_basic(const uint8_t *data, size_t size)
+{
+    char *header = malloc(size + 7);
+    gw_token_form f;
+
+    FUZZ_CHECK(header != NULL);
+    memcpy(header, "Basic ", 6);
+    if (size > 0)
+        memcpy(header + 6, data, size);
+    header[size + 6] = '\0';
+    memset(&f, 0, sizeof(f));
+    if (gw_token_basic_parse(header, &f)) {
+        FUZZ_CHECK(f.present == (GW_TOKEN_CLIENT_ID | GW_TOKEN_CLIENT_SECRET));
+        FUZZ_CHECK(memchr(f.client_id, '\0', GW_TOKEN_FIELD_MAX) != NULL);
+        FUZZ_CHECK(memchr(f.client_secret, '\0', GW_TOKEN_FIELD_MAX) != NULL);
+    } else {
+        FUZZ_CHECK(f.present == 0 && f.client_id[0] == '\0' &&
+                   f.client_secret[0] == '\0');
+    }
+    free(header);
+}
+
+/* The first two lines as client id and secret (the input's bytes, NUL
+ * included, up to each newline), form-encoded and in base64, come back
+ * from the Basic parser when both fit and hold no NUL byte; otherwise the
+ * header is rejected. */
+static void check_basic_round_trip(const uint8_t *data, size_t size)
+{
+    unsigned style = size > 0 ? data[0] : 0;
+    const uint8_t *nl1 = size > 0 ? memchr(data, '\n', size) : NULL;
+    size_t id_len = nl1 != NULL ? (size_t)(nl1 - data) : size;
+    const uint8_t *rest = nl1 != NULL ? nl1 + 1 : data + size;
+    size_t rest_len = size - (size_t)(rest - data);
+    const uint8_t *nl2 = rest_len > 0 ? memchr(rest, '\n', rest_len) : NULL;
+    size_t secret_len = nl2 != NULL ? (size_t)(nl2 - rest) : rest_len;
+    char *id = fuzz_strndup(data, id_len);
+    char *secret = fuzz_strndup(rest, secret_len);
+    bool has_nul = memchr(data, '\0', id_len) != NULL ||
+                   memchr(rest, '\0', secret_len) != NULL;
+    bool fits = id_len < GW_TOKEN_FIELD_MAX &&
+                secret_len < GW_TOKEN_FIELD_MAX;
+    char *pair = malloc(3 * (id_len + secret_len) + 2);
+    size_t pair_len, header_cap = 4 * (3 * (id_len + secret_len) + 2) + 16;
+    char *header = malloc(header_cap);
+    gw_token_form f;
+    bool ok;
+
+    FUZZ_CHECK(pair != NULL && header != NULL);
+    /* encode() stops at a NUL, so a NUL byte is written as %00, which the
+     * parser must reject like a decoded NUL. */
+    pair_len = 0;
+    for (size_t i = 0; i <= id_len + secret_len; i++) {
+        unsigned char c = i < id_len ? data[i]
+                        : i == id_len ? 0
+                                      : rest[i - id_len - 1];
+        char one[2] = {(char)c, 0};
+
+        if (i == id_len) {
+            pair[pair_len++] = ':';
+            continue;
+        }
+        if (c == 0)
+            pair_len += (size_t)sprintf(pair + pair_len, "%%00");
+        else
+            pair_len += encode(one, style, pair + pair_len);
+    }
+    pair[pair_len] = '\0';
+    /* Half the styles send the NUL as a raw byte instead, in base64. */
+    if ((style & 4) != 0 && has_nul) {
+        pair_len = 0;
+        memcpy(pair, data, id_len);
+        pair_len = id_len;
+        pair[pair_len++] = ':';
+        memcpy(pair + pair_len, rest, secret_len);
+        pair_len += secret_len;
+        /* Raw bytes other than NUL must be escaped for the round trip to
+         * hold, so only the verdict is checked for this form. */
+        fits = false;
+    }
+    memcpy(header, "Basic ", 6);
+    FUZZ_CHECK(hg_base64_encode((const uint8_t *)pair, pair_len, header + 6,
+                                header_cap - 6) >= 0);
+    memset(&f, 0, sizeof(f));
+    ok = gw_token_basic_parse(header, &f);
+    if (has_nul)
+        FUZZ_CHECK(!ok);
+    else if (fits && pair_len < 2 * GW_TOKEN_FIELD_MAX - 1) {
+        FUZZ_CHECK(ok);
+        FUZZ_CHECK(strcmp(f.client_id, id) == 0);
+        FUZZ_CHECK(strcmp(f.client_secret, secret) == 0);
+    }
+    free(id);
+    free(secret);
+    free(pair);
+    free(header);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_raw_body(data, size);
     check_round_trip(data, size);
+    check_raw_basic(data, size);
+    check_basic_round_trip(data, size);
     return 0;
 }

@@ -489,6 +489,50 @@ test('oauth token rejects bad requests', async () => {
   assertProblem(json, 415, 'UNSUPPORTED_MEDIA_TYPE', 'JSON body');
 });
 
+test('oauth token ignores long unknown parameters', async () => {
+  const client = await createClient(main.id, main.api_key, ['read']);
+  // RFC 6749 section 3.2: unrecognized parameters are ignored, however
+  // long their names and values; a known parameter keeps its size limit.
+  const body = (extra) => new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: client.client_id,
+    client_secret: client.client_secret,
+    ...extra,
+  }).toString();
+  const form = (extra) => api.request('POST', '/oauth/token', {
+    body: body(extra),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const longName = await form({ ['x_' + 'n'.repeat(300)]: 'v'.repeat(2000) });
+  assert.equal(longName.status, 200, `long unknown parameter: ${longName.describe()}`);
+  assert.equal(longName.json().scope, 'read', 'scope beside a long unknown parameter');
+
+  const longScope = await form({ scope: 'read '.repeat(60) });
+  assertProblem(longScope, 400, 'BAD_REQUEST', 'scope of 300 bytes');
+  assert.equal(longScope.json().error, 'invalid_request', 'long scope: error member');
+
+  const shortName = await form({ x_other: 'ok' });
+  assert.equal(shortName.status, 200, `short unknown parameter: ${shortName.describe()}`);
+  const malformed = await api.request('POST', '/oauth/token', {
+    body: `${body({})}&x_${'n'.repeat(100)}=%zz`,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assertProblem(malformed, 400, 'BAD_REQUEST', 'bad escape in an unknown parameter');
+});
+
+test('oauth token rejects NUL in Basic', async () => {
+  const client = await createClient(main.id, main.api_key, ['read']);
+  // The secret followed by a NUL byte and more text is another secret, not
+  // the client's one cut short.
+  const raw = Buffer.from(`${client.client_id}:${client.client_secret}\0tail`).toString('base64');
+  const res = await api.request('POST', '/oauth/token', {
+    body: 'grant_type=client_credentials',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${raw}` },
+  });
+  assertProblem(res, 401, 'UNAUTHORIZED', 'NUL byte after the secret');
+  assert.equal(res.json().error, 'invalid_client', 'NUL byte: error member');
+});
+
 test('oauth token scope subset', async () => {
   const client = await createClient(main.id, main.api_key, ['publish', 'read']);
 
