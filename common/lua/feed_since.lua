@@ -7,18 +7,29 @@
 -- ARGV: 1 last id the client saw ("<ms>-<seq>"), 2 maximum entries
 -- Returns {"reset", id to go on from (the stream's newest id)} or
 --   {"ok", {entries as XRANGE returns them}}
+-- Ids are compared as decimal text: a sequence number can exceed 2^53,
+-- where Lua's numbers (doubles) stop telling neighbours apart. Both parts
+-- come without leading zeros (Redis writes them so, and the inspector
+-- formats the client's id again), so the longer text is the larger number.
 local function parse(id)
   local dash = string.find(id, '-', 1, true)
   if not dash then
-    return tonumber(id), 0
+    return id, '0'
   end
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+  return string.sub(id, 1, dash - 1), string.sub(id, dash + 1)
+end
+
+local function greater(a, b)
+  if #a ~= #b then
+    return #a > #b
+  end
+  return a > b
 end
 
 local function after(a, b)
   local ams, aseq = parse(a)
   local bms, bseq = parse(b)
-  return ams > bms or (ams == bms and aseq > bseq)
+  return greater(ams, bms) or (ams == bms and greater(aseq, bseq))
 end
 
 if redis.call('EXISTS', KEYS[1]) == 0 then

@@ -381,6 +381,27 @@ test('id newer than the stream gets reset', { timeout: scaled(20000) }, async ()
   }
 });
 
+test('resume compares ids beyond 2^53', { timeout: scaled(20000) }, async () => {
+  // feed_since.lua on a scratch stream whose newest id has a sequence
+  // number past 2^53, where doubles cannot tell it from its neighbours.
+  const key = `hg:{feedtest}:activity:${uniqueId('big')}`;
+  const script = fs.readFileSync(path.join(__dirname, '../../common/lua/feed_since.lua'), 'utf8');
+  await redisCli(harness.redisPort, ['XADD', key, '5-9007199254740992', 'j', '{}']);
+  const since = async (id) => (await redisCli(harness.redisPort, ['EVAL', script, '1', key, id, '10'])).split('\n');
+
+  const newer = await since('5-9007199254740993');
+  assert.equal(newer[0], 'reset', 'an id one after the newest gets a reset');
+  assert.equal(newer[1], '5-9007199254740992', 'the reset names the newest id');
+  const longer = await since('5-18446744073709551615');
+  assert.equal(longer[0], 'reset', 'the largest sequence number gets a reset');
+  const older = await since('5-9007199254740991');
+  assert.equal(older[0], 'ok', 'an id one before the newest resumes');
+  assert.equal(older.includes('5-9007199254740992'), true, 'the newest entry follows the older id');
+  const same = await since('5-9007199254740992');
+  assert.deepEqual(same.filter((line) => line !== ''), ['ok'], 'the newest id resumes with nothing to send');
+  await redisCli(harness.redisPort, ['DEL', key]);
+});
+
 test('stalled client is dropped and resumes', { timeout: scaled(60000) }, async () => {
   const ENTRIES = 2000;
   const FILL_BYTES = 4000;
