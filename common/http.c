@@ -732,6 +732,66 @@ void hg_reply(hg_req *r, int status, const char *content_type,
     finish(r, status);
 }
 
+struct hg_shared_body {
+    char *text;
+    size_t len;
+    unsigned long refs;
+};
+
+hg_shared_body *hg_shared_body_new(char *text, size_t len)
+{
+    hg_shared_body *b = malloc(sizeof(*b));
+
+    if (b == NULL) {
+        free(text);
+        return NULL;
+    }
+    b->text = text;
+    b->len = len;
+    b->refs = 1;
+    return b;
+}
+
+void hg_shared_body_release(hg_shared_body *b)
+{
+    if (b == NULL || --b->refs > 0)
+        return;
+    free(b->text);
+    free(b);
+}
+
+/* evbuffer cleanup: the connection is done with the referenced bytes. */
+static void shared_body_sent(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    hg_shared_body_release(arg);
+}
+
+void hg_reply_shared(hg_req *r, int status, const char *content_type,
+                     hg_shared_body *b)
+{
+    struct evbuffer *out;
+
+    if (hg_req_done(r))
+        return;
+    write_head(r->req, status, content_type, b->len, false, r->request_id,
+               headers_of(r));
+    out = bufferevent_get_output(r->req->conn->bev);
+    if (b->len > 0 && !r->head) {
+        b->refs++;
+        /* On failure libevent does not call the cleanup, so the reference
+         * is dropped here, and the bytes are copied instead. */
+        if (evbuffer_add_reference(out, b->text, b->len, shared_body_sent,
+                                   b) != 0) {
+            b->refs--;
+            evbuffer_add(out, b->text, b->len);
+        }
+    }
+    r->req->flags |= EVHTP_REQ_FLAG_FINISHED;
+    finish(r, status);
+}
+
 void hg_reply_json(hg_req *r, int status, json_t *json)
 {
     hg_reply_json_digits(r, status, json, 0);

@@ -231,6 +231,19 @@ bool hg_req_done(const hg_req *r);
 
 /* Adds a response header (both strings are copied). */
 void hg_reply_header(hg_req *r, const char *name, const char *value);
+/* A response body that many responses send without copying it: each one
+ * holds a reference until its connection wrote or dropped the bytes. For
+ * one event loop: the counts are not atomic. */
+typedef struct hg_shared_body hg_shared_body;
+/* Wraps text of len bytes (taken; freed with the last reference) with one
+ * reference, the caller's. Returns NULL and frees text when out of memory. */
+hg_shared_body *hg_shared_body_new(char *text, size_t len);
+/* Drops the caller's reference; NULL is ignored. */
+void hg_shared_body_release(hg_shared_body *b);
+/* Like hg_reply(), with the body of b, which gets a reference for as
+ * long as the connection holds the bytes. */
+void hg_reply_shared(hg_req *r, int status, const char *content_type,
+                     hg_shared_body *b);
 /* Sends status with body (may be NULL for none) and content type. */
 void hg_reply(hg_req *r, int status, const char *content_type,
               const void *body, size_t len);

@@ -81,11 +81,11 @@ static struct {
     json_t *doc;
     /* The document serialized once per refresh, as JSON and as the
      * iCalendar feed: a large document dumped per request would stall the
-     * loop for every waiter of a burst. */
-    char *json_text;
-    size_t json_len;
-    char *ics_text;
-    size_t ics_len;
+     * loop for every waiter of a burst. Responses send these bodies by
+     * reference, so a burst of slow readers holds one copy per refresh
+     * rather than one per response. */
+    hg_shared_body *json_body;
+    hg_shared_body *ics_body;
     int64_t built_mono_ms;
     refresh *running;
     /* Requests waiting for the refresh, and whether each asked for the
@@ -237,14 +237,12 @@ static void cache_headers(hg_req *r)
     hg_reply_header(r, "Access-Control-Allow-Origin", "*");
 }
 
-/* NOTE: each response still copies the whole text into its connection's
- * output buffer, and the document has no size cap: 20 incidents of 20
- * updates of 5,000 control characters (6-byte JSON escapes) make 12 MB,
- * so a burst of waiters can hold gigabytes until the clients read. */
+/* The document has no size cap of its own: 20 incidents of 20 updates of
+ * 5,000 control characters (6-byte JSON escapes) make 12 MB. */
 static void reply_json(hg_req *r)
 {
     cache_headers(r);
-    hg_reply(r, 200, "application/json", cache.json_text, cache.json_len);
+    hg_reply_shared(r, 200, "application/json", cache.json_body);
 }
 
 /* Writes one VEVENT per window of the document. */
@@ -325,8 +323,7 @@ static char *build_ics(const json_t *doc, size_t *len)
 static void reply_ics(hg_req *r)
 {
     cache_headers(r);
-    hg_reply(r, 200, "text/calendar; charset=utf-8", cache.ics_text,
-             cache.ics_len);
+    hg_reply_shared(r, 200, "text/calendar; charset=utf-8", cache.ics_body);
 }
 
 static void reply_cached(hg_req *r, bool ics)
@@ -349,18 +346,25 @@ static void cache_store(json_t *doc)
         doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     size_t ics_len = 0;
     char *ics_text = json_text ? build_ics(doc, &ics_len) : NULL;
+    hg_shared_body *json_body =
+        ics_text ? hg_shared_body_new(json_text, strlen(json_text)) : NULL;
+    hg_shared_body *ics_body =
+        json_body ? hg_shared_body_new(ics_text, ics_len) : NULL;
 
-    if (ics_text == NULL) {
-        free(json_text);
+    if (ics_body == NULL) {
+        /* Each hg_shared_body_new() that failed freed its text. */
+        if (ics_text == NULL)
+            free(json_text);
+        else if (json_body == NULL)
+            free(ics_text);
+        hg_shared_body_release(json_body);
         json_decref(doc);
         return;
     }
     insp_status_free();
     cache.doc = doc;
-    cache.json_text = json_text;
-    cache.json_len = strlen(json_text);
-    cache.ics_text = ics_text;
-    cache.ics_len = ics_len;
+    cache.json_body = json_body;
+    cache.ics_body = ics_body;
     cache.built_mono_ms = hg_mono_ms();
 }
 
@@ -622,8 +626,9 @@ void insp_status_free(void)
 {
     json_decref(cache.doc);
     cache.doc = NULL;
-    free(cache.json_text);
-    cache.json_text = NULL;
-    free(cache.ics_text);
-    cache.ics_text = NULL;
+    /* Responses still being written keep their own references. */
+    hg_shared_body_release(cache.json_body);
+    cache.json_body = NULL;
+    hg_shared_body_release(cache.ics_body);
+    cache.ics_body = NULL;
 }

@@ -10,11 +10,13 @@
 
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const net = require('node:net');
 const { after, before, test } = require('node:test');
 
 const { CheckedApi, assertProblem, uniqueId } = require('./lib/api');
 const { ADMIN_KEY, freePort, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { startRedisMonitor } = require('./lib/flow');
+const { residentKiB } = require('./lib/hostile');
 const { startReceiver } = require('./lib/receiver');
 
 const harness = setupHarness('status');
@@ -26,6 +28,7 @@ let api;
 let gateway;
 let gatewayPort;
 let worker;
+let inspector;
 let inspectorPort;
 let receiver;
 let integrationKey;
@@ -96,7 +99,7 @@ before(async () => {
   await harness.startRedis();
   gateway = await startGatewayOnPort();
   worker = await harness.startWorker(gatewayEnv());
-  await startInspector();
+  inspector = await startInspector();
   api = harness.closeLater(new CheckedApi(gatewayPort));
   receiver = harness.closeLater(await startReceiver());
   const integration = await api.createIntegration(uniqueId('status-key'));
@@ -644,4 +647,27 @@ test('status burst with large document', { timeout: scaled(120000) }, async () =
     assert.ok(a.length > 4e6, `${a.length} bytes`);
   }
   assert.ok(first < scaled(4000), `the first of 60 responses started after ${first} ms`);
+
+  // Responses share the serialized document: 40 clients that send the
+  // request and then read nothing must not each hold a copy of it in the
+  // inspector (with a copy each, this grew by about 150 MB).
+  const rssBefore = residentKiB(inspector.pid);
+  const readers = [];
+  for (let i = 0; i < 40; i++) {
+    const socket = net.connect({ host: '127.0.0.1', port: inspectorPort });
+    socket.pause();
+    socket.on('error', () => {});
+    socket.write('GET /status.json HTTP/1.1\r\nHost: status\r\n\r\n');
+    readers.push(socket);
+  }
+  let grownKiB = 0;
+  try {
+    await sleep(1500);
+    grownKiB = residentKiB(inspector.pid) - rssBefore;
+  } finally {
+    for (const socket of readers) {
+      socket.destroy();
+    }
+  }
+  assert.ok(grownKiB < 40 * 1024, `the inspector grew by ${grownKiB} KiB for 40 stalled readers`);
 });
