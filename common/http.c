@@ -1795,29 +1795,55 @@ static evhtp_res reject_too_large(evhtp_request_t *req, hg_http *h)
     return reject_early(req, HG_E_PAYLOAD_TOO_LARGE, detail);
 }
 
-/* Checks the message framing: one Content-Length of digits only, and not
- * together with Transfer-Encoding. Ambiguous framing is how requests are
- * smuggled past a proxy (RFC 9112, section 6.3). */
+/* True when name is an RFC 9110 token (section 5.6.2), as every field
+ * name must be. */
+static bool header_name_valid(const char *name)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+                                "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    size_t n = strlen(name);
+
+    return n > 0 && strspn(name, tchar) == n;
+}
+
+/* Checks the message framing: every header name a token, one
+ * Content-Length of digits only, or one Transfer-Encoding that is exactly
+ * "chunked", never both. Ambiguous framing is how requests are smuggled
+ * past a proxy (RFC 9112, section 6.3). libevhtp 1.2.18 reads a body as
+ * chunked only for the value "chunked" or "Chunked" with nothing around
+ * it, and reads no body for any other value. It also keeps a space before
+ * the colon as part of the name, so "Content-Length : 5" frames no body.
+ * Such requests are rejected here, because a proxy in front may frame
+ * them another way. */
 static const char *framing_error(evhtp_headers_t *headers,
                                  unsigned long long *length, bool *has_length)
 {
-    const char *cl = NULL;
-    bool te = false;
+    const char *cl = NULL, *te = NULL;
     evhtp_kv_t *kv;
 
     *has_length = false;
     TAILQ_FOREACH(kv, headers, next) {
+        if (!header_name_valid(kv->key))
+            return "a header name is not valid: it must be a token, with no "
+                   "space before the colon";
         if (strcasecmp(kv->key, "Content-Length") == 0) {
             if (cl != NULL && strcmp(cl, kv->val) != 0)
                 return "the request has conflicting Content-Length headers";
             cl = kv->val;
         } else if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
-            te = true;
+            if (te != NULL)
+                return "the request has more than one Transfer-Encoding "
+                       "header; send one, \"chunked\"";
+            te = kv->val;
         }
     }
+    if (te != NULL && strcmp(te, "chunked") != 0 && strcmp(te, "Chunked") != 0)
+        return "Transfer-Encoding must be \"chunked\"; other transfer "
+               "codings are not supported";
     if (cl == NULL)
         return NULL;
-    if (te)
+    if (te != NULL)
         return "the request has both Content-Length and Transfer-Encoding";
     if (cl[0] == '\0' || strspn(cl, "0123456789") != strlen(cl) ||
         strlen(cl) > 18)
@@ -1895,6 +1921,27 @@ static evhtp_res on_read(evhtp_request_t *req, struct evbuffer *buf,
 
     if (h->opts.max_body_bytes > 0 &&
         total > (size_t)h->opts.max_body_bytes)
+        return reject_too_large(req, h);
+    return EVHTP_RES_OK;
+}
+
+/* Runs at each chunk-size line of a chunked body: a chunk that alone
+ * passes the body limit gets 413 at once rather than after the body
+ * timeout, as a client that announced it may never send it. len is the
+ * size as libevhtp read it, which wraps past 2^64 (such as 17 hex
+ * digits), so a huge size still ends up above the limit here in most
+ * cases.
+ * NOTE: a size that wraps to exactly 0 ends the body for libevhtp
+ * without calling this hook, and the bytes after it are read as the next
+ * request. */
+static evhtp_res on_new_chunk(evhtp_request_t *req, uint64_t len, void *arg)
+{
+    hg_http *h = arg;
+
+    if (req->cb == on_rejected_complete)
+        return EVHTP_RES_OK;
+    if (h->opts.max_body_bytes > 0 &&
+        len > (uint64_t)h->opts.max_body_bytes)
         return reject_too_large(req, h);
     return EVHTP_RES_OK;
 }
@@ -2009,6 +2056,8 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     set_headers_start_hook(conn, on_headers_start, arg);
     set_headers_hook(conn, on_headers, arg);
     set_read_hook(conn, on_read, arg);
+    evhtp_connection_set_hook(conn, evhtp_hook_on_new_chunk,
+                              (evhtp_hook)on_new_chunk, arg);
     return EVHTP_RES_OK;
 }
 

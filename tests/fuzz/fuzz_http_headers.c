@@ -2,11 +2,12 @@
  *
  * Fuzzes the request header parsers of common/http.c: the bearer token of
  * Authorization, the JSON media type check, the X-Request-Id check and the
- * Content-Length framing check. An input is a header block, one
- * "Name: value" line each, which becomes the request's header list as
+ * framing check (header names, Content-Length, Transfer-Encoding). An
+ * input is a header block, one "Name: value" line each, which becomes the request's header list as
  * libevhtp would build it. Each parser's result is compared with what the
  * header values allow.
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <strings.h>
 
@@ -47,26 +48,53 @@ static void check_request_id(const hg_req *r)
                           "0123456789-_.:") == n);
 }
 
+static bool is_token(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++) {
+        if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+            return false;
+    }
+    return true;
+}
+
+/* An accepted header list frames its body one way only: every name is a
+ * token, and either one Content-Length value of digits (repeats must be
+ * equal), or one Transfer-Encoding that libevhtp reads as chunked, or
+ * neither. */
 static void check_framing(evhtp_headers_t *headers)
 {
     unsigned long long length = 12345;
     bool has_length = true;
     const char *error = hg_http_framing_error(headers, &length, &has_length);
     const char *value = NULL;
-    bool te = false;
+    int te = 0;
+    bool te_chunked = true, names_ok = true;
     evhtp_kv_t *kv;
 
     TAILQ_FOREACH(kv, headers, next) {
-        if (strcasecmp(kv->key, "Content-Length") == 0 && value == NULL)
-            value = kv->val;
-        te = te || strcasecmp(kv->key, "Transfer-Encoding") == 0;
+        names_ok = names_ok && is_token(kv->key);
+        if (strcasecmp(kv->key, "Content-Length") == 0) {
+            if (value != NULL && strcmp(value, kv->val) != 0)
+                FUZZ_CHECK(error != NULL);
+            if (value == NULL)
+                value = kv->val;
+        }
+        if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+            te++;
+            te_chunked = te_chunked && (strcmp(kv->val, "chunked") == 0 ||
+                                        strcmp(kv->val, "Chunked") == 0);
+        }
     }
+    if (!names_ok || te > 1 || !te_chunked)
+        FUZZ_CHECK(error != NULL);
     if (error != NULL)
         return;
     FUZZ_CHECK(has_length == (value != NULL));
     if (!has_length)
         return;
-    FUZZ_CHECK(!te);
+    FUZZ_CHECK(te == 0);
     FUZZ_CHECK(value[0] != '\0' && strspn(value, "0123456789") == strlen(value));
     FUZZ_CHECK(length == strtoull(value, NULL, 10));
 }

@@ -339,6 +339,19 @@ test('stalled body gets 408', { timeout: scaled(20000) }, async () => {
   }
 });
 
+test('oversized chunk gets 413 at once', { timeout: scaled(20000) }, async () => {
+  // Chunk sizes above the 1 MiB body limit, announced without their data:
+  // 2 MiB, and 18 hex digits, which overflow 64 bits.
+  for (const size of ['200000', 'ffffffffffffffffff']) {
+    const client = new RawClient(strict.port);
+    await client.connected;
+    client.write(`POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nabc`);
+    await client.waitClosed(BODY_TIMEOUT_MS + CLOSE_SLACK_MS + 500, size);
+    const problem = assertRejected(client, 413, 'PAYLOAD_TOO_LARGE', `chunk size ${size}`);
+    assert.match(problem.detail, /larger than the limit/, size);
+  }
+});
+
 test('timely body is served', { timeout: scaled(20000) }, async () => {
   const client = new RawClient(strict.port);
   await client.connected;

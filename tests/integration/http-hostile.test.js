@@ -229,6 +229,45 @@ for (const [name, data] of Object.entries(PARSER_REJECTS)) {
   });
 }
 
+// Framings that libevhtp would read differently from a proxy in front:
+// it reads no body for any Transfer-Encoding but exactly "chunked", and a
+// space before the colon hides a Content-Length. Each request carries a
+// second, smuggled request in what a proxy would call its body; the server
+// must answer the first with 400 and close, never serve the second.
+const SMUGGLED = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+const SMUGGLING = {
+  'Transfer-Encoding gzip': `Transfer-Encoding: gzip\r\n\r\n${SMUGGLED}`,
+  'Transfer-Encoding gzip, chunked': `Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  'Transfer-Encoding chunked, chunked': `Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  'Transfer-Encoding CHUNKED': `Transfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  'two Transfer-Encoding headers': `Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+  'space before the colon of Content-Length': `Content-Length : ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+  'space before the colon of Transfer-Encoding': `Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+};
+
+for (const [label, rest] of Object.entries(SMUGGLING)) {
+  test(`${label} is not smuggled`, async () => {
+    for (const [name, port] of [['gateway', gateway.port], ['inspector', inspector.port]]) {
+      const out = await exchange(port, `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n${rest}`);
+      assert.equal(out.responses.length, 1, `${name}: raw ${JSON.stringify(out.raw)}`);
+      assert.equal(out.responses[0].status, 400, `${name}: status`);
+      assert.equal(problemOf(out.responses[0]).code, 'BAD_REQUEST', `${name}: code`);
+      assert.equal(out.closed, true, `${name}: connection closed`);
+    }
+  });
+}
+
+test('Transfer-Encoding Chunked is read as chunked', async () => {
+  // libevhtp reads "Chunked" as chunked too, so it is accepted, and the
+  // request after its body is an ordinary pipelined request.
+  const out = await exchange(
+    gateway.port,
+    `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    { expected: 2 },
+  );
+  assert.deepEqual(out.responses.map((r) => r.status), [405, 200], `raw: ${JSON.stringify(out.raw)}`);
+});
+
 test('HTTP/0.9 request gets 400', async () => {
   const out = await exchange(gateway.port, 'GET /healthz\r\n\r\n');
   assert.equal(out.closed, true);
