@@ -139,6 +139,9 @@ struct hg_req {
     unsigned auth_scopes;
     char auth_actor[96];
     char auth_role[16];
+    /* When the caller's API key or support token expires, in ms since
+     * the epoch; 0 when it never does or the step does not tell. */
+    long long auth_expires_ms;
 };
 
 /* Connection limits, the same for every server of the process. A

@@ -136,6 +136,7 @@ static bool can_act(const identity *id)
 static void apply_identity(hg_req *r, const identity *id)
 {
     snprintf(r->auth_role, sizeof(r->auth_role), "%s", id->role);
+    r->auth_expires_ms = id->expires_ms;
     if (strcmp(id->role, "admin") == 0) {
         r->auth_admin = true;
         r->auth_scopes = INSP_SCOPE_PUBLISH | INSP_SCOPE_READ |
@@ -393,6 +394,7 @@ bool insp_credential_read(const hg_req *r, insp_credential *out)
         return false;
     hg_sha256_hex(token, strlen(token), out->sha256);
     out->from_cookie = from_cookie;
+    out->expires_ms = r->auth_expires_ms;
     /* The same order of checks as resolve(). */
     if (!from_cookie && is_admin_hash(out->sha256))
         out->kind = INSP_CRED_ADMIN;

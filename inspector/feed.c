@@ -897,6 +897,22 @@ static void cred_end_streams(feed_cred *fc, const char *reason)
     }
 }
 
+/* The reason sent to the streams of a credential found invalid. An API key
+ * or support token whose record is gone was valid when its streams
+ * opened, so it was revoked (which deletes the lookup record), or it
+ * expired and Redis removed the record with its TTL. */
+static const char *invalid_reason(const feed_cred *fc, const char *reason)
+{
+    if (reason == NULL)
+        return "unknown";
+    if (strcmp(reason, "unknown") != 0 ||
+        (fc->cred.kind != INSP_CRED_KEY && fc->cred.kind != INSP_CRED_SUPPORT))
+        return reason;
+    if (fc->cred.expires_ms > 0 && hg_time_ms() >= fc->cred.expires_ms)
+        return "expired";
+    return "revoked";
+}
+
 static void on_cred_checked(insp_recheck_result result, const char *reason,
                             void *arg)
 {
@@ -913,7 +929,7 @@ static void on_cred_checked(insp_recheck_result result, const char *reason,
                 "streams stay open until the next check",
                 reason ? reason : "unknown error");
     } else if (result == INSP_RECHECK_INVALID) {
-        cred_end_streams(fc, reason ? reason : "unknown");
+        cred_end_streams(fc, invalid_reason(fc, reason));
     } else {
         hg_debug(NULL, "a live feed credential is still valid (%d streams)",
                  fc->clients);

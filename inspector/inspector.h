@@ -73,6 +73,8 @@ typedef struct insp_credential {
     insp_credential_kind kind;
     bool from_cookie; /* the session cookie, not a bearer */
     char sha256[65];
+    /* r->auth_expires_ms of the request the credential came with. */
+    long long expires_ms;
 } insp_credential;
 
 typedef enum insp_recheck_result {
