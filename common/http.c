@@ -1897,7 +1897,7 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *headers,
  * header section that such a client never sends. */
 static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
 {
-    const open_conn *o = open_conn_of(req->conn);
+    open_conn *o = open_conn_of(req->conn);
 
     (void)arg;
     /* A request after a "Connection: close" response ends the connection
@@ -1908,6 +1908,15 @@ static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
     if (htparser_get_major(req->conn->parser) == 0)
         return reject_early(req, HG_E_BAD_REQUEST,
                             "HTTP/0.9 is not supported; send HTTP/1.1");
+    /* libevhtp parses any major version with HTTP/1.1 rules, and does not
+     * end the connection after a response to HTTP/9.9, so the fini hook
+     * sends this one and closes. */
+    if (htparser_get_major(req->conn->parser) != 1 && o != NULL) {
+        reject_with(o, 400,
+                    "only HTTP/1.0 and HTTP/1.1 are supported; send "
+                    "HTTP/1.1");
+        return EVHTP_RES_ERROR;
+    }
     return EVHTP_RES_OK;
 }
 

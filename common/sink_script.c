@@ -181,6 +181,14 @@ static int read_headers(const json_t *o, const char *prefix, hg_sink_answer *a,
         if (is_reserved_header(name))
             return fail(err, prefix, field,
                         "is set by the sink itself and cannot be scripted");
+        /* Header names are case-insensitive: both would be sent. */
+        for (int i = 0; i < a->header_count; i++) {
+            if (strcasecmp(a->header_names[i], name) == 0)
+                return fail(err, prefix, field,
+                            "is the same header as \"%s\" (names are "
+                            "case-insensitive)",
+                            a->header_names[i]);
+        }
         if (!json_is_string(value) ||
             !header_value_valid(json_string_value(value),
                                 json_string_length(value)))

@@ -164,11 +164,15 @@ reply_problem_authorized(hg_req *r, unsigned scope, hg_error code,
 
 /* ---- request checks ----------------------------------------------------- */
 
+/* A key is 1 to IDEMPOTENCY_KEY_MAX printable ASCII characters and does
+ * not start or end with a space. libevhtp reads an empty header value as
+ * one space, and an empty key (often an unset variable in the client)
+ * must not pass as a key that every such client shares. */
 static bool idempotency_key_valid(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > IDEMPOTENCY_KEY_MAX)
+    if (n == 0 || n > IDEMPOTENCY_KEY_MAX || s[0] == ' ' || s[n - 1] == ' ')
         return false;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < 0x20 || s[i] > 0x7e)
@@ -244,7 +248,8 @@ static bool read_publish_headers(hg_req *r, gw_publish *s)
         if (!idempotency_key_valid(idem)) {
             reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
                                      "Idempotency-Key must be 1 to %d "
-                                     "printable ASCII characters",
+                                     "printable ASCII characters, not "
+                                     "starting or ending with a space",
                                      IDEMPOTENCY_KEY_MAX);
             return false;
         }

@@ -60,12 +60,22 @@ static size_t utf8_chars(const char *s)
 /* True when s holds a C0 control character or DEL, other than line feed
  * and tab where lines are allowed. The public page shows these texts, and
  * each control character grows sixfold as a JSON escape. */
+/* True when s (valid UTF-8, as jansson gives it) has a control character:
+ * C0 but line feed and tab where lines is set, DEL, or C1 (U+0080 to
+ * U+009F). Bidirectional embeddings, overrides and isolates (U+202A to
+ * U+202E, U+2066 to U+2069) count too, because with them the public page
+ * would show text in another order than it was written. */
 static bool has_control(const char *s, bool lines)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    const unsigned char *p = (const unsigned char *)s;
 
-        if ((c < 0x20 || c == 0x7F) && !(lines && (c == '\n' || c == '\t')))
+    for (; *p; p++) {
+        if ((*p < 0x20 || *p == 0x7F) && !(lines && (*p == '\n' || *p == '\t')))
+            return true;
+        if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            return true;
+        if (p[0] == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) ||
+                             (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)))
             return true;
     }
     return false;
@@ -93,7 +103,8 @@ static bool check_text(hg_req *r, const json_t *body, const char *name,
     }
     hg_reply_problem(r, HG_E_VALIDATION_ERROR,
                      "\"%s\" must be a string of %d to %zu characters "
-                     "without control characters%s",
+                     "without bidirectional formatting or control "
+                     "characters%s",
                      name, empty_ok ? 0 : 1, max,
                      lines ? " other than line feed and tab" : "");
     return false;

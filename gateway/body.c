@@ -42,9 +42,16 @@ json_t *gw_json_body(hg_req *r)
     body = hg_req_body(r, &len);
     json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
     if (json == NULL) {
+        /* jansson names its own flag for this case, which means nothing
+         * to a caller. */
+        bool nul = json_error_code(&err) == json_error_null_character;
+
         hg_reply_problem(r, HG_E_MALFORMED_JSON,
                          "invalid JSON at line %d, column %d: %s", err.line,
-                         err.column, err.text);
+                         err.column,
+                         nul ? "a string contains \\u0000, which is not "
+                               "allowed"
+                             : err.text);
         return NULL;
     }
     if (!json_is_object(json)) {

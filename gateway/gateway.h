@@ -204,6 +204,9 @@ typedef struct gw_token_form {
     char client_secret[GW_TOKEN_FIELD_MAX];
     char scope[GW_TOKEN_FIELD_MAX];
     unsigned present; /* GW_TOKEN_* bits of the parameters sent */
+    /* Why gw_token_form_parse() failed, for the caller's error response;
+     * it names no value. */
+    const char *error;
 } gw_token_form;
 
 /* Parses an application/x-www-form-urlencoded token request body of len

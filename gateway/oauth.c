@@ -10,6 +10,7 @@
  * attempts are limited per client (token_client.lua), so a client secret
  * cannot be guessed at speed.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,34 +98,52 @@ static void reply_client_limited(hg_req *r, long long retry_ms)
 
 /* ---- request parsing --------------------------------------------------------- */
 
+/* The parameters this parser knows, with their field and bit in a form,
+ * and the messages for a repeat and for a value too long. */
+static const struct {
+    const char *name;
+    size_t offset;
+    unsigned bit;
+    const char *repeated;
+    const char *too_long;
+} params[] = {
+    {"client_id", offsetof(gw_token_form, client_id), GW_TOKEN_CLIENT_ID,
+     "client_id is given twice (in the form, or in Basic and in the form)",
+     "client_id is longer than 255 bytes"},
+    {"client_secret", offsetof(gw_token_form, client_secret),
+     GW_TOKEN_CLIENT_SECRET,
+     "client_secret is given twice (in the form, or in Basic and in the "
+     "form)",
+     "client_secret is longer than 255 bytes"},
+    {"scope", offsetof(gw_token_form, scope), GW_TOKEN_SCOPE,
+     "scope is given twice", "scope is longer than 255 bytes"},
+    {"grant_type", offsetof(gw_token_form, grant_type), GW_TOKEN_GRANT_TYPE,
+     "grant_type is given twice", "grant_type is longer than 255 bytes"},
+};
+
 /* Stores the encoded value of the parameter name in f. Unknown
  * parameters are ignored (RFC 6749 section 3.2), whatever their length. */
 static bool set_field(gw_token_form *f, const char *name, const char *value)
 {
-    char *dst = NULL;
-    unsigned bit = 0;
-
-    if (strcmp(name, "client_id") == 0) {
-        dst = f->client_id;
-        bit = GW_TOKEN_CLIENT_ID;
-    } else if (strcmp(name, "client_secret") == 0) {
-        dst = f->client_secret;
-        bit = GW_TOKEN_CLIENT_SECRET;
-    } else if (strcmp(name, "scope") == 0) {
-        dst = f->scope;
-        bit = GW_TOKEN_SCOPE;
-    } else if (strcmp(name, "grant_type") == 0) {
-        dst = f->grant_type;
-        bit = GW_TOKEN_GRANT_TYPE;
-    }
-    if (dst == NULL)
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        if (strcmp(name, params[i].name) != 0)
+            continue;
+        /* The bit, not a non-empty value, marks a parameter as present,
+         * so an empty first value does not let a second one through. */
+        if ((f->present & params[i].bit) != 0) {
+            f->error = params[i].repeated;
+            return false;
+        }
+        f->present |= params[i].bit;
+        /* value was checked already, so only its length can fail. */
+        if (gw_query_decode(value, (char *)f + params[i].offset,
+                            FIELD_MAX) != 0) {
+            f->error = params[i].too_long;
+            return false;
+        }
         return true;
-    /* The bit, not a non-empty value, marks a parameter as present, so
-     * an empty first value does not let a second one through. */
-    if ((f->present & bit) != 0)
-        return false;
-    f->present |= bit;
-    return gw_query_decode(value, dst, FIELD_MAX) == 0;
+    }
+    return true;
 }
 
 /* The longest parameter name this parser knows, with its NUL: a longer
@@ -140,26 +159,37 @@ bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f)
     /* A form body has no NUL byte (gw_query_decode() rejects %00 too).
      * strndup() would stop at one, and the copy would be shorter than
      * the len bytes cleared below. */
-    if (len > 0 && memchr(body, '\0', len) != NULL)
+    if (len > 0 && memchr(body, '\0', len) != NULL) {
+        f->error = "the form body contains a NUL byte";
         return false;
+    }
     copy = strndup(body, len);
     ok = copy != NULL;
+    if (!ok)
+        f->error = "out of memory";
     for (char *pair = ok ? strtok_r(copy, "&", &save) : NULL; ok && pair;
          pair = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(pair, '=');
         char name[NAME_MAX_BYTES];
 
         if (eq == NULL) {
+            f->error = "a form pair has no \"=\": send name=value pairs "
+                       "separated by \"&\"";
             ok = false;
             break;
         }
         *eq = '\0';
         /* Every pair must be well formed, known or not; a name that does
          * not fit is unknown. */
-        ok = gw_query_decode(pair, NULL, 0) == 0 &&
-             gw_query_decode(eq + 1, NULL, 0) == 0 &&
-             (gw_query_decode(pair, name, sizeof(name)) != 0 ||
-              set_field(f, name, eq + 1));
+        if (gw_query_decode(pair, NULL, 0) != 0 ||
+            gw_query_decode(eq + 1, NULL, 0) != 0) {
+            f->error = "a form name or value has an invalid percent escape "
+                       "or %00";
+            ok = false;
+            break;
+        }
+        ok = gw_query_decode(pair, name, sizeof(name)) != 0 ||
+             set_field(f, name, eq + 1);
     }
     if (copy != NULL) {
         memset(copy, 0, len);
@@ -226,9 +256,7 @@ static bool read_request(hg_req *r, token_request *t)
     /* A parameter that Basic already gave counts as repeated: RFC 6749
      * allows one authentication method per request. */
     if (!gw_token_form_parse(body, len, &t->form)) {
-        reply_oauth_error(r, "invalid_request",
-                          "the form body is malformed, repeats a parameter, "
-                          "or sends client credentials twice");
+        reply_oauth_error(r, "invalid_request", t->form.error);
         return false;
     }
     if (strcmp(t->form.grant_type, "client_credentials") != 0) {
@@ -252,23 +280,38 @@ static bool read_request(hg_req *r, token_request *t)
 
 /* ---- token issue --------------------------------------------------------------- */
 
-static unsigned scope_subset(const char *requested, unsigned allowed,
-                             bool *ok)
+typedef enum scope_check {
+    SCOPE_OK,
+    SCOPE_EMPTY,   /* no scope name at all */
+    SCOPE_UNKNOWN, /* a name that is not a scope */
+    SCOPE_EXCEEDS, /* a scope the client does not have */
+} scope_check;
+
+/* Reads the space-separated scope names of requested into *mask and
+ * checks them against allowed. *unknown gets the first unknown name. */
+static scope_check scope_subset(const char *requested, unsigned allowed,
+                                unsigned *mask, char *unknown, size_t cap)
 {
     char copy[FIELD_MAX];
     char *save = NULL;
-    unsigned mask = 0;
+    scope_check check = SCOPE_OK;
 
-    *ok = true;
+    *mask = 0;
     snprintf(copy, sizeof(copy), "%s", requested);
     for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
         unsigned one = gw_scopes_parse(s);
 
-        if (one == 0 || (one & ~allowed) != 0)
-            *ok = false;
-        mask |= one;
+        if (one == 0 && check != SCOPE_UNKNOWN) {
+            snprintf(unknown, cap, "%s", s);
+            check = SCOPE_UNKNOWN;
+        } else if ((one & ~allowed) != 0 && check == SCOPE_OK) {
+            check = SCOPE_EXCEEDS;
+        }
+        *mask |= one;
     }
-    return mask;
+    if (check == SCOPE_OK && *mask == 0)
+        check = SCOPE_EMPTY;
+    return check;
 }
 
 /* Issues a token that lives HOOKGATE_TOKEN_TTL_S and never longer than
@@ -279,16 +322,34 @@ static void issue_token(hg_req *r, const char *scopes,
     token_request *t = r->data;
     char token[512], scope_text[32];
     unsigned allowed, granted;
-    bool scope_ok = true;
+    scope_check check = SCOPE_OK;
+    char unknown[48] = "";
     int64_t now = hg_time_ms();
     int64_t expires = now + (int64_t)gw_config->token_ttl_s * 1000;
     long long lifetime_s;
 
     allowed = gw_scopes_parse(scopes);
-    granted = (t->form.present & GW_TOKEN_SCOPE) != 0
-                  ? scope_subset(t->form.scope, allowed, &scope_ok)
-                  : allowed;
-    if (!scope_ok || granted == 0) {
+    granted = allowed;
+    if ((t->form.present & GW_TOKEN_SCOPE) != 0)
+        check = scope_subset(t->form.scope, allowed, &granted, unknown,
+                             sizeof(unknown));
+    if (check == SCOPE_EMPTY) {
+        reply_oauth_error(r, "invalid_scope",
+                          "scope is empty: omit it to get every scope of the "
+                          "client, or list scopes separated by spaces");
+        return;
+    }
+    if (check == SCOPE_UNKNOWN) {
+        char detail[160];
+
+        snprintf(detail, sizeof(detail),
+                 "scope \"%s\" is unknown: scopes are read, publish and "
+                 "manage, separated by spaces",
+                 unknown);
+        reply_oauth_error(r, "invalid_scope", detail);
+        return;
+    }
+    if (check == SCOPE_EXCEEDS || granted == 0) {
         reply_oauth_error(r, "invalid_scope",
                           "the requested scope exceeds the client's scopes");
         return;

@@ -368,7 +368,8 @@ static bool header_value_valid(const json_t *value)
 
 gw_validate_result gw_validate_headers(const json_t *headers)
 {
-    const char *name;
+    const char *name, *seen[HEADERS_MAX];
+    size_t seen_count = 0;
     json_t *value;
 
     if (headers == NULL)
@@ -395,6 +396,15 @@ gw_validate_result gw_validate_headers(const json_t *headers)
                            "the value of header \"%s\" must be a string of "
                            "at most %d bytes without CR, LF or NUL",
                            name, HEADER_VALUE_MAX);
+        /* Header names are case-insensitive: both would be sent. */
+        for (size_t i = 0; i < seen_count; i++) {
+            if (strcasecmp(seen[i], name) == 0)
+                return invalid(HG_E_VALIDATION_ERROR, "headers",
+                               "headers \"%s\" and \"%s\" are the same "
+                               "header (names are case-insensitive)",
+                               seen[i], name);
+        }
+        seen[seen_count++] = name;
     }
     return valid();
 }
@@ -420,6 +430,13 @@ gw_validate_result gw_validate_ordering_key(const json_t *ordering_key)
                        "into the event such as \"/data/booking_id\" "
                        "(at most %d characters)",
                        ORDERING_KEY_MAX);
+    for (const char *t = strchr(pointer, '~'); t; t = strchr(t + 1, '~')) {
+        if (t[1] != '0' && t[1] != '1')
+            return invalid(HG_E_VALIDATION_ERROR, "ordering_key",
+                           "\"ordering_key\" is not a valid JSON Pointer: "
+                           "\"~\" must be followed by 0 or 1 (\"~0\" is "
+                           "\"~\", \"~1\" is \"/\")");
+    }
     return valid();
 }
 

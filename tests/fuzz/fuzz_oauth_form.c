@@ -7,9 +7,9 @@
  * and fields must agree with a second, simpler parser written here from
  * the rules of gateway/gateway.h, also when HTTP Basic gave the client
  * credentials first. The input's lines are also taken as the four
- * parameter values, form-encoded in a way its first byte picks, and must
+ * parameter values, form-encoded in a way its first byte picks. They must
  * parse back to the same values, also beside an unknown parameter whose
- * name and value are the rest of the input, while the same form with one
+ * name and value are the rest of the input. The same form with one
  * parameter repeated is rejected. The first two lines, form-encoded and
  * in base64, must come back from the Basic parser; the input as a Basic
  * header must give bounded credentials or be rejected.
@@ -166,6 +166,7 @@ static bool parse_both(const uint8_t *data, size_t size, gw_token_form *got,
     bool ok = gw_token_form_parse((const char *)data, size, got);
 
     FUZZ_CHECK(ok == reference_parse(data, size, want));
+    FUZZ_CHECK(ok || got->error != NULL);
     if (ok) {
         check_accepted(got);
         check_same(got, want);
@@ -296,10 +297,10 @@ static void check_raw_basic(const uint8_t *data, size_t size)
     free(header);
 }
 
-/* The first two lines as client id and secret (the input's bytes, NUL
- * included, up to each newline), form-encoded and in base64, come back
- * from the Basic parser when both fit and hold no NUL byte; otherwise the
- * header is rejected. */
+/* Takes the first two lines as client id and secret (the input's bytes,
+ * NUL included, up to each newline), form-encoded and in base64. They
+ * come back from the Basic parser when both fit and hold no NUL byte.
+ * Otherwise the header is rejected. */
 static void check_basic_round_trip(const uint8_t *data, size_t size)
 {
     unsigned style = size > 0 ? data[0] : 0;

@@ -34,6 +34,9 @@ static void check_answer(const hg_sink_answer *a)
     for (int i = 0; i < a->header_count; i++) {
         const char *name = a->header_names[i], *value = a->header_values[i];
 
+        /* No two names differ only in case. */
+        for (int k = 0; k < i; k++)
+            FUZZ_CHECK(strcasecmp(a->header_names[k], name) != 0);
         FUZZ_CHECK(name[0] != '\0' && strpbrk(name, " \t\r\n:") == NULL);
         FUZZ_CHECK(strlen(value) <= HG_SINK_HEADER_VALUE_MAX);
         FUZZ_CHECK(strpbrk(value, "\r\n") == NULL);

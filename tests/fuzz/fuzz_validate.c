@@ -55,8 +55,15 @@ static void check_headers(const json_t *headers)
         return;
     json_object_foreach((json_t *)headers, name, value) {
         size_t len = json_string_length(value);
+        const char *other;
+        json_t *ignored;
 
         FUZZ_CHECK(name[0] != '\0' && strpbrk(name, " \t\r\n:") == NULL);
+        /* No two names differ only in case. */
+        json_object_foreach((json_t *)headers, other, ignored) {
+            (void)ignored;
+            FUZZ_CHECK(other == name || strcasecmp(other, name) != 0);
+        }
         FUZZ_CHECK(strncasecmp(name, "proxy-", 6) != 0);
         FUZZ_CHECK(strcasecmp(name, "host") != 0 &&
                    strcasecmp(name, "content-length") != 0 &&

@@ -276,6 +276,16 @@ test('HTTP/0.9 request gets 400', async () => {
   assert.match(problemOf(out.responses[0]).detail, /HTTP\/0\.9/);
 });
 
+test('HTTP/2.0 and HTTP/9.9 heads get 400', async () => {
+  for (const version of ['2.0', '9.9']) {
+    const out = await exchange(gateway.port, `GET /healthz HTTP/${version}\r\nHost: 127.0.0.1\r\n\r\n`);
+    assert.equal(out.closed, true, `HTTP/${version}: closed, raw ${JSON.stringify(out.raw)}`);
+    assert.equal(out.responses.length, 1, `HTTP/${version}: raw ${JSON.stringify(out.raw)}`);
+    assert.equal(out.responses[0].status, 400, `HTTP/${version}: status`);
+    assert.match(problemOf(out.responses[0]).detail, /HTTP\/1\.1/, `HTTP/${version}: detail`);
+  }
+});
+
 test('CONNECT gets 400 and a close', async () => {
   const data = 'CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n' + get('/healthz');
   const out = await exchange(gateway.port, data);

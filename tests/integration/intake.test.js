@@ -390,6 +390,19 @@ describe('idempotency', () => {
     assertProblem(res, 422, 'VALIDATION_ERROR', 'Idempotency-Key of 256 characters');
   });
 
+  test('empty Idempotency-Key gets 422', { timeout: scaled(10000) }, async () => {
+    // An empty value usually comes from an unset variable in the client; a
+    // publish without the idempotency the caller asked for could duplicate.
+    const body = '{"type":"intake.idem"}';
+    for (const value of ['', '   ']) {
+      const res = await rawExchange(
+        publishHead({ 'Idempotency-Key': value, 'Content-Length': Buffer.byteLength(body), Connection: 'close' }),
+        [Buffer.from(body)],
+      );
+      assert.equal(res.status, 422, `Idempotency-Key ${JSON.stringify(value)}: ${res.statusLine} ${res.text}`);
+    }
+  });
+
   test('same key in another integration is independent', { timeout: scaled(10000) }, async () => {
     const headers = { 'Idempotency-Key': 'shared-key-1' };
     const body = '{"type":"intake.idem"}';

@@ -482,6 +482,7 @@ test('oauth token rejects bad requests', async () => {
   });
   assertProblem(twice, 400, 'BAD_REQUEST', 'credentials in Basic and in the form');
   assert.equal(twice.json().error, 'invalid_request', 'credentials twice: error member');
+  assert.match(twice.json().detail, /client_id is given twice/, 'credentials twice: detail');
 
   const json = await api.request('POST', '/oauth/token', {
     json: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret },
@@ -531,6 +532,23 @@ test('oauth token rejects NUL in Basic', async () => {
   });
   assertProblem(res, 401, 'UNAUTHORIZED', 'NUL byte after the secret');
   assert.equal(res.json().error, 'invalid_client', 'NUL byte: error member');
+});
+
+test('oauth token scope errors say why', async () => {
+  const client = await createClient(main.id, main.api_key, ['read']);
+  const credentials = { clientId: client.client_id, clientSecret: client.client_secret };
+  const cases = [
+    ['', /scope is empty/],
+    ['read\tpublish', /scope "read.publish" is unknown/],
+    ['reed', /scope "reed" is unknown/],
+    ['read publish', /exceeds the client's scopes/],
+  ];
+  for (const [scope, detail] of cases) {
+    const res = await requestToken(api, { ...credentials, form: { grant_type: 'client_credentials', scope } });
+    assertProblem(res, 400, 'BAD_REQUEST', `scope ${JSON.stringify(scope)}`);
+    assert.equal(res.json().error, 'invalid_scope', `scope ${JSON.stringify(scope)}: error member`);
+    assert.match(res.json().detail, detail, `scope ${JSON.stringify(scope)}: detail`);
+  }
 });
 
 test('oauth token scope subset', async () => {

@@ -197,6 +197,9 @@ test('incident validation stores nothing', async () => {
     [{ ...good, title: '' }, 'empty title'],
     [{ ...good, title: 'x'.repeat(201) }, 'title too long'],
     [{ ...good, title: 7 }, 'title not a string'],
+    [{ ...good, title: 'API\u0085errors' }, 'C1 control in the title'],
+    [{ ...good, title: 'API \u202Esrorre' }, 'right-to-left override in the title'],
+    [{ ...good, message: 'Looking \u2066into\u2069 it' }, 'bidirectional isolate in the message'],
     [{ ...good, status: 'fixed' }, 'unknown status'],
     [{ ...good, impact: 'none' }, 'unknown impact'],
     [{ ...good, components: ['database'] }, 'unknown component'],
@@ -217,6 +220,14 @@ test('incident validation stores nothing', async () => {
     headers: { 'Content-Type': 'application/json' },
   });
   assertProblem(malformed, 400, 'MALFORMED_JSON', 'malformed JSON');
+  const nul = await api.request('POST', '/api/v1/status/incidents', {
+    key: ADMIN_KEY,
+    body: JSON.stringify({ ...good, title: 'API\u0000errors' }),
+    headers: { 'Content-Type': 'application/json' },
+  });
+  assertProblem(nul, 400, 'MALFORMED_JSON', 'NUL in a string');
+  assert.match(nul.json().detail, /a string contains \\u0000/, 'the detail names the NUL escape');
+  assert.doesNotMatch(nul.json().detail, /JSON_ALLOW_NUL/, 'the detail names no parser flag');
   assertProblem(await admin('GET', '/api/v1/status/incidents?state=open'), 422, 'VALIDATION_ERROR', 'bad state');
   assertProblem(await admin('GET', '/api/v1/status/incidents?limit=0'), 422, 'VALIDATION_ERROR', 'bad limit');
   const after_ = (await admin('GET', '/api/v1/status/incidents?state=all&limit=100')).json().data.length;
@@ -312,7 +323,9 @@ test('full incident can still resolve', { timeout: scaled(60000) }, async () => 
   assert.equal(resolved.json().updates.length, 100);
   assert.equal(resolved.json().status, 'resolved');
   assert.ok(!Number.isNaN(Date.parse(resolved.json().resolved_at)));
-  assertProblem(await admin('PATCH', path, { status: 'resolved', message: 'update 101' }), 409, 'CONFLICT', 'update 101');
+  const full = await admin('PATCH', path, { status: 'resolved', message: 'update 101' });
+  assertProblem(full, 409, 'CONFLICT', 'update 101');
+  assert.doesNotMatch(full.json().title, /already exists/, 'the title of a full incident');
   await waitForStatus((d) => d.incidents.some((x) => x.id === created.json().id && x.status === 'resolved'), 'the incident resolved on the page');
 });
 

@@ -155,6 +155,31 @@ START_TEST(form_length_limits)
 }
 END_TEST
 
+/* A rejected form says why, without quoting a value. */
+START_TEST(form_error_says_why)
+{
+    static const struct {
+        const char *body;
+        const char *error;
+    } cases[] = {
+        {"grant_type=client_credentials&x", "a form pair has no \"=\""},
+        {"scope=%zz", "invalid percent escape"},
+        {"scope=read&scope=read", "scope is given twice"},
+        {"client_secret=s1&client_secret=s2",
+         "client_secret is given twice"},
+    };
+    gw_token_form f;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_msg(!parse(cases[i].body, &f), "%s", cases[i].body);
+        ck_assert_ptr_nonnull(f.error);
+        ck_assert_msg(strstr(f.error, cases[i].error) != NULL, "%s: %s",
+                      cases[i].body, f.error);
+        ck_assert(strstr(f.error, "s1") == NULL);
+    }
+}
+END_TEST
+
 /* Basic credentials: "id:secret" in base64, each part form-encoded. */
 START_TEST(basic_reads_credentials)
 {
@@ -219,6 +244,7 @@ static Suite *oauth_form_suite(void)
     tcase_add_test(tc, form_rejects_credentials_after_basic);
     tcase_add_test(tc, form_length_limits);
     tcase_add_test(tc, form_rejects_nul_byte);
+    tcase_add_test(tc, form_error_says_why);
     tcase_add_test(tc, basic_reads_credentials);
     tcase_add_test(tc, basic_rejects_malformed);
     suite_add_tcase(s, tc);

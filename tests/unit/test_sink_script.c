@@ -368,6 +368,8 @@ START_TEST(rejects_bad_headers)
                    "headers.Content-Length");
     parse_rejected("{\"headers\": {\"transfer-encoding\": \"chunked\"}}",
                    "headers.transfer-encoding");
+    parse_rejected("{\"headers\": {\"X-A\": \"1\", \"x-a\": \"2\"}}",
+                   "headers.x-a");
 }
 END_TEST
 

@@ -704,6 +704,17 @@ START_TEST(headers_valid)
 }
 END_TEST
 
+START_TEST(headers_case_insensitive)
+{
+    expect_invalid(gw_validate_headers(parse("{\"X-Tenant\":\"a\","
+                                             "\"x-tenant\":\"b\"}")),
+                   "headers",
+                   "headers \"X-Tenant\" and \"x-tenant\" are the same "
+                   "header (names are case-insensitive)",
+                   "X-Tenant and x-tenant");
+}
+END_TEST
+
 START_TEST(headers_count)
 {
     expect_ok(gw_validate_headers(numbered_headers(20)), "20 headers");
@@ -899,6 +910,10 @@ static const char *const ordering_key_message =
     "\"ordering_key\" must be null or a JSON Pointer into the event such as "
     "\"/data/booking_id\" (at most 200 characters)";
 
+static const char *const tilde_message =
+    "\"ordering_key\" is not a valid JSON Pointer: \"~\" must be followed by "
+    "0 or 1 (\"~0\" is \"~\", \"~1\" is \"/\")";
+
 START_TEST(ordering_key_valid)
 {
     char pointer[256];
@@ -908,6 +923,7 @@ START_TEST(ordering_key_valid)
     expect_ok(gw_validate_ordering_key(parse("\"/data/booking_id\"")),
               "/data/booking_id");
     expect_ok(gw_validate_ordering_key(parse("\"/\"")), "/");
+    expect_ok(gw_validate_ordering_key(parse("\"/a~0b/c~1d\"")), "~0 and ~1");
     fill(pointer, 'k', 200)[0] = '/';
     expect_ok(gw_validate_ordering_key(hold(json_string(pointer))),
               "200 bytes");
@@ -925,6 +941,12 @@ START_TEST(ordering_key_invalid)
                    "ordering_key", ordering_key_message, "no leading /");
     expect_invalid(gw_validate_ordering_key(parse("\"\"")), "ordering_key",
                    ordering_key_message, "empty");
+    expect_invalid(gw_validate_ordering_key(parse("\"/a~2\"")), "ordering_key",
+                   tilde_message, "~2");
+    expect_invalid(gw_validate_ordering_key(parse("\"/a~\"")), "ordering_key",
+                   tilde_message, "~ at the end");
+    expect_invalid(gw_validate_ordering_key(parse("\"/a~0~x\"")),
+                   "ordering_key", tilde_message, "~x after ~0");
 }
 END_TEST
 
@@ -2017,6 +2039,7 @@ static void add_endpoint_cases(Suite *s)
     tcase_add_test(types, event_types_length);
 
     tcase_add_test(headers, headers_valid);
+    tcase_add_test(headers, headers_case_insensitive);
     tcase_add_test(headers, headers_count);
     tcase_add_test(headers, headers_wrong_types);
     tcase_add_test(headers, headers_name_token);
