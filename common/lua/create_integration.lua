@@ -23,6 +23,17 @@ if not exists then
   if tonumber(redis.call('GET', version_key) or '0') < start then
     redis.call('SET', version_key, string.format('%d', start))
   end
+  -- The sink named like the integration is the integration's from now on.
+  -- A sink that another integration configured under this id before is
+  -- deleted with its captures, so that integration can neither answer
+  -- for the new one's sink nor read what it receives.
+  local sink = 'hg:sink:{' .. ARGV[1] .. '}:'
+  local squatter = redis.call('HGET', sink .. 'config', 'integration_id')
+  if squatter and squatter ~= ARGV[1] then
+    redis.call('DEL', sink .. 'config', sink .. 'seq', sink .. 'stats',
+               sink .. 'captures', sink .. 'bytes')
+    redis.call('HDEL', 'hg:sinks', ARGV[1])
+  end
 end
 redis.call('HSET', KEYS[5], 'id', ARGV[7], 'name', ARGV[8],
            'scopes', ARGV[5], 'prefix', ARGV[9], 'created_at', ARGV[3],

@@ -7,7 +7,8 @@
 -- ARGV: 1 sink id, 2 expected owner
 -- Returns "ok" | "conflict"
 local owner = redis.call('HGET', KEYS[1], 'integration_id')
-if not owner and redis.call('EXISTS', KEYS[7]) == 1 then
+-- A sink named like an integration belongs to it (see sink_receive.lua).
+if redis.call('EXISTS', KEYS[7]) == 1 then
   owner = ARGV[1]
 end
 if owner ~= ARGV[2] then

@@ -19,7 +19,8 @@ if ARGV[5] ~= '' and
   return {'no_endpoint'}
 end
 local existing = redis.call('HGET', KEYS[1], 'integration_id')
-if not existing and redis.call('EXISTS', KEYS[5]) == 1 then
+-- A sink named like an integration belongs to it (see sink_receive.lua).
+if redis.call('EXISTS', KEYS[5]) == 1 then
   existing = ARGV[1]
 end
 if existing and existing ~= ARGV[2] then

@@ -9,8 +9,13 @@
 local c = redis.call('HMGET', KEYS[1], 'integration_id', 'config',
                      'endpoint_id', 'created_at', 'updated_at')
 local owner = c[1]
-if not owner then
-  owner = redis.call('EXISTS', KEYS[2]) == 1 and ARGV[1] or ''
+-- A sink named like an integration belongs to it, whatever config another
+-- integration left under the id (see sink_receive.lua).
+if redis.call('EXISTS', KEYS[2]) == 1 and owner ~= ARGV[1] then
+  owner = ARGV[1]
+  c = {owner, false, false, false, false}
+elseif not owner then
+  owner = ''
 end
 local bytes = '0'
 if redis.call('EXISTS', KEYS[5]) == 1 then

@@ -10,11 +10,14 @@
 local owner = redis.call('HGET', KEYS[1], 'integration_id')
 local config = ''
 local endpoint = ''
-if owner then
+-- A sink named like an integration belongs to it: a config that another
+-- integration left under the id before the integration was created does
+-- not answer for it.
+if redis.call('EXISTS', KEYS[2]) == 1 and owner ~= ARGV[1] then
+  owner = ARGV[1]
+elseif owner then
   config = redis.call('HGET', KEYS[1], 'config') or ''
   endpoint = redis.call('HGET', KEYS[1], 'endpoint_id') or ''
-elseif redis.call('EXISTS', KEYS[2]) == 1 then
-  owner = ARGV[1]
 else
   return {'no_sink'}
 end

@@ -721,6 +721,32 @@ test('sink named like an integration works without config', { timeout: scaled(20
   assert.equal(JSON.parse(unknown.body.toString()).code, 'NOT_FOUND', 'code');
 });
 
+test('new integration takes back its sink', { timeout: scaled(20000) }, async () => {
+  // Another integration configured the sink under an id that no
+  // integration had yet, and it received a request.
+  const squatter = await newIntegration('squatter');
+  const futureId = uniqueId('future');
+  await putSink(futureId, squatter.apiKey, { status: 410, body: 'gone' }, [201]);
+  assert.equal((await sendToSink(futureId, { body: Buffer.from('before') })).status, 410, 'the squatter answers first');
+
+  const created = await api.createIntegration(futureId);
+  const owner = { id: futureId, apiKey: created.api_key };
+  const answer = await sendToSink(futureId, { body: Buffer.from('{"a":1}') });
+  assert.equal(answer.status, 200, 'the new integration\'s sink answers as unconfigured');
+  assert.equal(JSON.parse(answer.body.toString()).received, true, 'the default answer');
+
+  const view = await inspector.request('GET', `/api/v1/sinks/${futureId}`, { key: owner.apiKey });
+  assert.equal(view.status, 200, `the owner reads its sink: ${view.describe()}`);
+  assert.equal(view.json().integration_id, futureId, 'owned by the new integration');
+  assert.equal(view.json().configured, false, 'the squatter\'s config is gone');
+  const own = await captures(futureId, owner.apiKey);
+  assert.equal(own.length, 1, 'only the request after the creation is kept');
+  const squatterView = await inspector.request('GET', `/api/v1/sinks/${futureId}/requests`, { key: squatter.apiKey });
+  assert.equal(squatterView.status, 404, `the squatter no longer sees it: ${squatterView.describe()}`);
+  const squatterPut = await inspector.request('PUT', `/api/v1/sinks/${futureId}`, { key: squatter.apiKey, json: { status: 200 } });
+  assert.equal(squatterPut.status, 409, `the squatter cannot configure it again: ${squatterPut.describe()}`);
+});
+
 test('unauthenticated sink routes answer 401', { timeout: scaled(10000) }, async () => {
   assertProblem(await inspector.request('GET', '/api/v1/sinks'), 401, 'UNAUTHORIZED', 'list');
   assertProblem(await inspector.request('PUT', '/api/v1/sinks/some-sink', { json: {} }), 401, 'UNAUTHORIZED', 'put');
