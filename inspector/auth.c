@@ -361,6 +361,35 @@ bool insp_read_token(const hg_req *r, char *token, size_t cap,
     return *from_cookie;
 }
 
+/* True for a request that a page of another origin made the browser
+ * send. SameSite=Strict keeps the session cookie from other sites, but
+ * not from other origins of the same site (another port on the host, a
+ * sibling subdomain), so a change made with the cookie must come from
+ * the inspector's own pages. Browsers tell with Sec-Fetch-Site, and older
+ * ones with Origin, which must then name the host the request went to.
+ * Clients that send neither are not browsers acting for a page. */
+static bool cross_origin(const hg_req *r)
+{
+    const char *site = hg_req_header(r, "Sec-Fetch-Site");
+    const char *origin = hg_req_header(r, "Origin");
+    const char *host = hg_req_header(r, "Host");
+    const char *sep;
+
+    if (site != NULL)
+        return strcmp(site, "same-origin") != 0;
+    if (origin == NULL)
+        return false;
+    sep = strstr(origin, "://");
+    return sep == NULL || host == NULL || strcasecmp(sep + 3, host) != 0;
+}
+
+static bool method_is_safe(const hg_req *r)
+{
+    return r->req == NULL || r->req->method == htp_method_GET ||
+           r->req->method == htp_method_HEAD ||
+           r->req->method == htp_method_OPTIONS;
+}
+
 /* Resolves the caller's bearer token or session cookie, then calls done. */
 static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
                            void (*next)(hg_req *r))
@@ -371,6 +400,18 @@ static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
     if (!insp_read_token(r, token, sizeof(token), &from_cookie)) {
         reply_unauthorized(r, "sign in with the admin key, an integration "
                               "API key or a support token");
+        return;
+    }
+    if (from_cookie && !method_is_safe(r) && cross_origin(r)) {
+        hg_log_fields f = {.correlation_id = r->request_id};
+
+        memset(token, 0, sizeof(token));
+        hg_info(&f, "refused a change with the session cookie from another "
+                    "origin");
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "a change with the session cookie must come from "
+                         "the inspector's own page (this request came from "
+                         "another origin)");
         return;
     }
     resolve(r, token, from_cookie, false, done, next);

@@ -409,6 +409,12 @@ static void put_authorized(hg_req *r)
         reply_validation(r, "sink_id", "must match [a-z0-9][a-z0-9_-]{0,62}");
         return;
     }
+    if (!hg_req_is_json(r)) {
+        hg_reply_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE,
+                         "send the sink config as Content-Type: "
+                         "application/json");
+        return;
+    }
     if (len > CONFIG_BODY_MAX) {
         hg_reply_problem(r, HG_E_PAYLOAD_TOO_LARGE,
                          "a sink config may have at most %d bytes",

@@ -198,6 +198,12 @@ static void create_authorized(hg_req *r)
     }
     r->data = s;
     r->data_free = free_state;
+    /* Only JSON, which a form of another page cannot send. */
+    if (!hg_req_is_json(r)) {
+        hg_reply_problem(r, HG_E_UNSUPPORTED_MEDIA_TYPE,
+                         "send the body as Content-Type: application/json");
+        return;
+    }
     if (!read_body(r, s, &expires_in_s))
         return;
     if (hg_api_key_generate("hgst_", s->token, sizeof(s->token)) != 0) {

@@ -6,6 +6,7 @@
 import { api, setUnauthorizedHandler } from './api.js';
 import { DashboardView } from './dashboard-view.js';
 import { DetailView } from './detail-view.js';
+import { confirmAction } from './dialog.js';
 import { code, byId, h, refreshTimes, replaceChildren, timeElement } from './dom.js';
 import { EventsView, eventHash } from './events-view.js';
 import { Feed, FeedState } from './feed.js';
@@ -170,6 +171,44 @@ function keyFromFragment() {
 
 function forgetFragment() {
   history.replaceState(null, '', `${location.pathname}${location.search}`);
+}
+
+/** Describes a signed-in identity in words, for the switch question. */
+function identityWords(identity) {
+  const role = identity.role || (identity.integration_id ? 'integration' : 'admin');
+  const scope = identity.integration_id ? ` of ${identity.integration_id}` : '';
+  return identity.name ? `${identity.name} (${role}${scope})` : `${role}${scope}`;
+}
+
+/**
+ * Signs in with the key of a "#key=" link. A link can come from any site,
+ * so it does not replace an existing session without the user's consent:
+ * otherwise a page could switch a signed-in admin to the attacker's own
+ * integration, where what the admin then does lands.
+ */
+async function signInFromLink(key) {
+  let current = session;
+  if (!current) {
+    try {
+      current = await api.session();
+    } catch {
+      current = null;
+    }
+  }
+  if (current) {
+    const switchSession = await confirmAction({
+      heading: 'Switch to the key in the link?',
+      text: `You are signed in as ${identityWords(current)}. The link you opened signs in with another key. Sign in with it instead?`,
+      confirmLabel: 'Sign in with the link',
+    });
+    if (!switchSession) {
+      if (!session) {
+        await start(current);
+      }
+      return;
+    }
+  }
+  await signIn(key);
 }
 
 // ---- signed in ----------------------------------------------------------
@@ -618,7 +657,7 @@ window.addEventListener('hashchange', () => {
   const key = keyFromFragment();
   if (key !== null) {
     forgetFragment();
-    signIn(key);
+    signInFromLink(key);
     return;
   }
   route();
@@ -694,7 +733,7 @@ async function boot() {
   if (key !== null) {
     // The key must not stay in the address bar or the history.
     forgetFragment();
-    await signIn(key);
+    await signInFromLink(key);
     return;
   }
 

@@ -579,6 +579,41 @@ test('integration key via fragment', { timeout: scaled(30000) }, async () => {
   assert.equal(await page.locator('#events-table').evaluate((t) => t.classList.contains('hide-integration')), true, 'no integration column');
 });
 
+test('fragment key asks before switching', { timeout: scaled(30000) }, async () => {
+  // The previous test left the page signed in with the integration key. A
+  // link from another site must not replace that session unasked.
+  await page.goto(`${baseUrl()}/`);
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#identity-role').textContent(), 'integration', 'signed in with the integration key');
+  const dialog = page.locator('#confirm-dialog');
+
+  await page.goto(`${baseUrl()}/#key=${encodeURIComponent(ADMIN_KEY)}`);
+  await dialog.waitFor({ state: 'visible' });
+  assert.match(await dialog.textContent(), /Switch to the key in the link/, 'the question');
+  assert.match(await dialog.textContent(), new RegExp(`integration of ${INTEGRATION}`), 'the current identity');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(new URL(page.url()).hash, '', 'the key fragment is removed from the URL');
+  assert.equal(await page.locator('#identity-role').textContent(), 'integration', 'cancel keeps the session');
+
+  await page.goto(`${baseUrl()}/#key=${encodeURIComponent(ADMIN_KEY)}`);
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
+  await waitFor(async () => (await page.locator('#identity-role').textContent()) === 'admin', {
+    timeoutMs: 5000,
+    description: 'the admin session after confirming',
+  });
+
+  // Back to the integration key for the tests that follow.
+  await page.goto(`${baseUrl()}/#key=${integrationKey}`);
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
+  await waitFor(async () => (await page.locator('#identity-role').textContent()) === 'integration', {
+    timeoutMs: 5000,
+    description: 'the integration session again',
+  });
+});
+
 test('sink answers cannot run script', { timeout: scaled(30000) }, async () => {
   // A partner scripts what its sink answers, on the inspector's own origin,
   // while this browser holds an inspector session cookie.

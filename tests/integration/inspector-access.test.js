@@ -279,8 +279,14 @@ test('support token routes', async () => {
     const res = await insp.request('POST', SUPPORT_PATH, { key: ADMIN_KEY, json: body });
     assertProblem(res, 422, 'VALIDATION_ERROR', `body ${JSON.stringify(body)}`);
   }
-  const notJson = await insp.request('POST', SUPPORT_PATH, { key: ADMIN_KEY, body: 'not json' });
+  const notJson = await insp.request('POST', SUPPORT_PATH, {
+    key: ADMIN_KEY,
+    body: 'not json',
+    headers: { 'Content-Type': 'application/json' },
+  });
   assertProblem(notJson, 422, 'VALIDATION_ERROR', 'a body that is not JSON');
+  const untyped = await insp.request('POST', SUPPORT_PATH, { key: ADMIN_KEY, body: '{"name":"x","role":"viewer"}' });
+  assertProblem(untyped, 415, 'UNSUPPORTED_MEDIA_TYPE', 'a body without Content-Type: application/json');
   const after = (await insp.request('GET', SUPPORT_PATH, { key: ADMIN_KEY })).json().support_tokens;
   assert.equal(after.length, listed.length, 'invalid requests created nothing');
 
@@ -288,6 +294,43 @@ test('support token routes', async () => {
   assertProblem(missing, 404, 'NOT_FOUND', 'unknown id');
   const malformed = await insp.request('DELETE', `${SUPPORT_PATH}/nope`, { key: ADMIN_KEY });
   assertProblem(malformed, 404, 'NOT_FOUND', 'malformed id');
+});
+
+test('cookie changes from another origin are refused', async () => {
+  const token = await sessionOf(ADMIN_KEY);
+  const create = (headers, body = JSON.stringify({ name: 'csrf', role: 'viewer' })) =>
+    insp.request('POST', SUPPORT_PATH, {
+      body,
+      headers: { ...withCookie(token), 'Content-Type': 'application/json', ...headers },
+    });
+  const host = `127.0.0.1:${insp.port}`;
+
+  // A page on another port of the same host shares the site, so the
+  // browser sends the SameSite=Strict cookie with its requests.
+  assertProblem(await create({ 'Sec-Fetch-Site': 'same-site' }), 403, 'FORBIDDEN', 'Sec-Fetch-Site same-site');
+  assertProblem(await create({ 'Sec-Fetch-Site': 'cross-site' }), 403, 'FORBIDDEN', 'Sec-Fetch-Site cross-site');
+  assertProblem(await create({ Origin: 'http://127.0.0.1:1' }), 403, 'FORBIDDEN', 'Origin of another port');
+  assertProblem(await create({ Origin: 'null' }), 403, 'FORBIDDEN', 'opaque Origin');
+
+  const same = await create({ 'Sec-Fetch-Site': 'same-origin', Origin: `http://${host}` });
+  assert.equal(same.status, 201, `the inspector's own page: ${same.describe()}`);
+  credentials.add(same.json().token);
+  const origin = await create({ Origin: `http://${host}` });
+  assert.equal(origin.status, 201, `a matching Origin without Sec-Fetch-Site: ${origin.describe()}`);
+  credentials.add(origin.json().token);
+  const bearer = await insp.request('POST', SUPPORT_PATH, {
+    key: ADMIN_KEY,
+    json: { name: 'bearer', role: 'viewer' },
+    headers: { 'Sec-Fetch-Site': 'cross-site' },
+  });
+  assert.equal(bearer.status, 201, `a bearer is not a cookie: ${bearer.describe()}`);
+  credentials.add(bearer.json().token);
+  const read = await insp.request('GET', SUPPORT_PATH, { headers: { ...withCookie(token), 'Sec-Fetch-Site': 'cross-site' } });
+  assert.equal(read.status, 200, `reads are not changes: ${read.describe()}`);
+
+  // A form of another page can send text/plain, never JSON.
+  const form = await create({ 'Content-Type': 'text/plain' });
+  assertProblem(form, 415, 'UNSUPPORTED_MEDIA_TYPE', 'a text/plain body');
 });
 
 test('support token routes need the admin', async () => {
