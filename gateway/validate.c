@@ -357,13 +357,23 @@ static bool header_reserved(const char *name)
     return strncasecmp(name, "proxy-", 6) == 0;
 }
 
+/* A field value has no control character but tab (RFC 9110, section
+ * 5.5): CR and LF would split the header, and the others reach receivers
+ * that may read them differently. */
 static bool header_value_valid(const json_t *value)
 {
     const char *text = json_string_value(value);
     size_t len = json_string_length(value);
 
-    return text != NULL && len <= HEADER_VALUE_MAX &&
-           memchr(text, '\0', len) == NULL && strpbrk(text, "\r\n") == NULL;
+    if (text == NULL || len > HEADER_VALUE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7F)
+            return false;
+    }
+    return true;
 }
 
 gw_validate_result gw_validate_headers(const json_t *headers)
@@ -394,7 +404,8 @@ gw_validate_result gw_validate_headers(const json_t *headers)
         if (!header_value_valid(value))
             return invalid(HG_E_VALIDATION_ERROR, "headers",
                            "the value of header \"%s\" must be a string of "
-                           "at most %d bytes without CR, LF or NUL",
+                           "at most %d bytes without control characters "
+                           "other than tab",
                            name, HEADER_VALUE_MAX);
         /* Header names are case-insensitive: both would be sent. */
         for (size_t i = 0; i < seen_count; i++) {

@@ -71,6 +71,11 @@ static void check_headers(const json_t *headers)
         FUZZ_CHECK(json_is_string(value));
         FUZZ_CHECK(memchr(json_string_value(value), '\0', len) == NULL);
         FUZZ_CHECK(strpbrk(json_string_value(value), "\r\n") == NULL);
+        for (size_t k = 0; k < len; k++) {
+            unsigned char c = (unsigned char)json_string_value(value)[k];
+
+            FUZZ_CHECK((c >= 0x20 || c == '\t') && c != 0x7F);
+        }
     }
 }
 

@@ -687,7 +687,8 @@ static void expect_bad_header_value(json_t *value, const char *label)
     expect_invalid(gw_validate_headers(one_header("X-Tenant", value)),
                    "headers",
                    "the value of header \"X-Tenant\" must be a string of at "
-                   "most 1000 bytes without CR, LF or NUL",
+                   "most 1000 bytes without control characters other than "
+                   "tab",
                    label);
 }
 
@@ -862,6 +863,9 @@ START_TEST(headers_value_controls)
     expect_bad_header_value(json_string("a\r\nX-Injected: 1"), "CRLF");
     expect_bad_header_value(json_stringn("a\0b", 3), "NUL");
     expect_bad_header_value(json_stringn("\0", 1), "only NUL");
+    expect_bad_header_value(json_string("a\001b"), "SOH");
+    expect_bad_header_value(json_string("a\013b"), "vertical tab");
+    expect_bad_header_value(json_string("a\177b"), "DEL");
 }
 END_TEST
 
