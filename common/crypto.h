@@ -20,6 +20,12 @@
 #define HG_SECRET_MAX_LEN 100
 /* "v1," + base64 of a 32-byte HMAC + NUL. */
 #define HG_SIGNATURE_LEN 48
+/* Each delivery carries, next to the signature headers, the number of
+ * hookgate deliveries its event came through plus one. A publish that
+ * carries HG_HOPS_MAX or more is refused, so endpoints that publish back
+ * into hookgate cannot loop (or multiply) without end. */
+#define HG_HOPS_HEADER "Hookgate-Hops"
+#define HG_HOPS_MAX 4
 
 /* Writes the lowercase hex SHA-256 of data into out (HG_SHA256_HEX bytes). */
 void hg_sha256_hex(const void *data, size_t len, char *out);

@@ -39,7 +39,7 @@
 #define MAYBE_STORED                                                          \
     "Redis did not confirm the write in time, so the event may or may not "  \
     "be stored; retry with the same Idempotency-Key to avoid a duplicate"
-#define PUBLISH_FIXED_ARGS 21
+#define PUBLISH_FIXED_ARGS 22
 
 static void publish_with_snapshot(hg_req *r);
 
@@ -243,6 +243,31 @@ static bool choose_type(hg_req *r, const hg_json_intake_info *info,
 static bool read_publish_headers(hg_req *r, gw_publish *s)
 {
     const char *idem = hg_req_header(r, "Idempotency-Key");
+    const char *hops = hg_req_header(r, HG_HOPS_HEADER);
+    size_t hops_len = hops != NULL ? strlen(hops) : 0;
+
+    /* The worker sends the hop count of each delivery, so an endpoint that
+     * publishes back into hookgate (directly, or through other endpoints
+     * and instances) stops after HG_HOPS_MAX rounds instead of looping. */
+    if (hops != NULL && (hops_len == 0 || hops_len > 2 ||
+                         strspn(hops, "0123456789") != hops_len)) {
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                 HG_HOPS_HEADER " must be a number of hops "
+                                 "from 0 to %d",
+                                 HG_HOPS_MAX - 1);
+        return false;
+    }
+    if (hops != NULL && atoi(hops) >= HG_HOPS_MAX) {
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_VALIDATION_ERROR,
+                                 "the event already came through %d hookgate "
+                                 "deliveries (" HG_HOPS_HEADER "), and at "
+                                 "most %d are allowed: an endpoint probably "
+                                 "publishes its deliveries back into hookgate",
+                                 atoi(hops), HG_HOPS_MAX - 1);
+        return false;
+    }
+    if (hops != NULL)
+        snprintf(s->hops, sizeof(s->hops), "%d", atoi(hops));
 
     if (idem != NULL) {
         if (!idempotency_key_valid(idem)) {
@@ -501,6 +526,7 @@ static int build_args(hg_req *r, gw_publish *s, const endpoint_snapshot *snap,
         s->cred.kind == CRED_ADMIN ? "admin" : "principal",
         s->cred.kind == CRED_TOKEN ? s->cred.token_scopes : "", a->rate,
         a->irate, s->test ? "1" : "0", a->count, r->trace.tracestate,
+        s->hops[0] != '\0' ? s->hops : "0",
     };
     int payload = k + 5;
 

@@ -89,6 +89,9 @@ typedef struct gw_publish {
     char idempotency_key[IDEMPOTENCY_KEY_MAX + 1];
     bool has_idempotency_key;
     char traceparent[64];
+    /* Hookgate deliveries the event came through (Hookgate-Hops), as
+     * text: "0" for a first publish. */
+    char hops[4];
     bool test;
     char only_endpoint[64]; /* non-empty: deliver to this endpoint only */
     int stale_retries;

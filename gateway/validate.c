@@ -42,7 +42,7 @@ static const char *const reserved_headers[] = {
     "host", "content-type", "content-length", "content-encoding",
     "transfer-encoding", "connection", "keep-alive", "te", "trailer",
     "upgrade", "expect", "user-agent", "webhook-id", "webhook-timestamp",
-    "webhook-signature", "traceparent", "tracestate", NULL,
+    "webhook-signature", "traceparent", "tracestate", "hookgate-hops", NULL,
 };
 
 static const char *const endpoint_members[] = {

@@ -13,6 +13,7 @@
 
 #include "common/backoff.h"
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/redact.h"
 #include "common/text.h"
 #include "retry/retry.h"
@@ -77,6 +78,8 @@ int attempt_prepare(const job *j, attempt_request *out)
         add_line(out, "traceparent", out->traceparent);
     if (j->trace.tracestate[0] != '\0')
         add_line(out, "tracestate", j->trace.tracestate);
+    snprintf(out->hops, sizeof(out->hops), "%d", j->hops + 1);
+    add_line(out, HG_HOPS_HEADER, out->hops);
     out->custom = json_loads(j->headers_json ? j->headers_json : "{}", 0,
                              NULL);
     json_object_foreach(out->custom, name, value) {
@@ -270,6 +273,8 @@ static json_t *request_headers(const attempt_request *req)
     if (req->traceparent[0] != '\0')
         json_object_set_new(out, "traceparent",
                             json_string(req->traceparent));
+    if (req->hops[0] != '\0')
+        json_object_set_new(out, "hookgate-hops", json_string(req->hops));
     json_object_foreach(req->custom, name, value) {
         char lower[128];
         size_t n = strlen(name);

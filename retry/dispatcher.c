@@ -639,8 +639,13 @@ static void on_sent(const hg_http_result *res, void *arg)
     dispatcher *d = j->d;
 
     attempt_decide(j, res, d->cfg);
-    snprintf(j->error_message, sizeof(j->error_message), "%s",
-             res->error_message);
+    if (res->blocked_address[0] != '\0')
+        snprintf(j->error_message, sizeof(j->error_message),
+                 "%.255s (refused address %.63s)", res->error_message,
+                 res->blocked_address);
+    else
+        snprintf(j->error_message, sizeof(j->error_message), "%s",
+                 res->error_message);
     hg_id_new("att_", j->attempt_id);
     j->record_failures = 0;
     if (attempt_describe(j, j->request, res) != 0) {
@@ -729,7 +734,7 @@ enum {
     LOAD_STATUS = 1, LOAD_EVENT, LOAD_ENDPOINT, LOAD_ATTEMPTS, LOAD_RETRY,
     LOAD_PAYLOAD, LOAD_TYPE, LOAD_TRACE, LOAD_URL, LOAD_SECRET,
     LOAD_PREVIOUS, LOAD_PREVIOUS_EXPIRES, LOAD_HEADERS, LOAD_CONNECT_TIMEOUT,
-    LOAD_TIMEOUT, LOAD_PROBE, LOAD_TRACESTATE
+    LOAD_TIMEOUT, LOAD_PROBE, LOAD_TRACESTATE, LOAD_HOPS
 };
 
 /* Opens the endpoint's sealed secret, and the previous one while its
@@ -826,6 +831,8 @@ static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)
     j->timeout_ms = atol(number);
     copy_reply(reply, LOAD_PROBE, number, sizeof(number));
     j->probe = strcmp(number, "1") == 0;
+    copy_reply(reply, LOAD_HOPS, number, sizeof(number));
+    j->hops = atoi(number);
     if (j->payload == NULL || j->url == NULL || open_secrets(n, reply) != 0)
         return;
     start_send(n);

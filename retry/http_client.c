@@ -125,14 +125,15 @@ static void finish(transfer *t, CURLcode rc)
     res.http_status = status;
     res.error_class = error_class_of(t, rc, status);
     if (res.error_class != NULL) {
-        if (t->blocked)
+        if (t->blocked) {
             snprintf(res.error_message, sizeof(res.error_message),
-                     "refused to connect to %s: a private, loopback or "
-                     "reserved address; the operator can allow it with "
-                     "HOOKGATE_ALLOWED_CIDRS or "
-                     "HOOKGATE_ALLOW_PRIVATE_TARGETS=1",
+                     "refused to connect: the host resolved to a private, "
+                     "loopback or reserved address; the operator can allow "
+                     "it with HOOKGATE_ALLOWED_CIDRS or "
+                     "HOOKGATE_ALLOW_PRIVATE_TARGETS=1");
+            snprintf(res.blocked_address, sizeof(res.blocked_address), "%s",
                      t->blocked_address);
-        else
+        } else
             snprintf(res.error_message, sizeof(res.error_message), "%s",
                      t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     }

@@ -38,7 +38,11 @@ typedef struct hg_http_result {
     /* NULL when an HTTP status was received; otherwise one of "dns",
      * "connect", "tls", "timeout", "blocked_by_policy". */
     const char *error_class;
+    /* Shown to the partner in the attempt record. */
     char error_message[256];
+    /* The refused address of a blocked_by_policy result, for the
+     * operator's log only: partners must not map internal DNS with it. */
+    char blocked_address[64];
     int64_t started_at_ms; /* wall clock */
     int64_t duration_ms;
     /* Raw response header block (status line excluded), bounded. */

@@ -61,6 +61,7 @@ typedef struct job {
     long connect_timeout_ms;
     long timeout_ms;
     bool probe; /* the breaker's single trial delivery */
+    int hops;   /* hookgate deliveries the event came through */
 
     /* The signed request headers, kept for the attempt record. */
     struct attempt_request *request;
@@ -73,7 +74,9 @@ typedef struct job {
     const char *endpoint_action;
     /* False when hookgate's own policy refused the attempt. */
     bool counts_for_health;
-    char error_message[256]; /* of the attempt, for the log */
+    /* Of the attempt, for the log: the partner's message and, for a
+     * blocked address, the address. */
+    char error_message[384];
     const char *error_class; /* of the attempt, a static string, or NULL */
     char attempt_id[HG_ID_MAX];
     char *attempt_json;
@@ -94,6 +97,7 @@ typedef struct attempt_request {
     /* One "v1,<base64>" per secret in use, space-separated. */
     char signature[2 * HG_SIGNATURE_LEN + 2];
     char traceparent[64];
+    char hops[16];                  /* the Hookgate-Hops value sent */
     json_t *custom;                 /* the custom headers, for the record */
     char *lines[ATTEMPT_HEADERS_MAX]; /* "Name: value", owned */
     const char *line_ptrs[ATTEMPT_HEADERS_MAX + 1];

@@ -20,7 +20,8 @@
 --   {"send", status, event id, endpoint id, attempt count, retry index,
 --   payload, type, traceparent, url, secret, previous secret, previous
 --   secret expiry (ms), custom headers (JSON), connect timeout, total
---   timeout, "1" when this is a breaker probe, tracestate ("" for none)}
+--   timeout, "1" when this is a breaker probe, tracestate ("" for none),
+--   hops of the event ("" for 0)}
 -- @include principal
 -- @include activity
 -- @include schedule
@@ -38,7 +39,7 @@ end
 
 local prefix = hg_prefix(integration)
 local e = redis.call('HMGET', prefix .. 'evt:' .. d[2], 'payload', 'type',
-                     'traceparent', 'tracestate')
+                     'traceparent', 'tracestate', 'hops')
 local ep = redis.call('HMGET', prefix .. 'ep:' .. d[3], 'url', 'secret',
                       'status', 'previous_secret', 'previous_expires_ms',
                       'headers', 'connect_timeout_ms', 'timeout_ms',
@@ -88,4 +89,4 @@ redis.call('ZREM', prefix .. 'ep:' .. d[3] .. ':waiting', ARGV[9],
 return {'send', d[1], d[2], d[3], d[4] or '0', d[5] or '0', e[1], e[2] or '',
         e[3] or '', ep[1], ep[2] or '', ep[4] or '', ep[5] or '0',
         ep[6] or '{}', ep[7] or '', ep[8] or '', probe and '1' or '0',
-        e[4] or ''}
+        e[4] or '', e[5] or ''}

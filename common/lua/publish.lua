@@ -16,9 +16,11 @@
 --       15 "admin" or "principal", 16 token scopes ("" for an API key),
 --       17 rate per principal, 18 rate per integration, 19 "1" for a
 --       test event, 20 n = number of deliveries, 21 tracestate ("" for
---       none), then n endpoint ids, then n delivery ids, then n ordering
---       keys (each endpoint's JSON Pointer, "" for none, as of the
---       endpoint version in ARGV[1]); a test event has n = 1, its endpoint
+--       none), 22 hops (the hookgate deliveries the event came through,
+--       "0" for a first publish), then n endpoint ids, then n delivery
+--       ids, then n ordering keys (each endpoint's JSON Pointer, "" for
+--       none, as of the endpoint version in ARGV[1]); a test event has
+--       n = 1, its endpoint
 -- Returns {"ok", event id, remaining, reset_ms, policy} |
 --   {"duplicate", first event id, remaining, reset_ms, policy} |
 --   {"idempotency_conflict", first event id} | {"stale", version} |
@@ -79,7 +81,7 @@ end
 -- the caller's cached endpoint list.
 local prefix = 'hg:{' .. ARGV[14] .. '}:'
 if ARGV[19] == '1' then
-  local entry = redis.call('HGET', prefix .. 'endpoints', ARGV[22])
+  local entry = redis.call('HGET', prefix .. 'endpoints', ARGV[23])
   if not entry or string.sub(entry, 1, 8) ~= 'enabled ' then
     return {'no_endpoint'}
   end
@@ -107,8 +109,8 @@ local function payload_doc()
 end
 
 for i = 1, n do
-  local endpoint_id = ARGV[21 + i]
-  local delivery_id = ARGV[21 + n + i]
+  local endpoint_id = ARGV[22 + i]
+  local delivery_id = ARGV[22 + n + i]
   local key = KEYS[11 + i]
   redis.call('HSET', key, 'id', delivery_id, 'event_id', event_id,
              'endpoint_id', endpoint_id, 'status', 'pending',
@@ -121,7 +123,7 @@ for i = 1, n do
   -- Members whose delivery expired are dropped with the set once the
   -- endpoint has been idle for the retention.
   redis.call('EXPIRE', prefix .. 'ep:' .. endpoint_id .. ':pending', ttl)
-  local pointer = ARGV[21 + 2 * n + i]
+  local pointer = ARGV[22 + 2 * n + i]
   local value = nil
   if pointer ~= '' and payload_doc() then
     value = hg_pointer_value(doc, pointer)
@@ -162,6 +164,10 @@ redis.call('HSET', KEYS[3], 'id', event_id, 'type', ARGV[3],
            'deliveries', table.concat(delivery_ids, ' '))
 if ARGV[21] ~= '' then
   redis.call('HSET', KEYS[3], 'tracestate', ARGV[21])
+end
+-- Most events come first hand; only the others store their hop count.
+if ARGV[22] ~= '0' then
+  redis.call('HSET', KEYS[3], 'hops', ARGV[22])
 end
 redis.call('EXPIRE', KEYS[3], ttl)
 -- The inspector's search finds events by correlation id through this set.

@@ -86,6 +86,34 @@ async function listData(urlPath, key) {
   return res.json().data;
 }
 
+test('publishing back into hookgate stops after four hops', { timeout: scaled(40000) }, async () => {
+  // An endpoint whose URL is the integration's own publish route: every
+  // delivery publishes the event again. Hookgate-Hops ends the loop.
+  const loop = await api.createIntegration(uniqueId('loop'));
+  await api.createEndpoint(loop.id, loop.api_key, {
+    url: `http://127.0.0.1:${api.port}${eventsPath(loop.id)}`,
+    event_types: ['loop.echo'],
+    headers: { Authorization: `Bearer ${loop.api_key}` },
+  });
+  await api.publishAccepted(loop.id, loop.api_key, { type: 'loop.echo' });
+
+  const list = async () => (await api.request('GET', eventsPath(loop.id, '?limit=100'), { key: loop.api_key })).json().data;
+  const events = await waitFor(async () => ((await list()).length >= 4 ? list() : null), {
+    timeoutMs: scaled(20000),
+    description: 'four events in the loop',
+  });
+  // The newest event's delivery carried hop 4 and was refused.
+  const newest = events[0];
+  const settled = await api.waitForSettled(loop.id, loop.api_key, newest.id, { timeoutMs: scaled(10000) });
+  const delivery = await api.getDelivery(loop.id, loop.api_key, settled.deliveries[0].id);
+  const attempt = delivery.attempts[0];
+  assert.equal(attempt.http_status, 422, `the fifth publish is refused: ${JSON.stringify(attempt)}`);
+  assert.equal(attempt.request_headers['hookgate-hops'], '4', `the hop count sent: ${JSON.stringify(attempt.request_headers)}`);
+  assert.match(attempt.response_body, /Hookgate-Hops/, 'the refusal names the header');
+  await sleep(scaled(1500));
+  assert.equal((await list()).length, 4, 'no fifth event');
+});
+
 test('idempotency key stores one event', { timeout: scaled(30000) }, async () => {
   const owner = await api.createIntegration(uniqueId('idem'));
   await api.createEndpoint(owner.id, owner.api_key, { url: receiver.url('/idem'), event_types: ['*'] });
