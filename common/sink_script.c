@@ -52,8 +52,56 @@ static const char *const reserved_headers[] = {
     "clear-site-data",
     "service-worker-allowed",
     "refresh",
+    "strict-transport-security",
+    "alt-svc",
+    "nel",
+    "report-to",
+    "reporting-endpoints",
+    "speculation-rules",
+    "origin-agent-cluster",
     NULL,
 };
+
+/* Media types a browser runs as a script or applies as a style sheet when
+ * a page of the origin loads the URL: with them, a sink would be a script
+ * that the inspector page's "script-src 'self'" allows. Responses carry
+ * nosniff, so any other type is refused by <script> and <link>. */
+static const char *const active_media_types[] = {
+    "application/ecmascript", "application/javascript",
+    "application/x-ecmascript", "application/x-javascript",
+    "text/ecmascript", "text/javascript", "text/javascript1.0",
+    "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+    "text/javascript1.4", "text/javascript1.5", "text/jscript",
+    "text/livescript", "text/x-ecmascript", "text/x-javascript",
+    "text/css", "application/wasm", "text/xsl", "application/xslt+xml",
+    NULL,
+};
+
+/* True when a Content-Type value names one of active_media_types. Only
+ * the type and subtype count, in any case, before parameters. */
+static bool is_active_media_type(const char *value)
+{
+    size_t n;
+
+    while (*value == ' ' || *value == '\t')
+        value++;
+    n = strcspn(value, "; \t");
+    for (int i = 0; active_media_types[i] != NULL; i++) {
+        if (strlen(active_media_types[i]) == n &&
+            strncasecmp(active_media_types[i], value, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A Location that stays on the inspector's own origin: a path that starts
+ * with one "/" (not "//", which names another host, nor "/\", which
+ * browsers read the same way). Sinks answer on the inspector's origin, so
+ * a full URL would make it an open redirect. */
+static bool location_valid(const char *value)
+{
+    return value[0] == '/' && value[1] != '/' && value[1] != '\\';
+}
 
 static int fail(hg_sink_error *err, const char *prefix, const char *field,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -196,6 +244,17 @@ static int read_headers(const json_t *o, const char *prefix, hg_sink_answer *a,
                         "must be a string of at most %d bytes without CR, "
                         "LF, NUL or other control characters",
                         HG_SINK_HEADER_VALUE_MAX);
+        if (strcasecmp(name, "content-type") == 0 &&
+            is_active_media_type(json_string_value(value)))
+            return fail(err, prefix, field,
+                        "cannot be a script, style sheet or XSLT type: "
+                        "sinks answer on the inspector's origin");
+        if (strcasecmp(name, "location") == 0 &&
+            !location_valid(json_string_value(value)))
+            return fail(err, prefix, field,
+                        "must be a path on this inspector, starting with "
+                        "one \"/\" (such as \"/sink/other\"): sinks answer "
+                        "on the inspector's origin");
         a->header_names[a->header_count] = strdup(name);
         a->header_values[a->header_count] = strdup(json_string_value(value));
         a->header_count++;

@@ -37,6 +37,17 @@ static void check_answer(const hg_sink_answer *a)
         /* No two names differ only in case. */
         for (int k = 0; k < i; k++)
             FUZZ_CHECK(strcasecmp(a->header_names[k], name) != 0);
+        /* A redirect stays on the inspector's origin, and no script type. */
+        if (strcasecmp(name, "location") == 0)
+            FUZZ_CHECK(value[0] == '/' && value[1] != '/' &&
+                       value[1] != '\\');
+        if (strcasecmp(name, "content-type") == 0) {
+            const char *type = value + strspn(value, " \t");
+            size_t n = strcspn(type, "; \t");
+
+            FUZZ_CHECK(!(n == 15 && strncasecmp(type, "text/javascript", n) == 0));
+            FUZZ_CHECK(!(n == 8 && strncasecmp(type, "text/css", n) == 0));
+        }
         FUZZ_CHECK(name[0] != '\0' && strpbrk(name, " \t\r\n:") == NULL);
         FUZZ_CHECK(strlen(value) <= HG_SINK_HEADER_VALUE_MAX);
         FUZZ_CHECK(strpbrk(value, "\r\n") == NULL);

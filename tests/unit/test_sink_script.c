@@ -373,6 +373,46 @@ START_TEST(rejects_bad_headers)
 }
 END_TEST
 
+/* Sinks answer on the inspector's origin: no script or style the page
+ * could load, no redirect to another site, no header that acts on the
+ * whole origin. */
+START_TEST(rejects_scripts_and_redirects)
+{
+    static const char *const rejected[][2] = {
+        {"{\"headers\": {\"Content-Type\": \"text/javascript\"}}",
+         "headers.Content-Type"},
+        {"{\"headers\": {\"content-type\": \" Application/JavaScript; "
+         "charset=utf-8\"}}",
+         "headers.content-type"},
+        {"{\"headers\": {\"Content-Type\": \"text/css\"}}",
+         "headers.Content-Type"},
+        {"{\"status\": 302, \"headers\": {\"Location\": "
+         "\"http://example.test/\"}}",
+         "headers.Location"},
+        {"{\"status\": 302, \"headers\": {\"Location\": "
+         "\"//example.test/\"}}",
+         "headers.Location"},
+        {"{\"status\": 302, \"headers\": {\"Location\": "
+         "\"/\\\\example.test/\"}}",
+         "headers.Location"},
+        {"{\"headers\": {\"Strict-Transport-Security\": \"max-age=1\"}}",
+         "headers.Strict-Transport-Security"},
+        {"{\"headers\": {\"Alt-Svc\": \"clear\"}}", "headers.Alt-Svc"},
+    };
+    hg_sink_script s;
+
+    for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++)
+        parse_rejected(rejected[i][0], rejected[i][1]);
+    parse_ok("{\"status\": 302, \"headers\": {\"Location\": "
+             "\"/sink/other\", \"Content-Type\": \"text/html\"}}",
+             &s);
+    hg_sink_script_clear(&s);
+    parse_ok("{\"headers\": {\"Content-Type\": \"application/json\"}}",
+             &s);
+    hg_sink_script_clear(&s);
+}
+END_TEST
+
 /* Sinks answer on the inspector's origin, so headers that act on that
  * origin in a browser cannot be scripted. */
 START_TEST(rejects_origin_headers)
@@ -580,6 +620,7 @@ static Suite *sink_script_suite(void)
     tcase_add_test(invalid, rejects_bad_status);
     tcase_add_test(invalid, rejects_bad_headers);
     tcase_add_test(invalid, rejects_origin_headers);
+    tcase_add_test(invalid, rejects_scripts_and_redirects);
     tcase_add_test(invalid, rejects_too_many_headers);
     tcase_add_test(invalid, rejects_long_header_value);
     tcase_add_test(invalid, rejects_bad_body);
