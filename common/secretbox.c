@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/secretbox.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
-#define PLAIN_MAX 128
+#define PLAIN_MAX 1024 /* bytes: a custom header value is at most 1000 */
 
 int hg_secretbox_key_parse(const char *text, uint8_t key[HG_SECRETBOX_KEY_BYTES],
                            char *err, size_t errsz)
@@ -120,4 +121,16 @@ int hg_secretbox_open(const uint8_t key[HG_SECRETBOX_KEY_BYTES],
     }
     out[plen] = '\0';
     return 0;
+}
+
+void hg_endpoint_header_aad(char *out, size_t cap, const char *integration,
+                            const char *endpoint, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s/header/", integration, endpoint);
+
+    for (size_t i = 0; n >= 0 && (size_t)n + 1 < cap && name[i] != '\0';
+         i++)
+        out[n++] = (char)tolower((unsigned char)name[i]);
+    if (n >= 0 && (size_t)n < cap)
+        out[n] = '\0';
 }

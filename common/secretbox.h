@@ -24,8 +24,8 @@
  * Returns 0, or -1 with a sentence in err. */
 int hg_secretbox_key_parse(const char *text, uint8_t key[HG_SECRETBOX_KEY_BYTES],
                            char *err, size_t errsz);
-/* Seals plaintext into out (cap bytes). Returns 0, or -1 when out is too
- * small or OpenSSL fails. */
+/* Seals plaintext (at most 1024 bytes) into out (cap bytes). Returns 0, or
+ * -1 when the plaintext is longer, out is too small or OpenSSL fails. */
 int hg_secretbox_seal(const uint8_t key[HG_SECRETBOX_KEY_BYTES],
                       const char *aad, const char *plaintext, char *out,
                       size_t cap);
@@ -37,5 +37,14 @@ int hg_secretbox_open(const uint8_t key[HG_SECRETBOX_KEY_BYTES],
                       const char *aad, const char *sealed, char *out,
                       size_t cap);
 bool hg_secretbox_is_sealed(const char *value);
+
+/* Longest sealed form of an endpoint's custom header value (at most 1000
+ * bytes in clear), with the NUL. */
+#define HG_HEADER_SEALED_MAX 1400
+/* Writes the additional data that binds a sealed custom header value to
+ * its endpoint and header: "<integration>/<endpoint>/header/<name>", the
+ * name in lower case. */
+void hg_endpoint_header_aad(char *out, size_t cap, const char *integration,
+                            const char *endpoint, const char *name);
 
 #endif

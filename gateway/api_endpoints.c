@@ -141,14 +141,43 @@ static gw_validate_result read_description(json_t *description,
     return res;
 }
 
-static gw_validate_result read_headers(json_t *headers, endpoint_input *in)
+/* Values of custom headers that carry credentials (the names that
+ * hg_redact_header_name() matches, which no response ever shows) are
+ * stored sealed like the signing secret, bound to the endpoint and the
+ * header name. So a copy of the Redis data alone does not reveal them. */
+static gw_validate_result read_headers(hg_req *r, json_t *headers,
+                                       endpoint_input *in)
 {
     gw_validate_result res = gw_validate_headers(headers);
+    json_t *stored;
+    const char *name;
+    json_t *value;
     char *text;
 
     if (!res.ok || headers == NULL)
         return res;
-    text = json_dumps(headers, JSON_COMPACT | JSON_SORT_KEYS);
+    stored = json_deep_copy(headers);
+    json_object_foreach(stored, name, value) {
+        char aad[HG_KEY_MAX + 160], sealed[HG_HEADER_SEALED_MAX];
+
+        if (!hg_redact_header_name(name))
+            continue;
+        hg_endpoint_header_aad(aad, sizeof(aad), r->params[0], in->id, name);
+        if (hg_secretbox_seal(gw_config->endpoint_secrets_key, aad,
+                              json_string_value(value), sealed,
+                              sizeof(sealed)) != 0) {
+            json_decref(stored);
+            res.ok = false;
+            res.code = HG_E_INTERNAL_ERROR;
+            snprintf(res.field, sizeof(res.field), "headers");
+            snprintf(res.message, sizeof(res.message),
+                     "sealing the value of header \"%.100s\" failed", name);
+            return res;
+        }
+        json_object_set_new(stored, name, json_string(sealed));
+    }
+    text = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(stored);
     input_set(in, "headers", text ? text : "{}");
     free(text);
     return res;
@@ -254,7 +283,7 @@ static bool read_fields(hg_req *r, json_t *body, bool create,
     if (res.ok)
         res = read_description(json_object_get(body, "description"), in);
     if (res.ok)
-        res = read_headers(json_object_get(body, "headers"), in);
+        res = read_headers(r, json_object_get(body, "headers"), in);
     if (res.ok)
         res = read_enabled(json_object_get(body, "enabled"), in);
     if (res.ok)

@@ -737,6 +737,58 @@ enum {
     LOAD_TIMEOUT, LOAD_PROBE, LOAD_TRACESTATE, LOAD_HOPS
 };
 
+/* Opens the sealed values of the endpoint's custom headers (credential
+ * headers, which the gateway seals) in j->headers_json. Values stored in
+ * clear, before sealing existed, pass as they are. A value that does not
+ * open makes the delivery wait, as a secret does (see open_secrets()). */
+static int open_headers(job_node *n)
+{
+    job *j = &n->j;
+    json_t *headers;
+    const char *name;
+    json_t *value;
+    bool changed = false;
+    int rc = 0;
+
+    if (j->headers_json == NULL ||
+        strstr(j->headers_json, HG_SECRETBOX_PREFIX) == NULL)
+        return 0;
+    headers = json_loads(j->headers_json, 0, NULL);
+    json_object_foreach(headers, name, value) {
+        char aad[HG_KEY_MAX + 160], plain[HG_HEADER_SEALED_MAX];
+
+        if (!json_is_string(value) ||
+            !hg_secretbox_is_sealed(json_string_value(value)))
+            continue;
+        hg_endpoint_header_aad(aad, sizeof(aad), j->integration_id,
+                               j->endpoint_id, name);
+        if (hg_secretbox_open(j->d->cfg->endpoint_secrets_key, aad,
+                              json_string_value(value), plain,
+                              sizeof(plain)) != 0) {
+            rc = -1;
+            break;
+        }
+        json_object_set_new(headers, name, json_string(plain));
+        memset(plain, 0, sizeof(plain));
+        changed = true;
+    }
+    if (rc == 0 && changed) {
+        char *text = json_dumps(headers, JSON_COMPACT);
+
+        if (text == NULL) {
+            rc = -1;
+        } else {
+            free(j->headers_json);
+            j->headers_json = text;
+        }
+    }
+    json_decref(headers);
+    if (rc != 0)
+        retry_step(n, "cannot open a custom header value of the endpoint; "
+                      "is HOOKGATE_SECRET_KEY the same as the gateway's?");
+    return rc;
+}
+
 /* Opens the endpoint's sealed secret, and the previous one while its
  * grace period lasts. A secret that does not open means this worker has
  * another HOOKGATE_SECRET_KEY than the gateway: the delivery waits, since
@@ -764,7 +816,7 @@ static int open_secrets(job_node *n, const redisReply *reply)
                           plain, sizeof(plain)) == 0)
         j->previous_secret = strdup(plain);
     memset(plain, 0, sizeof(plain));
-    return 0;
+    return open_headers(n);
 }
 
 static void on_loaded(hg_redis_status status, redisReply *reply, void *arg)

@@ -653,7 +653,7 @@ test('attempt headers are redacted', async () => {
   assert.ok(!detail.text.includes(PARTNER_SECRET), 'the inspector detail does not show the secret');
   assert.match(detail.text, /\[redacted\]/, 'the inspector detail shows the redaction');
 
-  // Only the endpoint record, which delivery needs, contains the secret.
+  // No key holds the secret in clear: the endpoint record keeps it sealed.
   // Attempt records are stored deflated, so they are read inflated.
   const keys = (await redisCli(harness.redisPort, ['--scan', '--pattern', `hg:{${alpha.id}}:*`])).split('\n').filter(Boolean);
   const holders = [];
@@ -683,7 +683,10 @@ test('attempt headers are redacted', async () => {
     }
   }
   assert.ok(attempts > 0, 'the scan read attempt records');
-  assert.deepEqual(holders, [`hg:{${alpha.id}}:ep:${alpha.endpointId}`], 'keys holding the partner secret');
+  assert.deepEqual(holders, [], 'keys holding the partner secret');
+  const stored = JSON.parse(await redisCli(harness.redisPort, ['HGET', `hg:{${alpha.id}}:ep:${alpha.endpointId}`, 'headers']));
+  assert.match(stored.Authorization, /^enc1:/, 'the credential header is stored sealed');
+  assert.equal(stored['X-Tenant'], 'tenant-7', 'other headers are stored as they are');
 });
 
 test('no credential in any process log', async () => {

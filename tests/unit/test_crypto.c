@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secretbox.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Secrets whose keys are the bytes 0, 1, 2, ... n-1 for the n in the name. */
@@ -627,6 +629,53 @@ START_TEST(ct_equal_differs_last)
 }
 END_TEST
 
+/* A custom header value of the longest allowed size (1000 bytes) seals
+ * into HG_HEADER_SEALED_MAX and opens back, whatever the case of the name
+ * used to bind it. */
+START_TEST(header_value_round_trip)
+{
+    uint8_t key[HG_SECRETBOX_KEY_BYTES];
+    char value[1001], aad[256], sealed[HG_HEADER_SEALED_MAX];
+    char opened[HG_HEADER_SEALED_MAX];
+
+    memset(key, 7, sizeof(key));
+    memset(value, 'v', 1000);
+    value[1000] = '\0';
+    hg_endpoint_header_aad(aad, sizeof(aad), "acme", "ep_1", "Authorization");
+    ck_assert_str_eq(aad, "acme/ep_1/header/authorization");
+    ck_assert_int_eq(hg_secretbox_seal(key, aad, value, sealed, sizeof(sealed)),
+                     0);
+    ck_assert(hg_secretbox_is_sealed(sealed));
+    hg_endpoint_header_aad(aad, sizeof(aad), "acme", "ep_1", "AUTHORIZATION");
+    ck_assert_int_eq(hg_secretbox_open(key, aad, sealed, opened,
+                                       sizeof(opened)),
+                     0);
+    ck_assert_str_eq(opened, value);
+}
+END_TEST
+
+/* A sealed value moved to another header or endpoint does not open. */
+START_TEST(header_value_bound_to_name)
+{
+    uint8_t key[HG_SECRETBOX_KEY_BYTES];
+    char aad[256], sealed[HG_HEADER_SEALED_MAX], opened[64];
+
+    memset(key, 9, sizeof(key));
+    hg_endpoint_header_aad(aad, sizeof(aad), "acme", "ep_1", "X-Api-Key");
+    ck_assert_int_eq(hg_secretbox_seal(key, aad, "k-123", sealed,
+                                       sizeof(sealed)),
+                     0);
+    hg_endpoint_header_aad(aad, sizeof(aad), "acme", "ep_1", "Authorization");
+    ck_assert_int_eq(hg_secretbox_open(key, aad, sealed, opened,
+                                       sizeof(opened)),
+                     -1);
+    hg_endpoint_header_aad(aad, sizeof(aad), "acme", "ep_2", "X-Api-Key");
+    ck_assert_int_eq(hg_secretbox_open(key, aad, sealed, opened,
+                                       sizeof(opened)),
+                     -1);
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
     Suite *s = suite_create("crypto");
@@ -634,6 +683,7 @@ static Suite *crypto_suite(void)
     TCase *secret = tcase_create("secret");
     TCase *base64 = tcase_create("base64");
     TCase *misc = tcase_create("misc");
+    TCase *sealed = tcase_create("sealed");
 
     tcase_add_test(sign, sign_standard_vector);
     tcase_add_test(sign, sign_output_length);
@@ -682,6 +732,10 @@ static Suite *crypto_suite(void)
     tcase_add_test(misc, ct_equal_differs_first);
     tcase_add_test(misc, ct_equal_differs_last);
     suite_add_tcase(s, misc);
+
+    tcase_add_test(sealed, header_value_round_trip);
+    tcase_add_test(sealed, header_value_bound_to_name);
+    suite_add_tcase(s, sealed);
 
     return s;
 }
