@@ -132,8 +132,34 @@ function showSignIn(message = '', { keepKey = false } = {}) {
 }
 
 function sessionEnded() {
+  rememberSession(false);
   if (session) {
     showSignIn('Your session has ended. Sign in again.');
+  }
+}
+
+// Whether this browser may hold a session cookie, which the page cannot
+// read (HttpOnly). A "#key=" link asks the server only then, so a first
+// visit through a link makes no request that fails with 401.
+const SESSION_HINT = 'hookgate.signedIn';
+
+function rememberSession(signedIn) {
+  try {
+    if (signedIn) {
+      localStorage.setItem(SESSION_HINT, '1');
+    } else {
+      localStorage.removeItem(SESSION_HINT);
+    }
+  } catch {
+    // Storage may be off; then the server is asked every time.
+  }
+}
+
+function mayHaveSession() {
+  try {
+    return localStorage.getItem(SESSION_HINT) === '1';
+  } catch {
+    return true;
   }
 }
 
@@ -188,11 +214,14 @@ function identityWords(identity) {
  */
 async function signInFromLink(key) {
   let current = session;
-  if (!current) {
+  if (!current && mayHaveSession()) {
     try {
       current = await api.session();
     } catch {
       current = null;
+    }
+    if (!current) {
+      rememberSession(false);
     }
   }
   if (current) {
@@ -215,6 +244,7 @@ async function signInFromLink(key) {
 
 async function start(identity) {
   session = identity;
+  rememberSession(true);
   elements.signInView.hidden = true;
   elements.signInError.textContent = '';
   elements.appView.hidden = false;
@@ -722,6 +752,7 @@ elements.signOut.addEventListener('click', async () => {
   } catch (err) {
     console.warn(`signing out failed: ${err.message}`);
   }
+  rememberSession(false);
   showSignIn();
 });
 
@@ -747,6 +778,7 @@ async function boot() {
   if (identity) {
     await start(identity);
   } else {
+    rememberSession(false);
     showSignIn();
   }
 }
