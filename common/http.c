@@ -1795,18 +1795,6 @@ static evhtp_res reject_too_large(evhtp_request_t *req, hg_http *h)
     return reject_early(req, HG_E_PAYLOAD_TOO_LARGE, detail);
 }
 
-/* True when name is an RFC 9110 token (section 5.6.2), as every field
- * name must be. */
-static bool header_name_valid(const char *name)
-{
-    static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
-                                "abcdefghijklmnopqrstuvwxyz"
-                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    size_t n = strlen(name);
-
-    return n > 0 && strspn(name, tchar) == n;
-}
-
 /* Checks the message framing: every header name a token, one
  * Content-Length of digits only, or one Transfer-Encoding that is exactly
  * "chunked", never both. Ambiguous framing is how requests are smuggled
@@ -1824,7 +1812,7 @@ static const char *framing_error(evhtp_headers_t *headers,
 
     *has_length = false;
     TAILQ_FOREACH(kv, headers, next) {
-        if (!header_name_valid(kv->key))
+        if (!hg_http_token_valid(kv->key, SIZE_MAX))
             return "a header name is not valid: it must be a token, with no "
                    "space before the colon";
         if (strcasecmp(kv->key, "Content-Length") == 0) {

@@ -9,6 +9,7 @@
 
 #include "common/backoff.h"
 #include "common/ids.h"
+#include "common/text.h"
 
 /* Members of an answer, accepted at the top level and in each sequence
  * item. */
@@ -127,39 +128,17 @@ static bool in_list(const char *const *list, const char *name)
     return false;
 }
 
-/* RFC 9110 token characters, the only ones a field name may contain. */
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static bool header_name_valid(const char *name)
 {
-    size_t n = strlen(name);
-
-    if (n == 0 || n > HG_SINK_HEADER_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_tchar((unsigned char)name[i]))
-            return false;
-    }
-    return true;
+    return hg_http_token_valid(name, HG_SINK_HEADER_NAME_MAX);
 }
 
-/* A field value may hold visible characters, spaces and tabs; CR, LF, NUL
- * and other controls would split or corrupt the response. */
+/* A field value may contain visible characters, spaces and tabs; CR, LF,
+ * NUL and other controls would split or corrupt the response. */
 static bool header_value_valid(const char *value, size_t len)
 {
-    if (len > HG_SINK_HEADER_VALUE_MAX || strlen(value) != len)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)value[i];
-
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-    }
-    return true;
+    return len <= HG_SINK_HEADER_VALUE_MAX &&
+           hg_http_field_value_valid(value, len);
 }
 
 static bool is_reserved_header(const char *name)

@@ -28,4 +28,14 @@ void hg_text_sanitize(const char *s, char *out, size_t cap);
 /* Returns the value of a hexadecimal digit (either case), or -1. */
 int hg_hex_value(int c);
 
+/* Returns true for an RFC 9110 token character (section 5.6.2). */
+bool hg_http_tchar(int c);
+/* Returns true when s is 1 to max bytes of token characters, as a header
+ * field name must be. */
+bool hg_http_token_valid(const char *s, size_t max);
+/* Returns true when the len bytes of value contain no control character
+ * but tab (RFC 9110, section 5.5): NUL, CR, LF, the other C0 controls and
+ * DEL would split or corrupt a header. */
+bool hg_http_field_value_valid(const char *value, size_t len);
+
 #endif

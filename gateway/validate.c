@@ -8,7 +8,6 @@
  */
 #include "gateway/validate.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/text.h"
 #include "common/typefilter.h"
 #include "common/urlpolicy.h"
 
@@ -123,13 +123,6 @@ gw_validate_result gw_validate_members(const json_t *body,
 
 /* ---- media types --------------------------------------------------------- */
 
-/* True for an RFC 9110 token character. */
-static bool is_tchar(char c)
-{
-    return c != '\0' && (isalnum((unsigned char)c) ||
-                         strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 static const char *skip_ows(const char *p)
 {
     while (*p == ' ' || *p == '\t')
@@ -139,7 +132,7 @@ static const char *skip_ows(const char *p)
 
 static const char *skip_token(const char *p)
 {
-    while (is_tchar(*p))
+    while (hg_http_tchar((unsigned char)*p))
         p++;
     return p;
 }
@@ -333,21 +326,6 @@ gw_validate_result gw_validate_description(const json_t *description)
 }
 
 /* True for an RFC 9110 token of 1 to HEADER_NAME_MAX bytes. */
-static bool header_name_valid(const char *name)
-{
-    size_t n = strlen(name);
-
-    if (n == 0 || n > HEADER_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL))
-            return false;
-    }
-    return true;
-}
-
 static bool header_reserved(const char *name)
 {
     for (int i = 0; reserved_headers[i] != NULL; i++) {
@@ -357,23 +335,13 @@ static bool header_reserved(const char *name)
     return strncasecmp(name, "proxy-", 6) == 0;
 }
 
-/* A field value has no control character but tab (RFC 9110, section
- * 5.5): CR and LF would split the header, and the others reach receivers
- * that may read them differently. */
 static bool header_value_valid(const json_t *value)
 {
     const char *text = json_string_value(value);
     size_t len = json_string_length(value);
 
-    if (text == NULL || len > HEADER_VALUE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-
-        if ((c < 0x20 && c != '\t') || c == 0x7F)
-            return false;
-    }
-    return true;
+    return text != NULL && len <= HEADER_VALUE_MAX &&
+           hg_http_field_value_valid(text, len);
 }
 
 gw_validate_result gw_validate_headers(const json_t *headers)
@@ -391,7 +359,7 @@ gw_validate_result gw_validate_headers(const json_t *headers)
                        HEADERS_MAX);
 
     json_object_foreach(drop_const(headers), name, value) {
-        if (!header_name_valid(name))
+        if (!hg_http_token_valid(name, HEADER_NAME_MAX))
             return invalid(HG_E_VALIDATION_ERROR, "headers",
                            "header name \"%.100s\" is not a valid HTTP "
                            "field name",
