@@ -22,7 +22,7 @@
 #define HG_SIGNATURE_LEN 48
 /* Each delivery carries, next to the signature headers, the number of
  * hookgate deliveries its event came through plus one. A publish that
- * carries HG_HOPS_MAX or more is refused, so endpoints that publish back
+ * carries HG_HOPS_MAX or more is rejected, so endpoints that publish back
  * into hookgate cannot loop (or multiply) without end. */
 #define HG_HOPS_HEADER "Hookgate-Hops"
 #define HG_HOPS_MAX 4

@@ -235,7 +235,7 @@ bool hg_req_done(const hg_req *r);
 /* Adds a response header (both strings are copied). */
 void hg_reply_header(hg_req *r, const char *name, const char *value);
 /* A response body that many responses send without copying it: each one
- * holds a reference until its connection wrote or dropped the bytes. For
+ * keeps a reference until its connection wrote or dropped the bytes. For
  * one event loop: the counts are not atomic. */
 typedef struct hg_shared_body hg_shared_body;
 /* Wraps text of len bytes (taken; freed with the last reference) with one
@@ -244,7 +244,7 @@ hg_shared_body *hg_shared_body_new(char *text, size_t len);
 /* Drops the caller's reference; NULL is ignored. */
 void hg_shared_body_release(hg_shared_body *b);
 /* Like hg_reply(), with the body of b, which gets a reference for as
- * long as the connection holds the bytes. */
+ * long as the connection keeps the bytes. */
 void hg_reply_shared(hg_req *r, int status, const char *content_type,
                      hg_shared_body *b);
 /* Sends status with body (may be NULL for none) and content type. */

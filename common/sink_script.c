@@ -66,7 +66,7 @@ static const char *const reserved_headers[] = {
 /* Media types a browser runs as a script or applies as a style sheet when
  * a page of the origin loads the URL: with them, a sink would be a script
  * that the inspector page's "script-src 'self'" allows. Responses carry
- * nosniff, so any other type is refused by <script> and <link>. */
+ * nosniff, so <script> and <link> reject any other type. */
 static const char *const active_media_types[] = {
     "application/ecmascript", "application/javascript",
     "application/x-ecmascript", "application/x-javascript",
@@ -97,7 +97,7 @@ static bool is_active_media_type(const char *value)
 
 /* A Location that stays on the inspector's own origin: a path that starts
  * with one "/" (not "//", which names another host, nor "/\", which
- * browsers read the same way). Sinks answer on the inspector's origin, so
+ * browsers read the same way). Sinks respond on the inspector's origin, so
  * a full URL would make it an open redirect. */
 static bool location_valid(const char *value)
 {
@@ -227,12 +227,12 @@ static int read_headers(const json_t *o, const char *prefix, hg_sink_answer *a,
             is_active_media_type(json_string_value(value)))
             return fail(err, prefix, field,
                         "cannot be a script, style sheet or XSLT type: "
-                        "sinks answer on the inspector's origin");
+                        "sinks respond on the inspector's origin");
         if (strcasecmp(name, "location") == 0 &&
             !location_valid(json_string_value(value)))
             return fail(err, prefix, field,
                         "must be a path on this inspector, starting with "
-                        "one \"/\" (such as \"/sink/other\"): sinks answer "
+                        "one \"/\" (such as \"/sink/other\"): sinks respond "
                         "on the inspector's origin");
         a->header_names[a->header_count] = strdup(name);
         a->header_values[a->header_count] = strdup(json_string_value(value));

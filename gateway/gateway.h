@@ -222,7 +222,7 @@ typedef struct gw_token_form {
 bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f);
 /* Reads the value of an "Authorization: Basic ..." header (header points
  * at "Basic"): strict padded base64 of "<client_id>:<client_secret>", each
- * part form-encoded (RFC 6749 section 2.3.1). On success f holds both,
+ * part form-encoded (RFC 6749 section 2.3.1). On success f contains both,
  * with their bits in f->present. Returns false for bad base64, a decoded
  * NUL byte, no ':', a bad escape or a part too long; f's credentials are
  * then cleared. */

@@ -98,7 +98,7 @@ static void reply_client_limited(hg_req *r, long long retry_ms)
 
 /* ---- request parsing --------------------------------------------------------- */
 
-/* The parameters this parser knows, with their field and bit in a form,
+/* The parameters this parser reads, with their field and bit in a form,
  * and the messages for a repeat and for a value too long. */
 static const struct {
     const char *name;
@@ -146,8 +146,8 @@ static bool set_field(gw_token_form *f, const char *name, const char *value)
     return true;
 }
 
-/* The longest parameter name this parser knows, with its NUL: a longer
- * name is an unknown parameter. */
+/* The maximum size of a parameter name this parser reads, with its NUL.
+ * A longer name is an unknown parameter. */
 #define NAME_MAX_BYTES sizeof("client_secret")
 
 bool gw_token_form_parse(const char *body, size_t len, gw_token_form *f)

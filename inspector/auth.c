@@ -406,7 +406,7 @@ static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
         hg_log_fields f = {.correlation_id = r->request_id};
 
         memset(token, 0, sizeof(token));
-        hg_info(&f, "refused a change with the session cookie from another "
+        hg_info(&f, "rejected a change with the session cookie from another "
                     "origin");
         hg_reply_problem(r, HG_E_FORBIDDEN,
                          "a change with the session cookie must come from "

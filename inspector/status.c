@@ -82,7 +82,7 @@ static struct {
     /* The document serialized once per refresh, as JSON and as the
      * iCalendar feed: a large document dumped per request would stall the
      * loop for every waiter of a burst. Responses send these bodies by
-     * reference, so a burst of slow readers holds one copy per refresh
+     * reference, so a burst of slow readers keeps one copy per refresh
      * rather than one per response. */
     hg_shared_body *json_body;
     hg_shared_body *ics_body;

@@ -641,7 +641,7 @@ static void on_sent(const hg_http_result *res, void *arg)
     attempt_decide(j, res, d->cfg);
     if (res->blocked_address[0] != '\0')
         snprintf(j->error_message, sizeof(j->error_message),
-                 "%.255s (refused address %.63s)", res->error_message,
+                 "%.255s (blocked address %.63s)", res->error_message,
                  res->blocked_address);
     else
         snprintf(j->error_message, sizeof(j->error_message), "%s",

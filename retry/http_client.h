@@ -40,7 +40,7 @@ typedef struct hg_http_result {
     const char *error_class;
     /* Shown to the partner in the attempt record. */
     char error_message[256];
-    /* The refused address of a blocked_by_policy result, for the
+    /* The blocked address of a blocked_by_policy result, for the
      * operator's log only: partners must not map internal DNS with it. */
     char blocked_address[64];
     int64_t started_at_ms; /* wall clock */

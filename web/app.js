@@ -138,9 +138,9 @@ function sessionEnded() {
   }
 }
 
-// Whether this browser may hold a session cookie, which the page cannot
-// read (HttpOnly). A "#key=" link asks the server only then, so a first
-// visit through a link makes no request that fails with 401.
+// Whether this browser may have a session cookie, which the page cannot
+// read (HttpOnly). A "#key=" link requests the session only then, so a
+// first visit through a link makes no request that fails with 401.
 const SESSION_HINT = 'hookgate.signedIn';
 
 function rememberSession(signedIn) {

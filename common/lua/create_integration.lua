@@ -25,8 +25,8 @@ if not exists then
   end
   -- The sink named like the integration is the integration's from now on.
   -- A sink that another integration configured under this id before is
-  -- deleted with its captures, so that integration can neither answer
-  -- for the new one's sink nor read what it receives.
+  -- deleted with its captures, so that integration can neither choose the
+  -- responses of the new one's sink nor read the requests it receives.
   local sink = 'hg:sink:{' .. ARGV[1] .. '}:'
   local squatter = redis.call('HGET', sink .. 'config', 'integration_id')
   if squatter and squatter ~= ARGV[1] then

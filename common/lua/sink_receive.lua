@@ -12,7 +12,7 @@ local config = ''
 local endpoint = ''
 -- A sink named like an integration belongs to it: a config that another
 -- integration left under the id before the integration was created does
--- not answer for it.
+-- not set its responses.
 if redis.call('EXISTS', KEYS[2]) == 1 and owner ~= ARGV[1] then
   owner = ARGV[1]
 elseif owner then

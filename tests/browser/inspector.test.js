@@ -579,7 +579,7 @@ test('integration key via fragment', { timeout: scaled(30000) }, async () => {
   assert.equal(await page.locator('#events-table').evaluate((t) => t.classList.contains('hide-integration')), true, 'no integration column');
 });
 
-test('fragment key asks before switching', { timeout: scaled(30000) }, async () => {
+test('fragment key confirms before switching', { timeout: scaled(30000) }, async () => {
   // The previous test left the page signed in with the integration key. A
   // link from another site must not replace that session unasked.
   await page.goto(`${baseUrl()}/`);

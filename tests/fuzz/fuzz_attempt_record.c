@@ -59,7 +59,7 @@ static void check_round_trip(const uint8_t *data, size_t size)
     size_t blob_len;
     json_t *got;
 
-    /* jansson refuses text that is not UTF-8. */
+    /* jansson rejects text that is not UTF-8. */
     if (want == NULL)
         return;
     text = json_dumps(want, JSON_COMPACT);

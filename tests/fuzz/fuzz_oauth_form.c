@@ -11,7 +11,7 @@
  * parse back to the same values, also beside an unknown parameter whose
  * name and value are the rest of the input. The same form with one
  * parameter repeated is rejected. The first two lines, form-encoded and
- * in base64, must come back from the Basic parser; the input as a Basic
+ * in base64, must come back from the Basic parser. The input as a Basic
  * header must give bounded credentials or be rejected.
  */
 #include <ctype.h>
@@ -299,7 +299,7 @@ static void check_raw_basic(const uint8_t *data, size_t size)
 
 /* Takes the first two lines as client id and secret (the input's bytes,
  * NUL included, up to each newline), form-encoded and in base64. They
- * come back from the Basic parser when both fit and hold no NUL byte.
+ * come back from the Basic parser when both fit and contain no NUL byte.
  * Otherwise the header is rejected. */
 static void check_basic_round_trip(const uint8_t *data, size_t size)
 {

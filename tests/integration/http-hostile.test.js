@@ -232,8 +232,8 @@ for (const [name, data] of Object.entries(PARSER_REJECTS)) {
 // Framings that libevhtp would read differently from a proxy in front:
 // it reads no body for any Transfer-Encoding but exactly "chunked", and a
 // space before the colon hides a Content-Length. Each request carries a
-// second, smuggled request in what a proxy would call its body; the server
-// must answer the first with 400 and close, never serve the second.
+// second, smuggled request in what a proxy would call its body. The server
+// must respond to the first with 400 and close, and never serve the second.
 const SMUGGLED = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 const SMUGGLING = {
   'Transfer-Encoding gzip': `Transfer-Encoding: gzip\r\n\r\n${SMUGGLED}`,

@@ -296,7 +296,7 @@ test('support token routes', async () => {
   assertProblem(malformed, 404, 'NOT_FOUND', 'malformed id');
 });
 
-test('cookie changes from another origin are refused', async () => {
+test('cookie changes from another origin rejected', async () => {
   const token = await sessionOf(ADMIN_KEY);
   const create = (headers, body = JSON.stringify({ name: 'csrf', role: 'viewer' })) =>
     insp.request('POST', SUPPORT_PATH, {
@@ -653,7 +653,7 @@ test('attempt headers are redacted', async () => {
   assert.ok(!detail.text.includes(PARTNER_SECRET), 'the inspector detail does not show the secret');
   assert.match(detail.text, /\[redacted\]/, 'the inspector detail shows the redaction');
 
-  // No key holds the secret in clear: the endpoint record keeps it sealed.
+  // No key contains the secret in clear: the endpoint record keeps it sealed.
   // Attempt records are stored deflated, so they are read inflated.
   const keys = (await redisCli(harness.redisPort, ['--scan', '--pattern', `hg:{${alpha.id}}:*`])).split('\n').filter(Boolean);
   const holders = [];

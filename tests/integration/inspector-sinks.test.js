@@ -727,13 +727,13 @@ test('new integration takes back its sink', { timeout: scaled(20000) }, async ()
   const squatter = await newIntegration('squatter');
   const futureId = uniqueId('future');
   await putSink(futureId, squatter.apiKey, { status: 410, body: 'gone' }, [201]);
-  assert.equal((await sendToSink(futureId, { body: Buffer.from('before') })).status, 410, 'the squatter answers first');
+  assert.equal((await sendToSink(futureId, { body: Buffer.from('before') })).status, 410, 'the squatter\'s config responds first');
 
   const created = await api.createIntegration(futureId);
   const owner = { id: futureId, apiKey: created.api_key };
-  const answer = await sendToSink(futureId, { body: Buffer.from('{"a":1}') });
-  assert.equal(answer.status, 200, 'the new integration\'s sink answers as unconfigured');
-  assert.equal(JSON.parse(answer.body.toString()).received, true, 'the default answer');
+  const response = await sendToSink(futureId, { body: Buffer.from('{"a":1}') });
+  assert.equal(response.status, 200, 'the new integration\'s sink responds as unconfigured');
+  assert.equal(JSON.parse(response.body.toString()).received, true, 'the default response');
 
   const view = await inspector.request('GET', `/api/v1/sinks/${futureId}`, { key: owner.apiKey });
   assert.equal(view.status, 200, `the owner reads its sink: ${view.describe()}`);

@@ -102,14 +102,14 @@ test('publishing back into hookgate stops after four hops', { timeout: scaled(40
     timeoutMs: scaled(20000),
     description: 'four events in the loop',
   });
-  // The newest event's delivery carried hop 4 and was refused.
+  // The newest event's delivery carried hop 4 and was rejected.
   const newest = events[0];
   const settled = await api.waitForSettled(loop.id, loop.api_key, newest.id, { timeoutMs: scaled(10000) });
   const delivery = await api.getDelivery(loop.id, loop.api_key, settled.deliveries[0].id);
   const attempt = delivery.attempts[0];
-  assert.equal(attempt.http_status, 422, `the fifth publish is refused: ${JSON.stringify(attempt)}`);
+  assert.equal(attempt.http_status, 422, `the fifth publish is rejected: ${JSON.stringify(attempt)}`);
   assert.equal(attempt.request_headers['hookgate-hops'], '4', `the hop count sent: ${JSON.stringify(attempt.request_headers)}`);
-  assert.match(attempt.response_body, /Hookgate-Hops/, 'the refusal names the header');
+  assert.match(attempt.response_body, /Hookgate-Hops/, 'the rejection names the header');
   await sleep(scaled(1500));
   assert.equal((await list()).length, 4, 'no fifth event');
 });

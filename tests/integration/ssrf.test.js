@@ -144,7 +144,7 @@ async function deliverOnce(label, url) {
 /**
  * Checks that a delivery to url ends dead by the address policy after one
  * attempt, with a message that names the settings that allow it but not
- * the refused address (matched by addressPattern), which only the worker's
+ * the blocked address (matched by addressPattern), which only the worker's
  * log names, and that no trap saw a connection.
  */
 async function expectBlocked(label, url, addressPattern) {
@@ -160,17 +160,17 @@ async function expectBlocked(label, url, addressPattern) {
   assert.equal(attempt.http_status, null, 'attempt http_status');
   const message = String(attempt.error_message);
   // A partner must not learn what internal names resolve to.
-  assert.doesNotMatch(message, addressPattern, 'error_message does not name the refused address');
+  assert.doesNotMatch(message, addressPattern, 'error_message does not name the blocked address');
   // The worker logs repeated warnings once per window, so an earlier case
   // with the same address may have written the line.
-  const refusedLines = () =>
+  const blockedLines = () =>
     fs
       .readFileSync(worker.logFile, 'utf8')
       .split('\n')
-      .filter((line) => line.includes('refused address'));
-  await waitFor(() => refusedLines().some((line) => addressPattern.test(line)), {
+      .filter((line) => line.includes('blocked address'));
+  await waitFor(() => blockedLines().some((line) => addressPattern.test(line)), {
     timeoutMs: scaled(5000),
-    description: `a worker log line that names the refused address (${refusedLines().slice(-3).join('\n')})`,
+    description: `a worker log line that names the blocked address (${blockedLines().slice(-3).join('\n')})`,
   });
   assert.match(message, /HOOKGATE_ALLOWED_CIDRS/, 'error_message names HOOKGATE_ALLOWED_CIDRS');
   assert.match(message, /HOOKGATE_ALLOW_PRIVATE_TARGETS/, 'error_message names HOOKGATE_ALLOW_PRIVATE_TARGETS');

@@ -662,7 +662,7 @@ test('status burst with large document', { timeout: scaled(120000) }, async () =
   assert.ok(first < scaled(4000), `the first of 60 responses started after ${first} ms`);
 
   // Responses share the serialized document: 40 clients that send the
-  // request and then read nothing must not each hold a copy of it in the
+  // request and then read nothing must not each keep a copy of it in the
   // inspector (with a copy each, this grew by about 150 MB).
   const rssBefore = residentKiB(inspector.pid);
   const readers = [];

@@ -155,7 +155,8 @@ START_TEST(form_length_limits)
 }
 END_TEST
 
-/* A rejected form says why, without quoting a value. */
+/* A rejected form gets an error that names the cause, without quoting a
+ * value. */
 START_TEST(form_error_says_why)
 {
     static const struct {

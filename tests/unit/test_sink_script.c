@@ -373,7 +373,7 @@ START_TEST(rejects_bad_headers)
 }
 END_TEST
 
-/* Sinks answer on the inspector's origin: no script or style the page
+/* Sinks respond on the inspector's origin: no script or style the page
  * could load, no redirect to another site, no header that acts on the
  * whole origin. */
 START_TEST(rejects_scripts_and_redirects)
