@@ -16,10 +16,6 @@
 #include "fuzz.h"
 #include "gateway/gateway.h"
 
-/* Definitions that auth.c takes from the gateway's main.c. */
-const hg_config *gw_config;
-atomic_bool gw_redis_verified;
-
 #define ADMIN_KEY "admin-key-used-only-by-the-fuzz-target"
 
 static hg_config config;

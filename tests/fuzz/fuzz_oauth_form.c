@@ -22,22 +22,6 @@
 #include "fuzz.h"
 #include "gateway/gateway.h"
 
-/* Definitions that oauth.c and auth.c take from the gateway's main.c and
- * audit.c. The parser never reaches them. */
-const hg_config *gw_config;
-atomic_bool gw_redis_verified;
-
-void gw_audit(hg_req *r, const char *integration_id, const char *action,
-              const char *target, json_t *details)
-{
-    (void)r;
-    (void)integration_id;
-    (void)action;
-    (void)target;
-    (void)details;
-    abort();
-}
-
 static const char *const param_names[4] = {"grant_type", "client_id",
                                            "client_secret", "scope"};
 static const unsigned param_bits[4] = {GW_TOKEN_GRANT_TYPE,

@@ -13,22 +13,6 @@
 
 #include "gateway/gateway.h"
 
-/* Definitions that oauth.c and auth.c take from the gateway's main.c and
- * audit.c. The parser never reaches them. */
-const hg_config *gw_config;
-atomic_bool gw_redis_verified;
-
-void gw_audit(hg_req *r, const char *integration_id, const char *action,
-              const char *target, json_t *details)
-{
-    (void)r;
-    (void)integration_id;
-    (void)action;
-    (void)target;
-    (void)details;
-    abort();
-}
-
 /* Parses a C-string body into a zeroed form. */
 static bool parse(const char *body, gw_token_form *f)
 {
