@@ -163,11 +163,16 @@ static void on_events(hg_redis_status status, redisReply *reply, void *arg)
     if (!gw_redis_failed(r, status, reply)) {
         json_t *items = json_array();
 
-        for (size_t i = 1; i + 2 < reply->elements; i += 3) {
+        for (size_t i = 1; i + 3 < reply->elements; i += 4) {
             const char *stream_id = hg_reply_str(reply, i, NULL);
+            const char *received = hg_reply_str(reply, i + 3, NULL);
             char at[HG_TIME_BUF];
 
-            hg_time_format(atoll(stream_id ? stream_id : "0"), at);
+            /* The stream id starts with the event's time unless the
+             * entry stores that time in a field of its own. */
+            if (!received || !received[0])
+                received = stream_id;
+            hg_time_format(atoll(received ? received : "0"), at);
             json_array_append_new(
                 items, json_pack("{s:s, s:s, s:s}", "id",
                                  hg_reply_str(reply, i + 1, NULL), "type",

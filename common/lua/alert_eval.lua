@@ -24,6 +24,7 @@
 -- @include principal
 -- @include schedule
 -- @include delivery
+-- @include event_index
 -- @include endpoint
 -- @include alert_record
 

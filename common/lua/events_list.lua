@@ -4,9 +4,10 @@
 --       2 oldest stream id ("-" for none), 3 page size, 4 type filter
 --       ("" for all, an exact type, or "prefix.*")
 -- Returns nil when the integration does not exist, else
---   {next cursor or "", stream id, event id, type, ...}. The cursor is
---   the last event of the page when another event matches after it. It
---   is the last entry examined when the scan limit stopped the page
+--   {next cursor or "", stream id, event id, type, received_ms or "",
+--   ...}. received_ms is "" when the stream id starts with it. The cursor
+--   is the last event of the page when another event matches after it.
+--   It is the last entry examined when the scan limit stopped the page
 --   early, and "" when nothing older matches.
 local SCAN_MAX = 10000
 local BATCH = 500
@@ -31,17 +32,19 @@ while scanned < SCAN_MAX do
     scanned = scanned + 1
     local f = entry[2]
     local event_id, type = f[2], f[4]
+    local received_ms = f[5] == 'r' and f[6] or ''
     local match = filter == '' or type == filter or
                   (prefix and string.sub(type, 1, #prefix) == prefix)
     if match then
       -- A match after a full page: the next page starts after this page.
-      if (#out - 1) / 3 == limit then
-        out[1] = out[#out - 2]
+      if (#out - 1) / 4 == limit then
+        out[1] = out[#out - 3]
         return out
       end
       out[#out + 1] = entry[1]
       out[#out + 1] = event_id
       out[#out + 1] = type
+      out[#out + 1] = received_ms
     end
     last = entry[1]
     from = '(' .. entry[1]

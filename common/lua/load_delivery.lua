@@ -26,6 +26,7 @@
 -- @include activity
 -- @include schedule
 -- @include delivery
+-- @include event_index
 -- @include endpoint
 
 local integration = ARGV[1]

@@ -30,6 +30,7 @@
 --   that remaining and reset_ms describe ("key", "integration" or "")
 -- @include principal
 -- @include activity
+-- @include event_index
 -- @include delivery
 
 -- The caller is checked before the integration: a missing integration has
@@ -180,8 +181,7 @@ if ARGV[7] ~= '' then
 end
 
 local min_id = string.format('%d', received_ms - retention * 1000)
-redis.call('XADD', KEYS[4], 'MINID', '~', min_id, '*', 'e', event_id,
-           't', ARGV[3])
+hg_event_index_add(KEYS[4], ARGV[4], event_id, ARGV[3], min_id)
 
 if ARGV[10] == '1' then
   redis.call('HSET', KEYS[7], 'event_id', event_id, 'body_sha256', ARGV[11])

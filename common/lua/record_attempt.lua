@@ -30,6 +30,7 @@
 -- @include activity
 -- @include schedule
 -- @include delivery
+-- @include event_index
 -- @include endpoint
 
 -- The delivery is read with one HMGET and written with one HSET, because

@@ -9,6 +9,7 @@
 -- @include activity
 -- @include schedule
 -- @include delivery
+-- @include event_index
 -- @include endpoint
 
 hg_ack(KEYS[2], ARGV[2], ARGV[1])

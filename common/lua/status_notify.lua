@@ -12,6 +12,7 @@
 --       (RFC 3339), 5 retention (s), then triples: integration id, its
 --       work stream key, a new event id
 -- Returns the number of notices queued
+-- @include event_index
 local event_type, data = ARGV[1], ARGV[2]
 local now_ms, now_iso, retention = ARGV[3], ARGV[4], tonumber(ARGV[5])
 local queued = 0
@@ -42,8 +43,7 @@ for i = 6, #ARGV - 2, 3 do
     redis.call('EXPIRE', delivery_key, retention)
     redis.call('ZADD', prefix .. 'dlvidx', 0, delivery_id)
     redis.call('SADD', prefix .. 'ep:' .. target .. ':pending', delivery_id)
-    redis.call('XADD', prefix .. 'events', '*', 'e', event_id, 't',
-               event_type)
+    hg_event_index_add(prefix .. 'events', now_ms, event_id, event_type)
     redis.call('XADD', work_key, '*', 'i', integration, 'd', delivery_id)
     queued = queued + 1
   end

@@ -10,7 +10,7 @@ const crypto = require('node:crypto');
 const { before, test } = require('node:test');
 
 const { CheckedApi, assertProblem, uniqueId } = require('./lib/api');
-const { ADMIN_KEY, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, redisCli, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { startReceiver } = require('./lib/receiver');
 
 const harness = setupHarness('partner-events');
@@ -375,6 +375,29 @@ test('event history filters and pages', { timeout: scaled(30000) }, async () => 
   ];
   for (const [label, query] of bad) {
     assertProblem(await api.request('GET', path(query), { key: owner.api_key }), 422, 'VALIDATION_ERROR', label);
+  }
+});
+
+test('event list and detail times match', { timeout: scaled(30000) }, async () => {
+  const owner = await api.createIntegration(uniqueId('received'));
+  // Concurrent publishes wait in Redis for a few milliseconds, while the
+  // event's own time is taken by the gateway on arrival.
+  const published = await Promise.all(
+    Array.from({ length: 40 }, () => api.publishAccepted(owner.id, owner.api_key, { type: 'booking.created' })),
+  );
+  // An index entry from a clock a minute ahead: the next event cannot take
+  // an id from its own time.
+  const index = `hg:{${owner.id}}:events`;
+  const ahead = `${Date.now() + 60000}-0`;
+  await redisCli(harness.redisPort, ['XADD', index, ahead, 'e', 'evt_ahead', 't', 'booking.created']);
+  published.push(await api.publishAccepted(owner.id, owner.api_key, { type: 'booking.created' }));
+  await redisCli(harness.redisPort, ['XDEL', index, ahead]);
+  const listed = await readAllPages(eventsPath(owner.id), owner.api_key, 100);
+  assert.equal(listed.length, published.length, 'every event listed');
+  for (const item of listed) {
+    const res = await api.request('GET', eventsPath(owner.id, `/${item.id}`), { key: owner.api_key });
+    assert.equal(res.status, 200, `detail of ${item.id}`);
+    assert.equal(item.received_at, res.json().received_at, `received_at of ${item.id}`);
   }
 });
 

@@ -37,8 +37,8 @@ local function hg_operational_event(integration, event_type, data_json,
   redis.call('EXPIRE', prefix .. 'dlv:' .. delivery_id, op.retention)
   redis.call('ZADD', prefix .. 'dlvidx', 0, delivery_id)
   redis.call('SADD', prefix .. 'ep:' .. target .. ':pending', delivery_id)
-  redis.call('XADD', prefix .. 'events', '*', 'e', op.event_id, 't',
-             event_type)
+  hg_event_index_add(prefix .. 'events', op.now_ms, op.event_id,
+                     event_type)
   redis.call('XADD', op.work_key, '*', 'i', integration, 'd', delivery_id)
   return true
 end
