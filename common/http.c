@@ -1108,6 +1108,7 @@ typedef struct head_scan {
     bool in_head;      /* whether the next bytes belong to a request head */
     bool started;      /* whether a byte other than CR or LF was seen */
     bool nul;          /* whether the head contains a NUL byte */
+    bool fold;         /* whether a header line starts with SP or HTAB */
     unsigned newlines; /* count of LF bytes in a row, ignoring CR */
     size_t head_bytes; /* bytes since the first byte of the request line */
     size_t line_bytes; /* bytes of the current line, without CR and LF */
@@ -1164,7 +1165,8 @@ static void head_scan_reset(head_scan *h)
 
 static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n && h->in_head && h->too_large == 0; i++) {
+    for (size_t i = 0; i < n && h->in_head && h->too_large == 0 && !h->fold;
+         i++) {
         unsigned char c = p[i];
 
         /* The parser skips empty lines before a request line. */
@@ -1174,6 +1176,11 @@ static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
         h->head_bytes++;
         if (c == '\0')
             h->nul = true;
+        /* Obsolete line folding (RFC 9112, section 5.2). libevhtp closes
+         * the connection on some folds and reads others its own way, which
+         * a proxy in front may not share. */
+        if (h->lines > 0 && h->line_bytes == 0 && (c == ' ' || c == '\t'))
+            h->fold = true;
         if (c == '\n') {
             if (h->line_bytes > 0)
                 h->lines++;
@@ -1388,9 +1395,14 @@ static void note_head_progress(open_conn *o, bool was_started)
 {
     if (!was_started && o->head.started && o->phase == PHASE_IDLE)
         arm_timer(o, PHASE_HEAD, limits.header_timeout_ms);
-    if (o->head.too_large == 0 || o->rejection.status != 0)
+    if ((o->head.too_large == 0 && !o->head.fold) ||
+        o->rejection.status != 0)
         return;
-    if (o->head.too_large == 414)
+    if (o->head.fold)
+        reject_with(o, 400,
+                    "a header line starts with a space or tab (obsolete "
+                    "line folding); send each header on one line");
+    else if (o->head.too_large == 414)
         reject_with(o, 414,
                     "the request line is longer than %d bytes; send a "
                     "shorter URL",
