@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 char *hg_key(char *out, const char *integration_id, const char *suffix)
 {
@@ -45,4 +46,21 @@ char *hg_key_sched(char *out, int shard)
 {
     snprintf(out, HG_KEY_MAX, "hg:{wq%d}:sched", shard);
     return out;
+}
+
+bool hg_key_tag_shared(const char *id)
+{
+    static const char *const tags[] = {"act", "admin", "jobs", "status"};
+
+    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+        if (strcmp(id, tags[i]) == 0)
+            return true;
+    }
+    if (strncmp(id, "wq", 2) != 0 || id[2] == '\0')
+        return false;
+    for (const char *c = id + 2; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+    }
+    return true;
 }

@@ -9,6 +9,7 @@
 #ifndef HG_KEYS_H
 #define HG_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HG_KEY_MAX 256
@@ -37,5 +38,10 @@ int hg_shard_of(const char *integration_id, int shards);
 /* Writes "hg:{wq<shard>}:work" and "hg:{wq<shard>}:sched". */
 char *hg_key_work(char *out, int shard);
 char *hg_key_sched(char *out, int shard);
+/* Returns true when id is a hash tag of the keys shared by all
+ * integrations ("act", "admin", "jobs", "status", or "wq" and digits).
+ * An integration with such an id would share, and on deletion remove,
+ * those keys. */
+bool hg_key_tag_shared(const char *id);
 
 #endif

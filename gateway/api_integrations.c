@@ -659,10 +659,20 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
                           void (*done)(hg_req *r, const gw_purge_counts *c))
 {
     gw_thread *t = hg_req_thread(r);
-    purge_state *p = calloc(1, sizeof(*p));
+    purge_state *p;
     char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_clients[HG_KEY_MAX];
 
-    if (p == NULL) {
+    /* Only an earlier version could create such an integration. Its scan
+     * would match the shared keys of every integration. */
+    if (hg_key_tag_shared(integration_id)) {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "integration %s shares its key tag with keys of "
+                         "all integrations, so it cannot be deleted here; "
+                         "see the CHANGELOG for its manual removal",
+                         integration_id);
+        return;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
         return;
     }

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "common/keys.h"
 #include "common/text.h"
 #include "common/typefilter.h"
 #include "common/urlpolicy.h"
@@ -681,6 +682,12 @@ gw_validate_result gw_validate_integration_id(const json_t *id)
         return invalid(HG_E_VALIDATION_ERROR, "id",
                        "\"id\" must be a string matching "
                        "[a-z0-9][a-z0-9_-]{0,62}");
+    if (hg_key_tag_shared(json_string_value(id)))
+        return invalid(HG_E_VALIDATION_ERROR, "id",
+                       "\"id\" %s is reserved for keys that all "
+                       "integrations share (act, admin, jobs, status and "
+                       "wq followed by digits); choose another id",
+                       json_string_value(id));
     return valid();
 }
 

@@ -161,6 +161,23 @@ test('missing integration is 404 for admin', async () => {
   }
 });
 
+test('shared key tags are not integration ids', async () => {
+  // A publish fills the first work shard, which an integration named wq0
+  // would share and, on deletion, remove.
+  const owner = await api.createIntegration(uniqueId('tags'));
+  await api.createEndpoint(owner.id, owner.api_key, { url: PUBLIC_URL, event_types: ['*'] });
+  await api.publishAccepted(owner.id, owner.api_key, { type: 'booking.created' });
+  for (const id of ['wq0', 'wq1', 'act', 'admin', 'jobs', 'status']) {
+    const res = await api.request('POST', '/api/v1/integrations', { key: ADMIN_KEY, json: { id, name: id } });
+    assertProblem(res, 422, 'VALIDATION_ERROR', `create ${id}`);
+    assert.match(res.json().detail, /is reserved/, `create ${id}: detail`);
+    const del = await api.request('DELETE', base(id), { key: ADMIN_KEY });
+    assertProblem(del, 409, 'CONFLICT', `delete ${id}`);
+  }
+  assert.equal((await redisCli(harness.redisPort, ['EXISTS', 'hg:{wq0}:work'])).trim(), '1', 'work shard kept');
+  assert.notEqual((await redisCli(harness.redisPort, ['XLEN', 'hg:{admin}:audit'])).trim(), '0', 'audit log kept');
+});
+
 test('integration list returns objects', async () => {
   const prefix = uniqueId('objlist');
   const ids = [];

@@ -1558,6 +1558,29 @@ START_TEST(integration_id_invalid)
 }
 END_TEST
 
+START_TEST(integration_id_shared_tag)
+{
+    static const char *const reserved[] = {"act", "admin", "jobs", "status",
+                                           "wq0", "wq1", "wq63", "wq007"};
+    static const char *const allowed[] = {
+        "wq", "wqa", "wq0a", "wq-1", "acts", "admin2", "job", "status-page",
+        "xwq0"};
+
+    for (size_t i = 0; i < ARRAY_LEN(reserved); i++) {
+        gw_validate_result res =
+            gw_validate_integration_id(hold(json_string(reserved[i])));
+
+        ck_assert_msg(!res.ok, "%s accepted", reserved[i]);
+        ck_assert_str_eq(res.field, "id");
+        ck_assert_msg(strstr(res.message, "is reserved") != NULL,
+                      "%s: message %s", reserved[i], res.message);
+    }
+    for (size_t i = 0; i < ARRAY_LEN(allowed); i++)
+        expect_ok(gw_validate_integration_id(hold(json_string(allowed[i]))),
+                  allowed[i]);
+}
+END_TEST
+
 START_TEST(integration_id_types)
 {
     expect_invalid(gw_validate_integration_id(NULL), "id",
@@ -2116,6 +2139,7 @@ static void add_integration_cases(Suite *s)
 
     tcase_add_test(integrations, integration_id_valid);
     tcase_add_test(integrations, integration_id_invalid);
+    tcase_add_test(integrations, integration_id_shared_tag);
     tcase_add_test(integrations, integration_id_types);
     tcase_add_test(integrations, integration_name_bounds);
     tcase_add_test(integrations, update_valid);
