@@ -25,6 +25,8 @@
 #define HG_JOBS_GROUP "hg-jobs"
 /* Audit records of changes made with the admin key or to integrations. */
 #define HG_KEY_AUDIT "hg:{admin}:audit"
+/* Configured sinks: sink id -> owning integration. */
+#define HG_KEY_SINKS "hg:sinks"
 
 /* Writes "hg:{<integration_id>}:<suffix>" into out (HG_KEY_MAX bytes). */
 char *hg_key(char *out, const char *integration_id, const char *suffix);

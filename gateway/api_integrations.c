@@ -489,18 +489,73 @@ void gw_update_integration(hg_req *r)
 typedef struct purge_state {
     char integration_id[64];
     char cursor[32];
+    /* Where purge_shared.lua goes on: its phase and an HSCAN cursor or a
+     * stream id. */
+    char shared_phase[16];
+    char shared_cursor[48];
     gw_purge_counts counts;
     bool missing_ok;
     void (*done)(hg_req *r, const gw_purge_counts *counts);
 } purge_state;
 
 static void purge_scan(hg_req *r);
+static void purge_shared(hg_req *r);
 
 static void finish_purge(hg_req *r)
 {
     purge_state *p = r->data;
 
     p->done(r, &p->counts);
+}
+
+/* Entries that one purge_shared.lua call reads: sink index fields or
+ * activity records. */
+#define PURGE_SHARED_BATCH "1000"
+
+static void on_purged_shared(hg_redis_status status, redisReply *reply,
+                             void *arg)
+{
+    hg_req *r = arg;
+    purge_state *p = r->data;
+    const char *phase = hg_reply_str(reply, 0, NULL);
+    const char *cursor = hg_reply_str(reply, 1, NULL);
+    const redisReply *sinks = hg_reply_elem(reply, 2);
+    const redisReply *records = hg_reply_elem(reply, 3);
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r))
+        goto done;
+    if (phase == NULL || cursor == NULL || sinks == NULL || records == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+        goto done;
+    }
+    p->counts.sinks += sinks->integer;
+    p->counts.activity_records += records->integer;
+    snprintf(p->shared_phase, sizeof(p->shared_phase), "%s", phase);
+    snprintf(p->shared_cursor, sizeof(p->shared_cursor), "%s", cursor);
+    if (p->shared_phase[0] == '\0')
+        finish_purge(r);
+    else
+        purge_shared(r);
+done:
+    hg_req_release(r);
+}
+
+/* Runs after the integration's own keys are gone. */
+static void purge_shared(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    purge_state *p = r->data;
+
+    if (p->shared_phase[0] == '\0') {
+        snprintf(p->shared_phase, sizeof(p->shared_phase), "sinks");
+        snprintf(p->shared_cursor, sizeof(p->shared_cursor), "0");
+    }
+    const char *argv[] = {HG_KEY_SINKS, HG_KEY_ACTIVITY, p->integration_id,
+                          p->shared_phase, p->shared_cursor,
+                          PURGE_SHARED_BATCH};
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_purge_shared, 0, on_purged_shared, r,
+                  2, 6, argv, NULL);
 }
 
 json_t *gw_purge_counts_json(const gw_purge_counts *p)
@@ -522,8 +577,9 @@ static void on_integration_purged(hg_req *r, const gw_purge_counts *p)
     json_t *removed = gw_purge_counts_json(p);
 
     hg_info(&f, "integration deleted: %lld events, %lld deliveries, %lld "
-                "attempts removed",
-            p->events, p->deliveries, p->attempts);
+                "attempts, %lld sinks and %lld activity records removed",
+            p->events, p->deliveries, p->attempts, p->sinks,
+            p->activity_records);
     gw_audit(r, NULL, "integration.delete", r->params[0],
              json_deep_copy(removed));
     hg_reply_json(r, 200,
@@ -549,7 +605,7 @@ static void on_purged_batch(hg_redis_status status, redisReply *reply,
             p->counts.endpoints += e[3]->integer;
         }
         if (strcmp(p->cursor, "0") == 0)
-            finish_purge(r);
+            purge_shared(r);
         else
             purge_scan(r);
     }
@@ -570,7 +626,7 @@ static void on_scanned(hg_redis_status status, redisReply *reply, void *arg)
     snprintf(p->cursor, sizeof(p->cursor), "%s", cursor);
     if (keys->elements == 0) {
         if (strcmp(p->cursor, "0") == 0)
-            finish_purge(r);
+            purge_shared(r);
         else
             purge_scan(r);
         goto done;

@@ -320,6 +320,7 @@ void gw_status_maintenance_delete(hg_req *r);
 typedef struct gw_purge_counts {
     long long events, deliveries, attempts, endpoints, keys;
     long long api_keys, oauth_clients;
+    long long sinks, activity_records;
 } gw_purge_counts;
 
 /* Deletes an integration and everything it holds, then calls done (which

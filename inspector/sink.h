@@ -23,9 +23,9 @@
 #include "common/clock.h"
 #include "common/http.h"
 #include "common/ids.h"
+#include "common/keys.h"
 #include "common/sink_script.h"
 
-#define SINK_KEY_INDEX "hg:sinks"
 /* Lifetime of captures and of the counters of sinks without config. */
 #define SINK_CAPTURE_TTL_S (7 * 86400)
 

@@ -327,7 +327,7 @@ static void put_write(hg_req *r)
     hg_time_format(hg_time_ms(), now);
 
     const char *argv[] = {sink_key(k_config, id, "config"),
-                          SINK_KEY_INDEX,
+                          HG_KEY_SINKS,
                           sink_key(k_seq, id, "seq"),
                           hg_key(k_owner, c->owner, "integration"),
                           hg_key(k_int, id, "integration"),
@@ -481,7 +481,7 @@ static void delete_sink(hg_req *r)
     const char *id = r->params[0];
     char k[7][HG_KEY_MAX];
     const char *argv[] = {sink_key(k[0], id, "config"),
-                          SINK_KEY_INDEX,
+                          HG_KEY_SINKS,
                           sink_key(k[1], id, "seq"),
                           sink_key(k[2], id, "stats"),
                           sink_key(k[3], id, "captures"),
@@ -579,7 +579,7 @@ static void list_authorized(hg_req *r)
 {
     /* NOTE: the list is not paged; it grows with the number of sinks and
      * integrations. */
-    const char *argv[] = {SINK_KEY_INDEX, HG_KEY_INTEGRATIONS};
+    const char *argv[] = {HG_KEY_SINKS, HG_KEY_INTEGRATIONS};
 
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
     hg_redis_eval(insp->redis, &hg_script_sink_list, 0, on_list, r, 2, 2, argv,

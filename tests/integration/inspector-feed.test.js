@@ -327,6 +327,47 @@ test('integration keys see only their own', { timeout: scaled(20000) }, async ()
   admin.close();
 });
 
+test('deleted integration leaves no records or sinks', { timeout: scaled(30000) }, async () => {
+  const deleted = await createIntegration('feed-gone', null);
+  const extraSink = uniqueId('deleted-sink');
+  for (const sinkId of [deleted.id, extraSink]) {
+    const put = await insp.request('PUT', `/api/v1/sinks/${sinkId}`, { key: deleted.apiKey, json: { status: 200 } });
+    assert.equal(put.status, 201, `sink ${sinkId}: ${put.describe()}`);
+    const sent = await insp.request('POST', `/sink/${sinkId}`, { json: { secret: 'captured' } });
+    assert.equal(sent.status, 200, `capture in ${sinkId}`);
+  }
+  const old = [];
+  for (let i = 0; i < 3; i++) {
+    old.push(await publishTo(deleted, `gone-${i}`));
+  }
+  const stream = () => redisCli(harness.redisPort, ['XRANGE', ACTIVITY_KEY, '-', '+']);
+  assert.ok((await stream()).includes(deleted.id), 'the stream has its records before');
+
+  const del = await api.request('DELETE', `/api/v1/integrations/${deleted.id}`, { key: ADMIN_KEY });
+  assert.equal(del.status, 200, del.describe());
+  assert.ok(!(await stream()).includes(deleted.id), 'no record of it in the stream');
+  assert.equal((await redisCli(harness.redisPort, ['HGET', 'hg:sinks', extraSink])).trim(), '', 'its sink is unindexed');
+  for (const sinkId of [deleted.id, extraSink]) {
+    const keys = await redisCli(harness.redisPort, ['--scan', '--pattern', `hg:sink:{${sinkId}}:*`]);
+    assert.equal(keys.trim(), '', `no key of sink ${sinkId}`);
+  }
+
+  // The next owner of the id receives none of it, even from the stream's start.
+  const created = await api.createIntegration(deleted.id);
+  const feed = await openFeed(inspector.port, { key: created.api_key, lastEventId: '0-0' });
+  const fresh = await api.publishAccepted(deleted.id, created.api_key, { type: 'feed.test', label: 'fresh' });
+  await feed.waitFor((c) => c.about(fresh).length > 0, 'the new owner to see its own event');
+  for (const eventId of old) {
+    assert.equal(feed.about(eventId).length, 0, `the new owner does not see ${eventId}`);
+  }
+  const sink = await insp.request('GET', `/api/v1/sinks/${extraSink}`, { key: created.api_key });
+  assert.equal(sink.status, 404, `the old sink: ${sink.describe()}`);
+  const captures = await insp.request('GET', `/api/v1/sinks/${deleted.id}/requests`, { key: created.api_key });
+  assert.equal(captures.status, 200, captures.describe());
+  assert.deepEqual(captures.json().requests, [], 'the sink named like it starts empty');
+  feed.close();
+});
+
 test('resume by Last-Event-ID has no gap or repeat', { timeout: scaled(30000) }, async () => {
   const N = 20;
   const first = await openFeed(inspector.port, { key: intC.apiKey });
