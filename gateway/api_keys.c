@@ -213,6 +213,20 @@ static void create_authorized(hg_req *r)
     snprintf(s->expires_ms, sizeof(s->expires_ms), "0");
     if (!read_body(r, s))
         return;
+    /* A credential grants at most its own scopes, so a key that may only
+     * manage cannot create one that reads or publishes. The admin key has
+     * every scope. */
+    if ((gw_scopes_parse(s->scopes) & ~r->auth_scopes & SCOPE_ALL) != 0) {
+        char held[GW_SCOPES_TEXT_MAX];
+
+        hg_reply_problem(r, HG_E_FORBIDDEN,
+                         "this credential has the scopes \"%s\" and can "
+                         "grant only those; ask for fewer scopes or use a "
+                         "credential that has them",
+                         gw_scopes_format(r->auth_scopes & SCOPE_ALL, held,
+                                          sizeof(held)));
+        return;
+    }
     hg_id_new(s->kind == KIND_KEY ? "key_" : "cli_", s->id);
     if (hg_api_key_generate(s->kind == KIND_KEY ? "hgk_" : "hgcs_", s->secret,
                             sizeof(s->secret)) != 0) {

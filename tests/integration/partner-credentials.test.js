@@ -272,6 +272,29 @@ test('manage key gets 403 on reads', async () => {
   assertProblem(await publish(main.id, manager.key), 403, 'FORBIDDEN', 'publish');
 });
 
+test('credentials grant only own scopes', async () => {
+  const manager = await createdKey({ scopes: ['manage'] });
+  for (const route of ['keys', 'oauth-clients']) {
+    const wider = await api.request('POST', `/api/v1/integrations/${main.id}/${route}`, {
+      key: manager.key,
+      json: { name: 'wider', scopes: ['read', 'manage'] },
+    });
+    assertProblem(wider, 403, 'FORBIDDEN', `${route}: a scope the key lacks`);
+    assert.match(wider.json().detail, /has the scopes "manage"/, `${route}: detail`);
+    const same = await api.request('POST', `/api/v1/integrations/${main.id}/${route}`, {
+      key: manager.key,
+      json: { name: 'same', scopes: ['manage'] },
+    });
+    assert.equal(same.status, 201, `${route}: the key's own scope: ${same.describe()}`);
+  }
+  const client = await createClient(main.id, main.api_key, ['manage']);
+  const token = await tokenFor(client);
+  const fromToken = await createKey(main.id, token.access_token, { name: 'from-token', scopes: ['publish'] });
+  assertProblem(fromToken, 403, 'FORBIDDEN', 'a manage token grants publish');
+  const admin = await createKey(main.id, ADMIN_KEY, { name: 'from-admin', scopes: ['publish', 'read', 'manage'] });
+  assert.equal(admin.status, 201, `the admin key grants every scope: ${admin.describe()}`);
+});
+
 test('api key revoke', async () => {
   const victim = await createdKey({ name: 'victim', scopes: ['publish', 'read'] });
   assert.equal((await getEvents(main.id, victim.key)).status, 200, 'the key works before the revoke');
