@@ -731,22 +731,30 @@ static void on_rotated(hg_redis_status status, redisReply *reply, void *arg)
     hg_req *r = arg;
     endpoint_input *in = r->data;
 
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const char *dropped = hg_reply_str(reply, 1, NULL);
+
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied */
-    } else if (reply->type != REDIS_REPLY_STATUS &&
-               reply->type != REDIS_REPLY_STRING) {
+    } else if (result == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
-    } else if (strcmp(reply->str, "ok") != 0) {
+    } else if (strcmp(result, "ok") != 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
                          in->id);
     } else {
+        json_t *dropped_at = dropped != NULL && dropped[0] != '\0'
+                                 ? json_string(dropped)
+                                 : json_null();
+
         gw_audit(r, r->params[0], "endpoint.rotate_secret", in->id,
-                 json_pack("{s:s}", "previous_expires_at", in->pairs[1]));
+                 json_pack("{s:s, s:O}", "previous_expires_at", in->pairs[1],
+                           "dropped_secret_expires_at", dropped_at));
         hg_reply_json(r, 200,
-                      json_pack("{s:s, s:s, s:s, s:s}", "id", in->id,
+                      json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", in->id,
                                 "secret", in->secret, "previous_expires_at",
                                 in->pairs[1], "previous_secret_expires_at",
-                                in->pairs[1]));
+                                in->pairs[1], "dropped_secret_expires_at",
+                                dropped_at));
     }
     hg_req_release(r);
 }
@@ -760,9 +768,9 @@ static void rotate_authorized(hg_req *r)
     gw_validate_result res;
     endpoint_input *in;
     long long grace_s = gw_config->secret_grace_s;
-    int64_t expires_ms;
+    int64_t now_ms, expires_ms;
     char key[HG_KEY_MAX], expires_text[24], expires_at[HG_TIME_BUF];
-    char now[HG_TIME_BUF];
+    char now[HG_TIME_BUF], now_text[24];
 
     hg_req_body(r, &len);
     if (len > 0 && (body = gw_json_body(r)) == NULL)
@@ -790,17 +798,19 @@ static void rotate_authorized(hg_req *r)
     }
     json_decref(body);
 
-    expires_ms = hg_time_ms() + grace_s * 1000;
+    now_ms = hg_time_ms();
+    expires_ms = now_ms + grace_s * 1000;
     snprintf(expires_text, sizeof(expires_text), "%lld",
              (long long)expires_ms);
     input_set(in, "previous_expires_at",
               hg_time_format(expires_ms, expires_at));
+    snprintf(now_text, sizeof(now_text), "%lld", (long long)now_ms);
     const char *argv[] = {hg_key_id(key, r->params[0], "ep", in->id),
                           in->sealed, expires_text, expires_at,
-                          hg_time_format(hg_time_ms(), now)};
+                          hg_time_format(now_ms, now), now_text};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_endpoint_rotate, 0, on_rotated, r, 1,
-                  5, argv, NULL);
+                  6, argv, NULL);
 }
 
 void gw_rotate_secret(hg_req *r)

@@ -600,6 +600,7 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
   const read = await readEndpoint(owner.id, owner.api_key, endpoint.id);
   assert.equal(read.previous_secret_expires_at, rotated.previous_expires_at, 'the endpoint shows the grace end');
   assert.equal(rotated.previous_secret_expires_at, rotated.previous_expires_at, 'the rotation names the grace end as the endpoint read does');
+  assert.equal(rotated.dropped_secret_expires_at, null, 'the first rotation drops no secret');
 
   const first = await api.publishAccepted(owner.id, owner.api_key, { type: 'rotation.checked', n: 1 });
   const [during] = await waitForPath('/rotation');
@@ -616,6 +617,11 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
   });
   assert.equal(immediate.status, 200, `rotate without grace: ${immediate.describe()}`);
   assert.equal(immediate.json().secret, chosen, 'a given secret is used');
+  assert.equal(
+    immediate.json().dropped_secret_expires_at,
+    rotated.previous_expires_at,
+    'a rotation within the grace period names the secret it drops',
+  );
   const second = await api.publishAccepted(owner.id, owner.api_key, { type: 'rotation.checked', n: 2 });
   const [, after] = await waitForPath('/rotation', 2);
   assert.equal(after.headers['webhook-id'], second, 'second delivery id');
@@ -623,6 +629,7 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
 
   const minute = await api.request('POST', `${base}/rotate-secret`, { key: owner.api_key, json: { grace_period_s: 60 } });
   assert.equal(minute.status, 200, `rotate with a minute of grace: ${minute.describe()}`);
+  assert.equal(minute.json().dropped_secret_expires_at, null, 'a secret whose grace ended is not dropped early');
   const minuteEnd = Date.parse(minute.json().previous_expires_at);
   assert.ok(Math.abs(minuteEnd - Date.now() - 60000) < 3000, 'grace_period_s sets the grace end');
 
