@@ -86,15 +86,28 @@ static void on_redeliver(hg_redis_status status, redisReply *reply,
                          void *arg)
 {
     hg_req *r = arg;
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const char *endpoint = hg_reply_str(reply, 1, NULL);
 
     if (gw_redis_failed(r, status, reply)) {
         /* already replied */
-    } else if (reply->type != REDIS_REPLY_STATUS &&
-               reply->type != REDIS_REPLY_STRING) {
+    } else if (result == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
-    } else if (strcmp(reply->str, "missing") == 0) {
+    } else if (strcmp(result, "missing") == 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "delivery %s does not exist",
                          r->params[1]);
+    } else if (strcmp(result, "endpoint_deleted") == 0) {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "the endpoint %s of delivery %s was deleted, so "
+                         "nothing would be sent; publish the event again "
+                         "to reach the current endpoints",
+                         endpoint ? endpoint : "", r->params[1]);
+    } else if (strcmp(result, "endpoint_disabled") == 0) {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "the endpoint %s of delivery %s is disabled; enable "
+                         "it (POST .../endpoints/%s/enable), then redeliver",
+                         endpoint ? endpoint : "", r->params[1],
+                         endpoint ? endpoint : "");
     } else {
         hg_log_fields f = {.integration_id = r->params[0],
                            .delivery_id = r->params[1],

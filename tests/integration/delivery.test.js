@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const { before, test } = require('node:test');
 const { Webhook } = require('standardwebhooks');
 
-const { Api, createIntegrationWithEndpoint, uniqueId } = require('./lib/api');
+const { Api, assertProblem, createIntegrationWithEndpoint, uniqueId } = require('./lib/api');
 const { freePort, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { always, sequence, startReceiver } = require('./lib/receiver');
 
@@ -324,6 +324,29 @@ test('redeliver keeps the webhook-id', { timeout: scaled(30000) }, async () => {
   assert.equal(detail.attempts[1].attempt, 2, 'second attempt number');
   assert.equal(detail.attempts[1].http_status, 200, 'second attempt http_status');
   assert.equal(detail.status, 'succeeded', 'delivery still succeeded');
+});
+
+test('redeliver to a disabled or deleted endpoint is 409', { timeout: scaled(30000) }, async () => {
+  const receiver = await receiverWith(always(200));
+  const { id, apiKey, endpoint } = await createIntegrationWithEndpoint(api, 'redeliver-off', receiver.url());
+  const eventId = await api.publishAccepted(id, apiKey, { type: 'booking.created' });
+  const event = await api.waitForSettled(id, apiKey, eventId, { timeoutMs: 15000 });
+  const deliveryId = event.deliveries[0].id;
+  const endpointPath = `/api/v1/integrations/${id}/endpoints/${endpoint.id}`;
+
+  const disable = await api.request('POST', `${endpointPath}/disable`, { key: apiKey });
+  assert.equal(disable.status, 200, disable.describe());
+  const disabled = await api.redeliver(id, apiKey, deliveryId);
+  assertProblem(disabled, 409, 'CONFLICT', 'redeliver to a disabled endpoint');
+  assert.match(disabled.json().detail, /is disabled; enable it/, 'disabled: detail');
+
+  const del = await api.request('DELETE', endpointPath, { key: apiKey });
+  assert.equal(del.status, 200, del.describe());
+  const deleted = await api.redeliver(id, apiKey, deliveryId);
+  assertProblem(deleted, 409, 'CONFLICT', 'redeliver to a deleted endpoint');
+  assert.match(deleted.json().detail, /was deleted/, 'deleted: detail');
+  await sleep(scaled(500));
+  assert.equal(receiver.requests.length, 1, 'nothing was sent after the first delivery');
 });
 
 test('timeout recorded then retried', { timeout: scaled(30000) }, async () => {
