@@ -19,6 +19,13 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   local ep = 'hg:{' .. ARGV[1] .. '}:ep:' .. ARGV[5]
   redis.call('DEL', ep .. ':health', ep .. ':leases', ep .. ':rl',
              ep .. ':waiting')
+  -- An operational endpoint that no longer exists would swallow alert and
+  -- status notices, while the integration still named it.
+  local integration = 'hg:{' .. ARGV[1] .. '}:integration'
+  if redis.call('HGET', integration, 'operational_endpoint_id') == ARGV[5] then
+    redis.call('HSET', integration, 'operational_endpoint_id', '',
+               'updated_at', ARGV[2])
+  end
 elseif redis.call('SCARD', KEYS[5]) == 0 then
   return {'not_found'}
 end

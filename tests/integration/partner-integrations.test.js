@@ -370,6 +370,13 @@ test('integration update operational endpoint', async () => {
   const cleared = await patchIntegration(id, created.api_key, { operational_endpoint_id: null });
   assert.equal(cleared.status, 200, `null: ${cleared.describe()}`);
   assert.equal(cleared.json().operational_endpoint_id, null, 'null clears it');
+
+  const again = await patchIntegration(id, created.api_key, { operational_endpoint_id: own.id });
+  assert.equal(again.status, 200, `set again: ${again.describe()}`);
+  const del = await api.request('DELETE', `/api/v1/integrations/${id}/endpoints/${own.id}`, { key: created.api_key });
+  assert.equal(del.status, 200, `endpoint delete: ${del.describe()}`);
+  const after = (await api.request('GET', `/api/v1/integrations/${id}`, { key: created.api_key })).json();
+  assert.equal(after.operational_endpoint_id, null, 'deleting the endpoint clears it');
 });
 
 test('integration update rejects bad body', async () => {
