@@ -457,7 +457,10 @@ static void count_attempt(job *j, const hg_http_result *res)
         const char *ep = scope == 0 ? NULL : j->endpoint_id;
 
         hg_metrics_add(m, j->integration_id, ep, counters[j->outcome], 1);
-        if (j->outcome == OUTCOME_SUCCEEDED) {
+        /* A manual attempt (redelivery, replay, recovery job) starts when
+         * someone asks for it, so its time since the publish would feed
+         * the latency percentiles and their alerts with that wait. */
+        if (j->outcome == OUTCOME_SUCCEEDED && !j->manual) {
             int64_t published = event_time_ms(j->event_id);
 
             if (published > 0)
