@@ -1331,8 +1331,26 @@ static void on_promoted(hg_redis_status status, redisReply *reply, void *arg)
     dispatcher *d = sc->d;
     const redisReply *moved = hg_reply_elem(reply, 0);
     const redisReply *next = hg_reply_elem(reply, 1);
+    const redisReply *dropped = hg_reply_elem(reply, 2);
     int64_t wait = d->cfg->scheduler_interval_ms;
 
+    /* A failing promote stops every retry of the shard, so it is logged
+     * (repeats are counted by the log) rather than only retried. */
+    if (status == HG_REDIS_OK && reply != NULL &&
+        reply->type == REDIS_REPLY_ERROR) {
+        hg_log_fields f = {.error = reply->str};
+
+        hg_error(&f, "moving due retries of shard %d to the work stream "
+                     "failed; retrying",
+                 sc->shard);
+    } else if (dropped != NULL && dropped->type == REDIS_REPLY_INTEGER &&
+               dropped->integer > 0) {
+        hg_log_fields f = {.error = hg_reply_str(reply, 3, NULL)};
+
+        hg_error(&f, "dropped %lld malformed retry schedule entries of "
+                     "shard %d (expected \"<integration> <delivery>\")",
+                 (long long)dropped->integer, sc->shard);
+    }
     if (status == HG_REDIS_OK && reply->type == REDIS_REPLY_ARRAY) {
         if (moved != NULL && moved->type == REDIS_REPLY_INTEGER &&
             moved->integer >= PROMOTE_BATCH)

@@ -4,7 +4,10 @@
 -- stream.
 -- KEYS: 1 retry schedule, 2 work stream
 -- ARGV: 1 now (ms), 2 maximum entries to move, 3 consumer group
--- Returns {moved, due time of the next remaining entry in ms or -1}
+-- Returns {moved, due time of the next remaining entry in ms or -1,
+--   malformed members dropped, the first of them or ""}. A malformed
+--   member (written by hand) is removed, so it cannot stop the retries
+--   behind it.
 -- @include schedule
 
 -- True when stream id a ("<ms>-<seq>") is lower than b.
@@ -58,8 +61,14 @@ end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],
                        'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
 local members = {}
+local dropped, first_dropped = 0, ''
 for i = 1, #due, 2 do
-  hg_queue_member(KEYS[2], due[i], tonumber(due[i + 1]))
+  if not hg_queue_member(KEYS[2], due[i], tonumber(due[i + 1])) then
+    dropped = dropped + 1
+    if first_dropped == '' then
+      first_dropped = due[i]
+    end
+  end
   members[#members + 1] = due[i]
 end
 if #members > 0 then
@@ -67,4 +76,6 @@ if #members > 0 then
 end
 trim_acknowledged(KEYS[2], ARGV[3])
 local next_due = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {#members, next_due[2] and math.floor(tonumber(next_due[2])) or -1}
+return {#members - dropped,
+        next_due[2] and math.floor(tonumber(next_due[2])) or -1, dropped,
+        first_dropped}

@@ -19,7 +19,7 @@ const {
   waitForAllSettled,
 } = require('./lib/flow');
 const { freePort, getReady, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
-const { always, startReceiver } = require('./lib/receiver');
+const { always, sequence, startReceiver } = require('./lib/receiver');
 
 const harness = setupHarness('engine-redis');
 let api;
@@ -202,6 +202,25 @@ test('destroyed consumer group is recreated', { timeout: scaled(60000) }, async 
       assert.equal(event.deliveries[0].status, 'succeeded', `event ${event.id} in flight during the loss: status`);
       assert.ok(counts[i] <= 2, `event ${event.id} in flight during the loss was sent ${counts[i]} times, expected at most 2`);
     }
+    assertRunning(workers);
+  } finally {
+    await stopWorkers(workers);
+  }
+});
+
+test('malformed schedule entry stops no retry', { timeout: scaled(60000) }, async () => {
+  const receiver = await receiverWith(sequence([500, 200]));
+  const workers = [await harness.startWorker(WORKER_ENV)];
+  try {
+    // Due long ago, so it sorts before every real retry.
+    await redisCommand(harness.redisPort, ['ZADD', 'hg:{wq0}:sched', '0', 'garbage']);
+    const { id, apiKey } = await createIntegrationWithEndpoint(api, 'sched-garbage', receiver.url());
+    const eventId = await api.publishAccepted(id, apiKey, '{"type":"sched.garbage"}');
+    const [event] = await waitForAllSettled(api, id, apiKey, [eventId], { timeoutMs: 20000 });
+    assert.equal(event.deliveries[0].status, 'succeeded', 'the retry after the failure was made');
+    assert.equal(receiver.requestsFor(eventId).length, 2, 'one failure and one retry');
+    assert.equal(await redisCommand(harness.redisPort, ['ZSCORE', 'hg:{wq0}:sched', 'garbage']), null, 'the entry is gone');
+    assert.equal(countLogLines(workers[0].logFile, 'dropped 1 malformed retry schedule entries'), 1, 'the drop is logged');
     assertRunning(workers);
   } finally {
     await stopWorkers(workers);

@@ -240,8 +240,9 @@ local function hg_endpoint_wake(integration, endpoint_id, sched_key, work_key,
     end
     if redis.call('ZREM', sched_key, popped[1]) == 1 then
       local _, waiting_id = hg_member_parts(popped[1])
-      local status = redis.call('HGET', hg_prefix(integration) .. 'dlv:' ..
-                                waiting_id, 'status')
+      local status = waiting_id and
+        redis.call('HGET', hg_prefix(integration) .. 'dlv:' .. waiting_id,
+                   'status')
       -- One that ended meanwhile would waste the slot.
       if status and status ~= 'succeeded' and status ~= 'dead' then
         hg_queue_member(work_key, popped[1])

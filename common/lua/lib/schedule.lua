@@ -2,21 +2,24 @@
 -- for a manual attempt that was deferred.
 
 -- Splits a member into integration id, delivery id and the manual mark.
+-- Returns nil for a member of another form, which hookgate never writes.
 local function hg_member_parts(member)
-  local space = string.find(member, ' ', 1, true)
-  local rest = string.sub(member, space + 1)
-  local mark = string.find(rest, ' ', 1, true)
-  if mark then
-    return string.sub(member, 1, space - 1), string.sub(rest, 1, mark - 1),
-           true
+  local integration, delivery_id, mark =
+    string.match(member, '^([^ ]+) ([^ ]+)(.*)$')
+  if not integration or (mark ~= '' and mark ~= ' m') then
+    return nil
   end
-  return string.sub(member, 1, space - 1), rest, false
+  return integration, delivery_id, mark == ' m'
 end
 
 -- Adds a work entry for a schedule member. due (ms, optional) is the
 -- member's score, from which the dispatcher measures the scheduler's lag.
+-- Returns false, and adds nothing, for a malformed member.
 local function hg_queue_member(work_key, member, due)
   local integration, delivery_id, manual = hg_member_parts(member)
+  if not integration then
+    return false
+  end
   local fields = {'XADD', work_key, '*', 'i', integration, 'd', delivery_id}
   if manual then
     fields[#fields + 1] = 'm'
@@ -27,6 +30,7 @@ local function hg_queue_member(work_key, member, due)
     fields[#fields + 1] = string.format('%d', math.floor(due))
   end
   redis.call(unpack(fields))
+  return true
 end
 
 -- Formats milliseconds since the epoch as an RFC 3339 UTC time with
