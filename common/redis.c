@@ -80,6 +80,30 @@ static bool uses_sentinel(const hg_redis *r)
     return r->url.sentinel_count > 0;
 }
 
+const char *hg_redis_error_transient(const char *err)
+{
+    static const struct {
+        const char *prefix;
+        const char *reason;
+    } kinds[] = {
+        {"OOM ", "Redis is out of memory"},
+        {"LOADING ", "Redis is loading its data"},
+        {"BUSY ", "Redis is busy running a script"},
+        {"MISCONF ", "Redis cannot persist its data"},
+        {"READONLY ", "Redis is a replica"},
+        {"MASTERDOWN ", "Redis lost its primary"},
+        {"NOREPLICAS ", "Redis has too few replicas"},
+        {"TRYAGAIN ", "Redis asked to try again"},
+    };
+
+    for (size_t i = 0; err != NULL && i < sizeof(kinds) / sizeof(kinds[0]);
+         i++) {
+        if (strncmp(err, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
+            return kinds[i].reason;
+    }
+    return NULL;
+}
+
 const char *hg_redis_status_text(hg_redis_status s)
 {
     switch (s) {

@@ -72,6 +72,12 @@ bool hg_redis_ready(const hg_redis *r);
 /* Commands issued and not yet completed. */
 int hg_redis_inflight(const hg_redis *r);
 const char *hg_redis_status_text(hg_redis_status s);
+/* Returns why Redis refused a command for a passing reason (out of memory,
+ * loading its data, busy with a script, a replica or a primary without
+ * replicas), or NULL when the error reply err is of another kind. Redis
+ * 7 refuses these before anything is written (a script at its first
+ * write), so a retry is safe. */
+const char *hg_redis_error_transient(const char *err);
 
 /* Sends a command. timeout_ms <= 0 means the client's default; cb may be
  * NULL when the outcome does not matter. */

@@ -71,7 +71,12 @@ bool gw_redis_failed(hg_req *r, hg_redis_status status,
     if (status == HG_REDIS_OK) {
         hg_log_fields f = {.correlation_id = r->request_id,
                            .error = reply->str};
+        const char *passing = hg_redis_error_transient(reply->str);
 
+        if (passing != NULL) {
+            hg_reply_unavailable(r, passing);
+            return true;
+        }
         hg_error(&f, "Redis answered an error");
         hg_reply_problem(r, HG_E_INTERNAL_ERROR,
                          "the store rejected the request");

@@ -208,6 +208,24 @@ test('destroyed consumer group is recreated', { timeout: scaled(60000) }, async 
   }
 });
 
+test('full Redis gets 503 with Retry-After', { timeout: scaled(30000) }, async () => {
+  const { id, apiKey } = await createIntegrationWithEndpoint(api, 'oom', 'http://127.0.0.1:9/hook');
+  const limit = await redisCommand(harness.redisPort, ['CONFIG', 'GET', 'maxmemory']);
+  await redisCommand(harness.redisPort, ['CONFIG', 'SET', 'maxmemory', '1']);
+  try {
+    const res = await api.publish(id, apiKey, '{"type":"oom.checked"}');
+    assert.equal(res.status, 503, res.describe());
+    assert.equal(res.json().code, 'UNAVAILABLE', 'code');
+    assert.match(res.json().detail, /out of memory/, 'detail');
+    assert.equal(res.headers['retry-after'], '1', 'Retry-After');
+  } finally {
+    await redisCommand(harness.redisPort, ['CONFIG', 'SET', 'maxmemory', limit[1]]);
+  }
+  const events = await api.request('GET', `/api/v1/integrations/${id}/events`, { key: apiKey });
+  assert.deepEqual(events.json().data, [], 'nothing was stored');
+  await api.publishAccepted(id, apiKey, '{"type":"oom.checked"}');
+});
+
 test('malformed schedule entry stops no retry', { timeout: scaled(60000) }, async () => {
   const receiver = await receiverWith(sequence([500, 200]));
   const workers = [await harness.startWorker(WORKER_ENV)];

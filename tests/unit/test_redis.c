@@ -1348,6 +1348,35 @@ START_TEST(redis_free_null_is_noop)
 }
 END_TEST
 
+START_TEST(redis_error_transient_kinds)
+{
+    static const char *const passing[] = {
+        "OOM command not allowed when used memory > 'maxmemory'. script: x",
+        "LOADING Redis is loading the dataset in memory",
+        "BUSY Redis is busy running a script.",
+        "MISCONF Redis is configured to save RDB snapshots",
+        "READONLY You can't write against a read only replica.",
+        "MASTERDOWN Link with MASTER is down",
+        "NOREPLICAS Not enough good replicas to write.",
+        "TRYAGAIN Multiple keys request during rehashing of slot",
+    };
+    static const char *const lasting[] = {
+        "ERR unknown command", "WRONGTYPE Operation against a key",
+        "NOSCRIPT No matching script", "OOM", "oom command not allowed", "",
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(passing); i++)
+        ck_assert_msg(hg_redis_error_transient(passing[i]) != NULL, "%s",
+                      passing[i]);
+    for (size_t i = 0; i < ARRAY_LEN(lasting); i++)
+        ck_assert_msg(hg_redis_error_transient(lasting[i]) == NULL, "%s",
+                      lasting[i]);
+    ck_assert_ptr_null(hg_redis_error_transient(NULL));
+    ck_assert_str_eq(hg_redis_error_transient(passing[0]),
+                     "Redis is out of memory");
+}
+END_TEST
+
 /* ---- callbacks that issue commands ------------------------------------- */
 
 #define CHAIN_LENGTH 4
@@ -1923,6 +1952,7 @@ static Suite *redis_suite(void)
     tcase_add_test(servers, redis_ipv6_literal_url);
     tcase_add_test(servers, redis_connect_timeout_drops);
     tcase_add_test(servers, redis_free_null_is_noop);
+    tcase_add_test(servers, redis_error_transient_kinds);
     suite_add_tcase(s, servers);
 
     tcase_add_loop_test(url, url_parse_valid, 0, (int)ARRAY_LEN(valid_urls));
