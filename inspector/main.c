@@ -5,8 +5,11 @@
  * for commands, one for the feed's blocking read).
  */
 #include <event2/event.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/http.h"
@@ -153,6 +156,23 @@ static hg_redis *connect_redis(struct event_base *base, const char *name)
     return hg_redis_new(base, &config.redis, &o);
 }
 
+/* A missing page would only show as 404 for "/" while /readyz says 200,
+ * so the inspector does not start without it. */
+static bool web_dir_ready(void)
+{
+    char index[PATH_MAX];
+    int n = snprintf(index, sizeof(index), "%s/index.html", config.web_dir);
+
+    if (n > 0 && (size_t)n < sizeof(index) && access(index, R_OK) == 0)
+        return true;
+    hg_error(NULL,
+             "invalid HOOKGATE_WEB_DIR: %s has no readable index.html; set "
+             "it to the inspector page's directory (web/ of the source, or "
+             "where it was installed)",
+             config.web_dir);
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     struct event_base *base;
@@ -165,6 +185,8 @@ int main(int argc, char **argv)
                          HG_SVC_INSPECTOR, "inspector", &config);
     if (rc >= 0)
         return rc;
+    if (!web_dir_ready())
+        return 2;
 
     base = event_base_new();
     insp = &state;

@@ -602,7 +602,7 @@ test('client beyond the limit gets 503', { timeout: scaled(30000) }, async () =>
   assert.equal(limited.exitCode, 0, `exit status; log: ${tailFile(limited.logFile, 20)}`);
 });
 
-test('invalid feed settings stop the inspector', { timeout: scaled(20000) }, async () => {
+test('invalid settings stop the inspector', { timeout: scaled(20000) }, async () => {
   const binary = path.join(BUILD_DIR, 'inspector', 'hookgate-inspector');
   const cases = {
     HOOKGATE_FEED_CLIENT_BUFFER_BYTES: '1000',
@@ -616,6 +616,14 @@ test('invalid feed settings stop the inspector', { timeout: scaled(20000) }, asy
     assert.notEqual(child.exitCode, 0, `${name}=${value}: exit status`);
     assert.match(fs.readFileSync(child.logFile, 'utf8'), new RegExp(`invalid ${name}`), `${name}=${value}: message`);
   }
+  const env = harness.serviceEnv({
+    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${await freePort()}`,
+    HOOKGATE_WEB_DIR: path.join(harness.dir, 'no-such-web-dir'),
+  });
+  const child = harness.spawnLogged('inspector-no-web', binary, [], env, null);
+  await waitFor(() => !child.running, { timeoutMs: 5000, description: 'the inspector without its page to exit' });
+  assert.equal(child.exitCode, 2, 'missing page: exit status');
+  assert.match(fs.readFileSync(child.logFile, 'utf8'), /invalid HOOKGATE_WEB_DIR: .* has no readable index.html/, 'missing page: message');
 });
 
 test('trimmed id gets reset', { timeout: scaled(60000) }, async () => {
