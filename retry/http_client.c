@@ -122,6 +122,10 @@ static void finish(transfer *t, CURLcode rc)
     memset(&res, 0, sizeof(res));
     if (t->easy != NULL)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    /* A 1xx response is interim (RFC 9110, section 15.2): without a final
+     * response after it, the receiver has not answered. */
+    if (status < 200)
+        status = 0;
     res.http_status = status;
     res.error_class = error_class_of(t, rc, status);
     if (res.error_class != NULL) {

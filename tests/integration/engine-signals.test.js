@@ -612,6 +612,15 @@ test('silent server is a timeout', { timeout: scaled(40000) }, async () => {
   });
 });
 
+test('interim 100 without an answer is a timeout', { timeout: scaled(40000) }, async () => {
+  const server = harness.closeLater(await startHangingServer({ greeting: 'HTTP/1.1 100 Continue\r\n\r\n' }));
+  const { detail } = await expectRetriedThenDead('interim', { url: server.url(), timeout_ms: 1000 }, 'timeout');
+  for (const attempt of detail.attempts) {
+    assert.equal(attempt.http_status, null, `attempt ${attempt.attempt} http_status`);
+    assert.equal(attempt.error_class, 'timeout', `attempt ${attempt.attempt} error_class`);
+  }
+});
+
 test('endpoint timeout capped by the worker', { timeout: scaled(40000) }, async () => {
   // The gateway accepts timeout_ms up to its own default of 30000 ms, but
   // the worker runs with a shorter HOOKGATE_DELIVERY_TIMEOUT_MS.

@@ -51,16 +51,20 @@ function trackSockets(server, onConnection = () => {}) {
 
 /**
  * Starts a TCP server on 127.0.0.1 that accepts connections, reads what
- * arrives and never sends a byte. `connections` lists { openedAt, closedAt,
- * bytesReceived } per connection.
+ * arrives and never sends a byte, or only `greeting` once the first bytes
+ * arrived. `connections` lists { openedAt, closedAt, bytesReceived } per
+ * connection.
  */
-async function startHangingServer() {
+async function startHangingServer({ greeting = null } = {}) {
   const connections = [];
   const server = net.createServer();
   const sockets = trackSockets(server, (socket) => {
     const record = { openedAt: Date.now(), closedAt: null, bytesReceived: 0 };
     connections.push(record);
     socket.on('data', (chunk) => {
+      if (greeting !== null && record.bytesReceived === 0) {
+        socket.write(greeting);
+      }
       record.bytesReceived += chunk.length;
     });
     socket.on('close', () => {
