@@ -91,13 +91,16 @@ int main(int argc, char **argv)
         .max_body_bytes = 4096,
     };
     http = hg_http_new(base, &o);
-    if (worker == NULL || http == NULL || probe == NULL ||
-        hg_http_listen(http, config.retry_addr.host, config.retry_addr.port) !=
-            0) {
-        hg_error(NULL, "cannot listen on %s:%d", config.retry_addr.host,
-                 config.retry_addr.port);
+    if (worker == NULL || http == NULL || probe == NULL) {
+        hg_error(NULL, "cannot create the delivery worker (out of memory)");
         return 1;
     }
+    /* The worker's port serves only probes and metrics, without TLS. It
+     * logs why it cannot listen, as the other services do. */
+    rc = hg_http_start(http, "", "", config.retry_addr.host,
+                       config.retry_addr.port);
+    if (rc != 0)
+        return rc;
     hg_info(NULL,
             "retry worker listening on %s:%d; %d retries scheduled "
             "after a failure",

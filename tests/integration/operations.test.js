@@ -13,6 +13,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
+const net = require('node:net');
 const path = require('node:path');
 const { before, test } = require('node:test');
 
@@ -389,6 +390,25 @@ test('unopenable log file stops start', { timeout: scaled(15000) }, async () => 
   const result = await harness.runToExit('hookgate-gateway', { HOOKGATE_LOG_FILE: logFile }, scaled(5000));
   assert.equal(result.code, 2, 'exit code');
   assert.match(result.output, /invalid HOOKGATE_LOG_FILE: cannot open .*no-such-dir\/gateway\.log: No such file/, 'message');
+});
+
+test('port in use stops each process', { timeout: scaled(30000) }, async () => {
+  const taken = net.createServer();
+  await new Promise((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const addr = `127.0.0.1:${taken.address().port}`;
+  try {
+    for (const [binary, variable] of [
+      ['hookgate-gateway', 'HOOKGATE_GATEWAY_ADDR'],
+      ['hookgate-retry', 'HOOKGATE_RETRY_ADDR'],
+      ['hookgate-inspector', 'HOOKGATE_INSPECTOR_ADDR'],
+    ]) {
+      const result = await harness.runToExit(binary, { [variable]: addr }, scaled(5000));
+      assert.equal(result.code, 1, `${binary}: exit code`);
+      assert.match(result.output, new RegExp(`cannot listen on ${addr}: address already in use`), `${binary}: message`);
+    }
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
 
 test('TLS on gateway and inspector', { timeout: scaled(60000) }, async () => {
