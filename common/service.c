@@ -17,6 +17,7 @@
 #include "common/prom.h"
 #include "common/redis_check.h"
 #include "common/scripts.h"
+#include "common/secretbox.h"
 #include "common/urlpolicy.h"
 
 typedef struct stop_state {
@@ -116,9 +117,68 @@ void hg_service_fail(struct event_base *base)
 typedef struct redis_guard {
     const hg_config *cfg;
     struct event_base *base;
+    hg_redis *redis;
     void (*safe)(void *arg);
     void *arg;
 } redis_guard;
+
+/* A value sealed with HOOKGATE_SECRET_KEY, stored by the first process that
+ * connects to a Redis. A process with another key cannot open it, nor the
+ * endpoint secrets the others sealed, so it stops at start instead of
+ * stalling every delivery. */
+#define KEY_CHECK_KEY "hg:secret_key_check"
+#define KEY_CHECK_AAD "hookgate/secret-key-check"
+#define KEY_CHECK_TEXT "hookgate secret key check"
+
+static void on_key_checked(hg_redis_status status, redisReply *reply,
+                           void *arg)
+{
+    redis_guard *g = arg;
+    char plain[64];
+
+    /* A lost connection: the caller checks again on the next ready. */
+    if (status != HG_REDIS_OK || reply == NULL) {
+        free(g);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        hg_log_fields f = {.error = reply->str};
+
+        hg_warn(&f, "cannot compare HOOKGATE_SECRET_KEY with the other "
+                    "processes' key; running on");
+    } else if (reply->type == REDIS_REPLY_STRING &&
+               (hg_secretbox_open(g->cfg->endpoint_secrets_key,
+                                  KEY_CHECK_AAD, reply->str, plain,
+                                  sizeof(plain)) != 0 ||
+                strcmp(plain, KEY_CHECK_TEXT) != 0)) {
+        hg_error(NULL, "refusing to run: HOOKGATE_SECRET_KEY is not the key "
+                       "that sealed the endpoint secrets in this Redis, so "
+                       "no delivery could be signed; give every gateway and "
+                       "worker the same key (if that key is lost, see "
+                       "docs/troubleshooting.md)");
+        hg_service_fail(g->base);
+        free(g);
+        return;
+    }
+    if (g->safe != NULL)
+        g->safe(g->arg);
+    free(g);
+}
+
+/* Stores the check value unless one exists (SET NX GET), and compares an
+ * existing one with this process's key. */
+static void check_secret_key(redis_guard *g)
+{
+    char sealed[HG_SECRETBOX_SEALED_MAX];
+
+    if (hg_secretbox_seal(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
+                          KEY_CHECK_TEXT, sealed, sizeof(sealed)) != 0) {
+        hg_error(NULL, "sealing the secret key check value failed");
+        abort();
+    }
+    hg_redis_command(g->redis, 0, on_key_checked, g, "SET %s %s NX GET",
+                     KEY_CHECK_KEY, sealed);
+}
 
 static void on_redis_checked(bool checked, const char *problem, void *arg)
 {
@@ -136,6 +196,10 @@ static void on_redis_checked(bool checked, const char *problem, void *arg)
             hg_warn(NULL, "running anyway (HOOKGATE_ALLOW_UNSAFE_REDIS=1): "
                           "%s",
                     problem);
+        if (g->cfg->secret_key_set) {
+            check_secret_key(g);
+            return;
+        }
         if (g->safe != NULL)
             g->safe(g->arg);
     }
@@ -152,7 +216,7 @@ void hg_service_check_redis(hg_redis *r, const hg_config *cfg,
         hg_error(NULL, "out of memory checking Redis");
         abort();
     }
-    *g = (redis_guard){cfg, base, safe, arg};
+    *g = (redis_guard){cfg, base, r, safe, arg};
     hg_redis_check_durability(r, on_redis_checked, g);
 }
 

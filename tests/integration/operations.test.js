@@ -392,10 +392,26 @@ test('unopenable log file stops start', { timeout: scaled(15000) }, async () => 
   assert.match(result.output, /invalid HOOKGATE_LOG_FILE: cannot open .*no-such-dir\/gateway\.log: No such file/, 'message');
 });
 
+test('another secret key stops start', { timeout: scaled(30000) }, async () => {
+  // The harness's gateway stored the check value with the shared key.
+  assert.match(await redisCli(harness.redisPort, ['GET', 'hg:secret_key_check']), /^enc1:/, 'check value stored');
+  const otherKey = 'ab'.repeat(32);
+  for (const binary of ['hookgate-gateway', 'hookgate-retry']) {
+    const result = await harness.runToExit(
+      binary,
+      { HOOKGATE_SECRET_KEY: otherKey, HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${await freePort()}`, HOOKGATE_RETRY_ADDR: `127.0.0.1:${await freePort()}` },
+      scaled(10000),
+    );
+    assert.equal(result.code, 1, `${binary}: exit code`);
+    assert.match(result.output, /refusing to run: HOOKGATE_SECRET_KEY is not the key/, `${binary}: message`);
+    assert.doesNotMatch(result.output, new RegExp(otherKey), `${binary}: the key is not logged`);
+  }
+});
+
 test('port in use stops each process', { timeout: scaled(30000) }, async () => {
-  const taken = net.createServer();
-  await new Promise((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  const addr = `127.0.0.1:${taken.address().port}`;
+  const occupied = net.createServer();
+  await new Promise((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+  const addr = `127.0.0.1:${occupied.address().port}`;
   try {
     for (const [binary, variable] of [
       ['hookgate-gateway', 'HOOKGATE_GATEWAY_ADDR'],
@@ -407,7 +423,7 @@ test('port in use stops each process', { timeout: scaled(30000) }, async () => {
       assert.match(result.output, new RegExp(`cannot listen on ${addr}: address already in use`), `${binary}: message`);
     }
   } finally {
-    await new Promise((resolve) => taken.close(resolve));
+    await new Promise((resolve) => occupied.close(resolve));
   }
 });
 
