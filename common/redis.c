@@ -14,6 +14,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,25 @@ struct hg_redis {
     int64_t last_warn_ms;
     int failed_attempts;
     struct cmd_list cmds;
+    /* Reason the last connection attempt failed, "" once connected.
+     * Readiness probes read it from other threads, hence the lock. */
+    pthread_mutex_t error_lock;
+    char last_error[200];
 };
+
+static void set_last_error(hg_redis *r, const char *why)
+{
+    pthread_mutex_lock(&r->error_lock);
+    snprintf(r->last_error, sizeof(r->last_error), "%s", why);
+    pthread_mutex_unlock(&r->error_lock);
+}
+
+void hg_redis_last_error(hg_redis *r, char *out, size_t cap)
+{
+    pthread_mutex_lock(&r->error_lock);
+    snprintf(out, cap, "%s", r->last_error);
+    pthread_mutex_unlock(&r->error_lock);
+}
 
 static void start_connect(hg_redis *r);
 static void connect_to(hg_redis *r, const char *ip);
@@ -399,8 +418,21 @@ void hg_redis_eval(hg_redis *r, const hg_script *script, int timeout_ms,
 static void warn_down(hg_redis *r, const char *why)
 {
     int64_t now = hg_mono_ms();
+    char hinted[200];
     hg_log_fields f = {.error = why};
 
+    /* Without AUTH, Redis rejects the first command with NOAUTH, or a
+     * large one (SCRIPT LOAD) with "Protocol error: unauthenticated bulk
+     * length" (observed with redis-server 7.0.15). */
+    if (why != NULL && (strstr(why, "NOAUTH") != NULL ||
+                        strstr(why, "unauthenticated") != NULL)) {
+        snprintf(hinted, sizeof(hinted),
+                 "%.100s (Redis requires a password: add it to "
+                 "HOOKGATE_REDIS_URL as redis://:<password>@host:port)",
+                 why);
+        f.error = why = hinted;
+    }
+    set_last_error(r, why ? why : "");
     r->failed_attempts++;
     if (now - r->last_warn_ms < WARN_EVERY_MS) {
         hg_debug(&f, "redis %s: connect attempt %d failed", r->name,
@@ -506,6 +538,7 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply_ptr,
     }
     r->failed_attempts = 0;
     r->down_since_ms = 0;
+    set_last_error(r, "");
     if (r->opts.on_ready != NULL)
         r->opts.on_ready(r, r->opts.on_ready_arg);
 }
@@ -725,6 +758,7 @@ hg_redis *hg_redis_new(struct event_base *base, const hg_redis_url *url,
     if (r->opts.max_inflight <= 0)
         r->opts.max_inflight = 10000;
     r->backoff_ms = BACKOFF_MIN_MS;
+    pthread_mutex_init(&r->error_lock, NULL);
     TAILQ_INIT(&r->cmds);
     r->reconnect_timer = evtimer_new(base, on_reconnect_timer, r);
     r->connect_timer = evtimer_new(base, on_connect_timeout, r);
@@ -761,6 +795,7 @@ void hg_redis_free(hg_redis *r)
     if (r->dns != NULL)
         evdns_base_free(r->dns, 0);
     memset(r->url.password, 0, sizeof(r->url.password));
+    pthread_mutex_destroy(&r->error_lock);
     free(r);
 }
 

@@ -69,6 +69,9 @@ hg_redis *hg_redis_new(struct event_base *base, const hg_redis_url *url,
 void hg_redis_free(hg_redis *r);
 /* True when connected, authenticated and the scripts are loaded. */
 bool hg_redis_ready(const hg_redis *r);
+/* Copies why the last connection attempt failed into out, "" when the
+ * client is connected or has not failed yet. Any thread may call it. */
+void hg_redis_last_error(hg_redis *r, char *out, size_t cap);
 /* Commands issued and not yet completed. */
 int hg_redis_inflight(const hg_redis *r);
 const char *hg_redis_status_text(hg_redis_status s);

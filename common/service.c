@@ -516,8 +516,20 @@ const char *hg_probe_readiness(const hg_probe *p)
 {
     if (hg_service_stopping())
         return "shutting down";
-    if (hg_mono_ms() - atomic_load(&p->last_pong_ms) > PROBE_STALE_MS)
-        return "redis did not answer a PING in the last 4 seconds";
+    if (hg_mono_ms() - atomic_load(&p->last_pong_ms) > PROBE_STALE_MS) {
+        /* Per thread, because several threads serve /readyz. */
+        static _Thread_local char reason[300];
+        char why[200];
+
+        hg_redis_last_error(p->redis, why, sizeof(why));
+        if (why[0] == '\0')
+            return "redis did not answer a PING in the last 4 seconds";
+        snprintf(reason, sizeof(reason),
+                 "redis did not answer a PING in the last 4 seconds; the "
+                 "last connection attempt failed: %s",
+                 why);
+        return reason;
+    }
     if (p->group != NULL && !atomic_load(&p->groups_ok))
         return "the consumer group is missing on a work shard";
     return NULL;

@@ -44,8 +44,10 @@ void hg_service_drain(struct event_base *base, hg_http *http);
 typedef struct hg_probe hg_probe;
 hg_probe *hg_probe_new(struct event_base *base, const hg_config *cfg,
                        const char *name, const char *group);
-/* Returns NULL when ready, else a constant sentence saying why not: shutting
- * down, no recent PING reply, or the group missing. Thread-safe. */
+/* Returns NULL when ready, else a sentence saying why not: shutting down,
+ * no recent PING reply (with the last connection error, if any), or the
+ * group missing. Thread-safe; the text stays valid until the calling
+ * thread's next call. */
 const char *hg_probe_readiness(const hg_probe *p);
 void hg_probe_free(hg_probe *p);
 

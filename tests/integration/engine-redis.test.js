@@ -360,6 +360,33 @@ async function assertExitsOnUnsafeRedis(binary, redisPort, setting) {
   assert.ok(line.includes('HOOKGATE_ALLOW_UNSAFE_REDIS'), `${binary} names HOOKGATE_ALLOW_UNSAFE_REDIS in: ${line}`);
 }
 
+test('readyz names the Redis connection error', { timeout: scaled(60000) }, async () => {
+  const locked = await startExtraRedis(harness, 'locked', ['--appendonly', 'yes']);
+  await redisCommand(locked.port, ['CONFIG', 'SET', 'requirepass', 'the-right-one']);
+  const cases = [
+    ['no password', `redis://127.0.0.1:${locked.port}/0`, /requires a password: add it to HOOKGATE_REDIS_URL/],
+    ['wrong password', `redis://:the-wrong-one@127.0.0.1:${locked.port}/0`, /WRONGPASS/],
+  ];
+  for (const [label, url, reason] of cases) {
+    const port = await freePort();
+    const env = harness.serviceEnv({ HOOKGATE_REDIS_URL: url, HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${port}` });
+    const gw = harness.spawnLogged(`gateway-${label.replace(' ', '-')}`, harness.binary('hookgate-gateway'), [], env, port);
+    try {
+      const body = await waitFor(
+        async () => {
+          const res = await new Api(port).request('GET', '/readyz');
+          return res.status === 503 && reason.test(res.json().reason || '') ? res.json() : null;
+        },
+        { timeoutMs: 15000, intervalMs: 250, description: `${label}: /readyz to name the error` },
+      );
+      assert.doesNotMatch(JSON.stringify(body), /the-wrong-one|the-right-one/, `${label}: no password in the reason`);
+      assert.doesNotMatch(fs.readFileSync(gw.logFile, 'utf8'), /the-wrong-one|the-right-one/, `${label}: no password in the log`);
+    } finally {
+      await harness.stop(gw);
+    }
+  }
+});
+
 test('unsafe Redis configuration rejected at start', { timeout: scaled(60000) }, async () => {
   const unsafe = await startExtraRedis(harness, 'unsafe', ['--appendonly', 'no']);
   try {
