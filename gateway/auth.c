@@ -440,6 +440,9 @@ static void on_authorized(hg_redis_status status, redisReply *reply,
         snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
                  a->integration_id);
         r->auth_scopes = gw_scopes_parse(scopes ? scopes : "");
+        /* scopes are the OAuth client's; a token may carry fewer. */
+        if (a->cred.kind == CRED_TOKEN && a->cred.token_scopes[0] != '\0')
+            r->auth_scopes &= gw_scopes_parse(a->cred.token_scopes);
         gw_set_actor(r, &a->cred, principal ? principal : "");
         gw_rate_limit_headers(r, policy, n3->integer, n4->integer);
         a->next(r);

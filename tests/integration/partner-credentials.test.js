@@ -291,6 +291,13 @@ test('credentials grant only own scopes', async () => {
   const token = await tokenFor(client);
   const fromToken = await createKey(main.id, token.access_token, { name: 'from-token', scopes: ['publish'] });
   assertProblem(fromToken, 403, 'FORBIDDEN', 'a manage token grants publish');
+  // A token asked with fewer scopes than its client grants only those.
+  const wide = await createClient(main.id, main.api_key, ['read', 'manage']);
+  const narrow = await tokenFor(wide, { scope: 'manage' });
+  const fromNarrow = await createKey(main.id, narrow.access_token, { name: 'from-narrow', scopes: ['read'] });
+  assertProblem(fromNarrow, 403, 'FORBIDDEN', 'a manage token of a read and manage client grants read');
+  const sameNarrow = await createKey(main.id, narrow.access_token, { name: 'same-narrow', scopes: ['manage'] });
+  assert.equal(sameNarrow.status, 201, `the token's own scope: ${sameNarrow.describe()}`);
   const admin = await createKey(main.id, ADMIN_KEY, { name: 'from-admin', scopes: ['publish', 'read', 'manage'] });
   assert.equal(admin.status, 201, `the admin key grants every scope: ${admin.describe()}`);
 });
