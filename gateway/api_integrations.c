@@ -51,6 +51,11 @@ static void on_created(hg_redis_status status, redisReply *reply, void *arg)
         if (strcmp(reply->str, "exists") == 0) {
             hg_reply_problem(r, HG_E_CONFLICT, "integration %s already exists",
                              s->id);
+        } else if (strcmp(reply->str, "purging") == 0) {
+            hg_reply_problem(r, HG_E_CONFLICT,
+                             "integration %s is being deleted or was deleted "
+                             "less than %d s ago; create it again after that",
+                             s->id, PURGE_MARKER_GRACE_S);
         } else {
             hg_log_fields f = {.integration_id = s->id,
                                .correlation_id = r->request_id};
@@ -488,6 +493,8 @@ void gw_update_integration(hg_req *r)
 
 typedef struct purge_state {
     char integration_id[64];
+    /* How long the purge marker outlives the purge, 0 to delete it. */
+    int marker_grace_s;
     char cursor[32];
     /* Where purge_shared.lua goes on: its phase and an HSCAN cursor or a
      * stream id. */
@@ -504,7 +511,15 @@ static void purge_shared(hg_req *r);
 static void finish_purge(hg_req *r)
 {
     purge_state *p = r->data;
+    gw_thread *t = hg_req_thread(r);
+    char marker[HG_KEY_MAX];
 
+    hg_key(marker, p->integration_id, "purging");
+    if (p->marker_grace_s > 0)
+        hg_redis_command(t->redis, 0, NULL, NULL, "EXPIRE %s %d", marker,
+                         p->marker_grace_s);
+    else
+        hg_redis_command(t->redis, 0, NULL, NULL, "DEL %s", marker);
     p->done(r, &p->counts);
 }
 
@@ -711,12 +726,13 @@ done:
 }
 
 void gw_purge_integration(hg_req *r, const char *integration_id,
-                          bool missing_ok,
+                          bool missing_ok, int marker_grace_s,
                           void (*done)(hg_req *r, const gw_purge_counts *c))
 {
     gw_thread *t = hg_req_thread(r);
     purge_state *p;
     char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_clients[HG_KEY_MAX];
+    char k_marker[HG_KEY_MAX], marker_ttl[16];
 
     /* Only an earlier version could create such an integration. Its scan
      * would match the shared keys of every integration. */
@@ -738,17 +754,22 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
              integration_id);
     p->done = done;
     p->missing_ok = missing_ok;
+    p->marker_grace_s = marker_grace_s;
+    snprintf(marker_ttl, sizeof(marker_ttl), "%d", PURGE_MARKER_RUNNING_S);
     const char *argv[] = {hg_key(k_int, integration_id, "integration"),
                           hg_key(k_keys, integration_id, "keys"),
-                          hg_key(k_clients, integration_id, "clients")};
+                          hg_key(k_clients, integration_id, "clients"),
+                          hg_key(k_marker, integration_id, "purging"),
+                          marker_ttl};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_integration_purge, 0,
-                  on_purge_started, r, 3, 3, argv, NULL);
+                  on_purge_started, r, 4, 5, argv, NULL);
 }
 
 static void delete_authorized(hg_req *r)
 {
-    gw_purge_integration(r, r->params[0], false, on_integration_purged);
+    gw_purge_integration(r, r->params[0], false, PURGE_MARKER_GRACE_S,
+                         on_integration_purged);
 }
 
 void gw_delete_integration(hg_req *r)

@@ -323,11 +323,19 @@ typedef struct gw_purge_counts {
     long long sinks, activity_records;
 } gw_purge_counts;
 
+/* The purge marker hg:{I}:purging blocks creating the id again. It lives
+ * PURGE_MARKER_RUNNING_S while a purge runs (a purge cut short by a crash
+ * frees the id after that) and PURGE_MARKER_GRACE_S after a delete, longer
+ * than the metric flushes of requests in flight take. */
+#define PURGE_MARKER_RUNNING_S 600
+#define PURGE_MARKER_GRACE_S 60
+
 /* Deletes an integration and everything it holds, then calls done (which
  * replies); sends 503 itself on failure, and 404 for a missing integration
- * unless missing_ok. Uses r->data. */
+ * unless missing_ok. The purge marker outlives it by marker_grace_s
+ * seconds (0: removed at once). Uses r->data. */
 void gw_purge_integration(hg_req *r, const char *integration_id,
-                          bool missing_ok,
+                          bool missing_ok, int marker_grace_s,
                           void (*done)(hg_req *r, const gw_purge_counts *c));
 
 json_t *gw_purge_counts_json(const gw_purge_counts *counts);

@@ -216,7 +216,7 @@ static void on_purged(hg_req *r, const gw_purge_counts *counts)
 static void reset_authorized(hg_req *r)
 {
     if (sandbox_on(r))
-        gw_purge_integration(r, SANDBOX_ID, true, on_purged);
+        gw_purge_integration(r, SANDBOX_ID, true, 0, on_purged);
 }
 
 void gw_reset_sandbox(hg_req *r)

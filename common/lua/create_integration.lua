@@ -5,10 +5,15 @@
 --       6 "ensure": "1" keeps an existing integration and only makes sure
 --       the key exists (sandbox start), "0" fails when it exists,
 --       7 key id, 8 key name, 9 key prefix (for display)
--- Returns "ok" | "exists"
+-- Returns "ok" | "exists" | "purging" (a delete of the id is running or
+--   ended less than a minute ago, see integration_purge.lua)
 local exists = redis.call('EXISTS', KEYS[2]) == 1
 if exists and ARGV[6] ~= '1' then
   return 'exists'
+end
+if not exists and
+   redis.call('EXISTS', 'hg:{' .. ARGV[1] .. '}:purging') == 1 then
+  return 'purging'
 end
 if not exists then
   redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2],

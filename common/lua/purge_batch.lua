@@ -4,7 +4,10 @@
 -- Returns {events, deliveries, attempts, endpoints}
 local events, deliveries, attempts, endpoints = 0, 0, 0, 0
 for _, key in ipairs(KEYS) do
-  if string.find(key, '}:evt:', 1, true) then
+  -- The purge marker goes when the whole purge has finished.
+  if string.sub(key, -9) == '}:purging' then
+    -- kept
+  elseif string.find(key, '}:evt:', 1, true) then
     events = events + 1
   elseif string.find(key, '}:dlv:', 1, true) then
     deliveries = deliveries + 1
@@ -14,6 +17,8 @@ for _, key in ipairs(KEYS) do
     -- The endpoint hash itself, not its sets, lanes or health.
     endpoints = endpoints + 1
   end
-  redis.call('UNLINK', key)
+  if string.sub(key, -9) ~= '}:purging' then
+    redis.call('UNLINK', key)
+  end
 end
 return {events, deliveries, attempts, endpoints}

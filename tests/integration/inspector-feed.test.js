@@ -352,7 +352,9 @@ test('deleted integration leaves no records or sinks', { timeout: scaled(30000) 
     assert.equal(keys.trim(), '', `no key of sink ${sinkId}`);
   }
 
-  // The next owner of the id receives none of it, even from the stream's start.
+  // The next owner of the id receives none of it, even from the stream's
+  // start. The id is free again once the purge marker expires.
+  await redisCli(harness.redisPort, ['DEL', `hg:{${deleted.id}}:purging`]);
   const created = await api.createIntegration(deleted.id);
   const feed = await openFeed(inspector.port, { key: created.api_key, lastEventId: '0-0' });
   const fresh = await api.publishAccepted(deleted.id, created.api_key, { type: 'feed.test', label: 'fresh' });

@@ -507,7 +507,10 @@ test('integration delete purges everything', { timeout: scaled(60000) }, async (
   const all = (await api.request('GET', '/api/v1/integrations?limit=1000', { key: ADMIN_KEY })).json();
   assert.ok(!all.data.some((integration) => integration.id === id), 'the list no longer has the integration');
 
-  assert.deepEqual(await scanKeys(`hg:{${id}}:*`), [], 'no Redis key of the integration is left');
+  assert.deepEqual(await scanKeys(`hg:{${id}}:*`), [`hg:{${id}}:purging`], 'only the purge marker is left');
+  const ttl = Number((await redisCli(harness.redisPort, ['TTL', `hg:{${id}}:purging`])).trim());
+  assert.ok(ttl > 0, `the purge marker expires: TTL ${ttl}`);
+  assert.ok(ttl <= 60, `the purge marker expires within a minute: TTL ${ttl}`);
   const indexes = [
     `hg:apikey:${sha256Hex(key)}`,
     `hg:apikey:${sha256Hex(extraKey.key)}`,
@@ -542,7 +545,7 @@ test('integration delete during delivery leaves nothing', { timeout: scaled(3000
   });
   // Gives the worker time to record the attempts that were in flight.
   await sleep(1000);
-  assert.deepEqual(await scanKeys(`hg:{${id}}:*`), [], 'no Redis key of the integration is left');
+  assert.deepEqual(await scanKeys(`hg:{${id}}:*`), [`hg:{${id}}:purging`], 'only the purge marker is left');
   assertProblem(await api.request('GET', `/api/v1/integrations/${id}`, { key: ADMIN_KEY }), 404, 'NOT_FOUND', 'read');
 });
 
@@ -557,6 +560,12 @@ test('recreated integration delivers to new endpoints', { timeout: scaled(30000)
   );
   const res = await deleteIntegration(id);
   assert.equal(res.status, 200, `delete: ${res.describe()}`);
+  // The id stays taken for a minute after the delete, so late metric
+  // flushes of the old integration cannot count for the new one.
+  const early = await api.request('POST', '/api/v1/integrations', { key: ADMIN_KEY, json: { id, name: id } });
+  assertProblem(early, 409, 'CONFLICT', 'create right after the delete');
+  assert.match(early.json().detail, /is being deleted or was deleted less than 60 s ago/, 'detail');
+  await redisCli(harness.redisPort, ['DEL', `hg:{${id}}:purging`]);
 
   const after = await api.createIntegration(id);
   const newEndpoint = await api.createEndpoint(id, after.api_key, { url: receiver.url('/new'), event_types: ['*'] });
