@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/prom.h"
@@ -123,61 +124,131 @@ typedef struct redis_guard {
 } redis_guard;
 
 /* A value sealed with HOOKGATE_SECRET_KEY, stored by the first process that
- * connects to a Redis. A process with another key cannot open it, nor the
- * endpoint secrets the others sealed, so it stops at start instead of
- * stalling every delivery. */
+ * connects to a Redis whose endpoint secrets its key opens. A process with
+ * another key cannot open it, nor the endpoint secrets the others sealed,
+ * so it stops at start instead of stalling every delivery. */
 #define KEY_CHECK_KEY "hg:secret_key_check"
 #define KEY_CHECK_AAD "hookgate/secret-key-check"
 #define KEY_CHECK_TEXT "hookgate secret key check"
 
-static void on_key_checked(hg_redis_status status, redisReply *reply,
-                           void *arg)
+static void refuse_secret_key(redis_guard *g)
 {
-    redis_guard *g = arg;
-    char plain[64];
+    hg_error(NULL, "refusing to run: HOOKGATE_SECRET_KEY is not the key "
+                   "that sealed the endpoint secrets in this Redis, so no "
+                   "delivery could be signed; give every gateway and "
+                   "worker the same key (if that key is lost, see "
+                   "docs/troubleshooting.md)");
+    hg_service_fail(g->base);
+    free(g);
+}
 
-    /* A lost connection: the caller checks again on the next ready. */
+static void pass_secret_key(redis_guard *g)
+{
+    if (g->safe != NULL)
+        g->safe(g->arg);
+    free(g);
+}
+
+/* A reply without a usable value (an error, a replica) lets the process
+ * run: the check guards against a mistake and must not stop a fleet. */
+static bool key_check_unusable(hg_redis_status status, redisReply *reply,
+                               redis_guard *g)
+{
     if (status != HG_REDIS_OK || reply == NULL) {
+        /* A lost connection: the caller checks again on the next ready. */
         free(g);
-        return;
+        return true;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
         hg_log_fields f = {.error = reply->str};
 
         hg_warn(&f, "cannot compare HOOKGATE_SECRET_KEY with the other "
                     "processes' key; running on");
-    } else if (reply->type == REDIS_REPLY_STRING &&
-               (hg_secretbox_open(g->cfg->endpoint_secrets_key,
-                                  KEY_CHECK_AAD, reply->str, plain,
-                                  sizeof(plain)) != 0 ||
-                strcmp(plain, KEY_CHECK_TEXT) != 0)) {
-        hg_error(NULL, "refusing to run: HOOKGATE_SECRET_KEY is not the key "
-                       "that sealed the endpoint secrets in this Redis, so "
-                       "no delivery could be signed; give every gateway and "
-                       "worker the same key (if that key is lost, see "
-                       "docs/troubleshooting.md)");
-        hg_service_fail(g->base);
-        free(g);
-        return;
+        pass_secret_key(g);
+        return true;
     }
-    if (g->safe != NULL)
-        g->safe(g->arg);
-    free(g);
+    return false;
 }
 
-/* Stores the check value unless one exists (SET NX GET), and compares an
- * existing one with this process's key. */
-static void check_secret_key(redis_guard *g)
+static bool opens_check_value(const redis_guard *g, const char *sealed)
 {
-    char sealed[HG_SECRETBOX_SEALED_MAX];
+    char plain[64];
 
+    return hg_secretbox_open(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
+                             sealed, plain, sizeof(plain)) == 0 &&
+           strcmp(plain, KEY_CHECK_TEXT) == 0;
+}
+
+static void on_key_stored(hg_redis_status status, redisReply *reply,
+                          void *arg)
+{
+    redis_guard *g = arg;
+
+    if (key_check_unusable(status, reply, g))
+        return;
+    /* Another process stored its value first: the same comparison. */
+    if (reply->type == REDIS_REPLY_STRING && !opens_check_value(g, reply->str))
+        refuse_secret_key(g);
+    else
+        pass_secret_key(g);
+}
+
+static void on_key_sample(hg_redis_status status, redisReply *reply,
+                          void *arg)
+{
+    redis_guard *g = arg;
+    const char *kind = hg_reply_str(reply, 0, NULL);
+    char sealed[HG_SECRETBOX_SEALED_MAX];
+    char plain[HG_SECRET_MAX_LEN];
+    size_t tried = 0, opened = 0;
+
+    if (key_check_unusable(status, reply, g))
+        return;
+    if (kind != NULL && strcmp(kind, "check") == 0) {
+        const char *value = hg_reply_str(reply, 1, NULL);
+
+        if (value != NULL && !opens_check_value(g, value))
+            refuse_secret_key(g);
+        else
+            pass_secret_key(g);
+        return;
+    }
+    /* No check value yet: stored secrets decide whether this key may
+     * write it, so a mistaken first process cannot lock the others out. */
+    for (size_t i = 1; i + 1 < reply->elements; i += 2) {
+        const char *aad = hg_reply_str(reply, i, NULL);
+        const char *secret = hg_reply_str(reply, i + 1, NULL);
+
+        if (aad == NULL || secret == NULL ||
+            !hg_secretbox_is_sealed(secret))
+            continue;
+        tried++;
+        if (hg_secretbox_open(g->cfg->endpoint_secrets_key, aad, secret,
+                              plain, sizeof(plain)) == 0)
+            opened++;
+    }
+    memset(plain, 0, sizeof(plain));
+    if (tried > 0 && opened == 0) {
+        refuse_secret_key(g);
+        return;
+    }
     if (hg_secretbox_seal(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
                           KEY_CHECK_TEXT, sealed, sizeof(sealed)) != 0) {
         hg_error(NULL, "sealing the secret key check value failed");
         abort();
     }
-    hg_redis_command(g->redis, 0, on_key_checked, g, "SET %s %s NX GET",
+    hg_redis_command(g->redis, 0, on_key_stored, g, "SET %s %s NX GET",
                      KEY_CHECK_KEY, sealed);
+}
+
+/* Compares this process's key with the check value, or with a sample of
+ * the stored endpoint secrets before storing the check value. */
+static void check_secret_key(redis_guard *g)
+{
+    const char *argv[] = {KEY_CHECK_KEY, HG_KEY_INTEGRATIONS};
+
+    hg_redis_eval(g->redis, &hg_script_secret_key_sample, 0, on_key_sample,
+                  g, 2, 2, argv, NULL);
 }
 
 static void on_redis_checked(bool checked, const char *problem, void *arg)

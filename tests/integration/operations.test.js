@@ -408,6 +408,28 @@ test('another secret key stops start', { timeout: scaled(30000) }, async () => {
   }
 });
 
+test('wrong first key stores no check value', { timeout: scaled(30000) }, async () => {
+  // Stored secrets sealed with the shared key, and no check value, as on
+  // a Redis that an earlier version filled.
+  await createIntegrationWithEndpoint(api, 'key-sample', 'http://127.0.0.1:9/hook');
+  await redisCli(harness.redisPort, ['DEL', 'hg:secret_key_check']);
+  const result = await harness.runToExit(
+    'hookgate-retry',
+    { HOOKGATE_SECRET_KEY: 'cd'.repeat(32), HOOKGATE_RETRY_ADDR: `127.0.0.1:${await freePort()}` },
+    scaled(10000),
+  );
+  assert.equal(result.code, 1, 'exit code');
+  assert.match(result.output, /refusing to run: HOOKGATE_SECRET_KEY is not the key/, 'message');
+  assert.equal((await redisCli(harness.redisPort, ['EXISTS', 'hg:secret_key_check'])).trim(), '0', 'no check value stored');
+  // A process with the right key stores it.
+  const worker = await harness.startWorker(WORKER_ENV);
+  await waitFor(async () => (await redisCli(harness.redisPort, ['EXISTS', 'hg:secret_key_check'])).trim() === '1', {
+    timeoutMs: 10000,
+    description: 'the worker with the shared key to store the check value',
+  });
+  await harness.stop(worker);
+});
+
 test('port in use stops each process', { timeout: scaled(30000) }, async () => {
   const occupied = net.createServer();
   await new Promise((resolve) => occupied.listen(0, '127.0.0.1', resolve));
