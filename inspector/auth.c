@@ -709,21 +709,31 @@ void insp_session_get(hg_req *r)
     resolve_caller(r, reply_identity, NULL);
 }
 
+/* Deletes the session of token and ends its live feed streams. */
+static void end_session(char *token)
+{
+    char key[HG_KEY_MAX];
+    char sha256[65];
+
+    hg_sha256_hex(token, strlen(token), sha256);
+    memset(token, 0, strlen(token));
+    snprintf(key, sizeof(key), "hg:session:%s", sha256);
+    hg_redis_command(insp->redis, 0, NULL, NULL, "DEL %s", key);
+    feed_hub_end_session(insp->feed, sha256);
+}
+
 void insp_session_delete(hg_req *r)
 {
     char token[TOKEN_MAX];
-    char sha256[65];
     char cookie[160];
 
-    if (cookie_value(r, SESSION_COOKIE, token, sizeof(token))) {
-        char key[HG_KEY_MAX];
-
-        hg_sha256_hex(token, strlen(token), sha256);
-        memset(token, 0, sizeof(token));
-        snprintf(key, sizeof(key), "hg:session:%s", sha256);
-        hg_redis_command(insp->redis, 0, NULL, NULL, "DEL %s", key);
-        feed_hub_end_session(insp->feed, sha256);
-    }
+    if (cookie_value(r, SESSION_COOKIE, token, sizeof(token)))
+        end_session(token);
+    /* A session token can also be sent as a bearer; other bearer
+     * credentials have no session to end. */
+    if (hg_req_bearer(r, token, sizeof(token)) &&
+        strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0)
+        end_session(token);
     snprintf(cookie, sizeof(cookie),
              SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
                             "Max-Age=0%s",

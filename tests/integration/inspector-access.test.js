@@ -157,6 +157,14 @@ test('admin sign-in sets a strict cookie', async () => {
   assertProblem(after, 401, 'UNAUTHORIZED', 'after sign-out');
 });
 
+test('sign-out with a bearer session ends it', async () => {
+  const { token } = await signIn(ADMIN_KEY);
+  const out = await insp.request('DELETE', SESSION_PATH, { key: token });
+  assert.equal(out.status, 204, out.describe());
+  assertProblem(await insp.request('GET', SESSION_PATH, { key: token }), 401, 'UNAUTHORIZED', 'bearer after sign-out');
+  assertProblem(await insp.request('GET', SESSION_PATH, { headers: withCookie(token) }), 401, 'UNAUTHORIZED', 'cookie after sign-out');
+});
+
 test('cookie is Secure behind https', async () => {
   const { res, attributes } = await signIn(ADMIN_KEY, { 'X-Forwarded-Proto': 'https' });
   assert.equal(res.status, 200, res.describe());
