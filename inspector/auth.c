@@ -60,11 +60,24 @@ typedef struct auth_step {
 bool insp_redis_failed(hg_req *r, hg_redis_status status,
                        const redisReply *reply)
 {
+    const char *passing;
+
     if (status == HG_REDIS_OK && !hg_reply_is_error(reply))
         return false;
-    hg_reply_unavailable(r, status != HG_REDIS_OK
-                                ? hg_redis_status_text(status)
-                                : reply->str);
+    if (status != HG_REDIS_OK) {
+        hg_reply_unavailable(r, hg_redis_status_text(status));
+        return true;
+    }
+    /* The raw error names script hashes and lines, which mean nothing to
+     * a caller; the log keeps it. */
+    passing = hg_redis_error_transient(reply->str);
+    if (passing == NULL) {
+        hg_log_fields f = {.correlation_id = r->request_id,
+                           .error = reply->str};
+
+        hg_error(&f, "Redis answered an error");
+    }
+    hg_reply_unavailable(r, passing ? passing : "Redis rejected a command");
     return true;
 }
 
@@ -590,7 +603,12 @@ static void on_session_stored(hg_redis_status status, redisReply *reply,
     session_state *s = r->data;
     char cookie[320];
 
-    if (!insp_redis_failed(r, status, reply) && !hg_req_done(r)) {
+    /* EXPIRE finds no key when the HSET before it failed (for example
+     * with Redis out of memory): no session exists to hand out. */
+    if (status == HG_REDIS_OK && reply != NULL &&
+        reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        hg_reply_unavailable(r, "the session could not be stored in Redis");
+    } else if (!insp_redis_failed(r, status, reply) && !hg_req_done(r)) {
         hg_log_fields f = {.integration_id = s->id.integration_id[0]
                                                  ? s->id.integration_id
                                                  : NULL,

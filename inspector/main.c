@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -156,14 +157,16 @@ static hg_redis *connect_redis(struct event_base *base, const char *name)
     return hg_redis_new(base, &config.redis, &o);
 }
 
-/* A missing page would only show as 404 for "/" while /readyz says 200,
- * so the inspector does not start without it. */
+/* A missing page would only show as 404 for "/" while /readyz answers
+ * 200, so the inspector does not start without it. */
 static bool web_dir_ready(void)
 {
     char index[PATH_MAX];
+    struct stat st;
     int n = snprintf(index, sizeof(index), "%s/index.html", config.web_dir);
 
-    if (n > 0 && (size_t)n < sizeof(index) && access(index, R_OK) == 0)
+    if (n > 0 && (size_t)n < sizeof(index) && stat(index, &st) == 0 &&
+        S_ISREG(st.st_mode) && access(index, R_OK) == 0)
         return true;
     hg_error(NULL,
              "invalid HOOKGATE_WEB_DIR: %s has no readable index.html; set "

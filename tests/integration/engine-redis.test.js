@@ -210,6 +210,8 @@ test('destroyed consumer group is recreated', { timeout: scaled(60000) }, async 
 
 test('full Redis gets 503 with Retry-After', { timeout: scaled(30000) }, async () => {
   const { id, apiKey } = await createIntegrationWithEndpoint(api, 'oom', 'http://127.0.0.1:9/hook');
+  const inspector = await harness.startInspector({}, { gatewayPort: gateway.port });
+  const insp = harness.closeLater(new Api(inspector.port));
   const limit = await redisCommand(harness.redisPort, ['CONFIG', 'GET', 'maxmemory']);
   await redisCommand(harness.redisPort, ['CONFIG', 'SET', 'maxmemory', '1']);
   try {
@@ -218,6 +220,10 @@ test('full Redis gets 503 with Retry-After', { timeout: scaled(30000) }, async (
     assert.equal(res.json().code, 'UNAVAILABLE', 'code');
     assert.match(res.json().detail, /out of memory/, 'detail');
     assert.equal(res.headers['retry-after'], '1', 'Retry-After');
+    // The inspector hands out no cookie for a session it could not store.
+    const signIn = await insp.request('POST', '/inspector/api/session', { json: { key: apiKey } });
+    assert.equal(signIn.status, 503, signIn.describe());
+    assert.equal(signIn.headers['set-cookie'], undefined, 'no session cookie');
   } finally {
     await redisCommand(harness.redisPort, ['CONFIG', 'SET', 'maxmemory', limit[1]]);
   }

@@ -618,14 +618,16 @@ test('invalid settings stop the inspector', { timeout: scaled(20000) }, async ()
     assert.notEqual(child.exitCode, 0, `${name}=${value}: exit status`);
     assert.match(fs.readFileSync(child.logFile, 'utf8'), new RegExp(`invalid ${name}`), `${name}=${value}: message`);
   }
-  const env = harness.serviceEnv({
-    HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${await freePort()}`,
-    HOOKGATE_WEB_DIR: path.join(harness.dir, 'no-such-web-dir'),
-  });
-  const child = harness.spawnLogged('inspector-no-web', binary, [], env, null);
-  await waitFor(() => !child.running, { timeoutMs: 5000, description: 'the inspector without its page to exit' });
-  assert.equal(child.exitCode, 2, 'missing page: exit status');
-  assert.match(fs.readFileSync(child.logFile, 'utf8'), /invalid HOOKGATE_WEB_DIR: .* has no readable index.html/, 'missing page: message');
+  // A directory named index.html is no page either.
+  const dirPage = path.join(harness.dir, 'web-with-dir-page');
+  fs.mkdirSync(path.join(dirPage, 'index.html'), { recursive: true });
+  for (const [label, webDir] of [['missing page', path.join(harness.dir, 'no-such-web-dir')], ['directory page', dirPage]]) {
+    const env = harness.serviceEnv({ HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${await freePort()}`, HOOKGATE_WEB_DIR: webDir });
+    const child = harness.spawnLogged('inspector-no-web', binary, [], env, null);
+    await waitFor(() => !child.running, { timeoutMs: 5000, description: `the inspector with a ${label} to exit` });
+    assert.equal(child.exitCode, 2, `${label}: exit status`);
+    assert.match(fs.readFileSync(child.logFile, 'utf8'), /invalid HOOKGATE_WEB_DIR: .* has no readable index.html/, `${label}: message`);
+  }
 });
 
 test('trimmed id gets reset', { timeout: scaled(60000) }, async () => {
