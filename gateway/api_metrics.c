@@ -57,6 +57,10 @@ static const char *request_integration(const hg_req *r, int status)
 
     if (r->auth_admin || strcmp(r->auth_actor, "admin") == 0)
         return NULL;
+    /* A publish names its actor before the store has checked the key, so
+     * a revoked or unknown key would count there but nowhere else. */
+    if (status == 401)
+        return NULL;
     if (actor_is_integration(r))
         return r->auth_integration[0] != '\0' ? r->auth_integration
                : integration_route            ? r->params[0]

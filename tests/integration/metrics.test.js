@@ -241,3 +241,27 @@ test('manual attempts leave delivery latency alone', { timeout: scaled(30000) },
   assert.ok(body.metrics.p95_delivery_latency_ms < 1000, `p95 ${body.metrics.p95_delivery_latency_ms}`);
   assert.ok(body.metrics.average_delivery_latency_ms < 1000, `average ${body.metrics.average_delivery_latency_ms}`);
 });
+
+test('a publish with a revoked key is not counted', { timeout: scaled(30000) }, async () => {
+  const id = uniqueId('metrics-revoked');
+  const created = await api.createIntegration(id);
+  const keyRes = await api.request('POST', `/api/v1/integrations/${id}/keys`, {
+    key: created.api_key,
+    json: { name: 'doomed', scopes: ['publish'] },
+  });
+  assert.equal(keyRes.status, 201, keyRes.describe());
+  const doomed = keyRes.json();
+  const revoke = await api.request('DELETE', `/api/v1/integrations/${id}/keys/${doomed.id}`, { key: created.api_key });
+  assert.equal(revoke.status, 204, revoke.describe());
+  for (const path of [`/api/v1/integrations/${id}/events`, `/api/v1/integrations/${id}`]) {
+    const method = path.endsWith('/events') ? 'POST' : 'GET';
+    const res = await api.request(method, path, { key: doomed.key, json: { type: 'metrics.revoked' } });
+    assert.equal(res.status, 401, `${method} ${path}: ${res.describe()}`);
+  }
+  // Flushes happen every second; a counted 401 would show by then.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const after = (await readMetrics(id, '?time_period=last_1h')).json();
+  // Only the key's creation and revocation, which succeeded, count.
+  assert.equal(after.metrics.failed_requests, 0, 'no failed request counted');
+  assert.equal(after.errors_by_type.UNAUTHORIZED, undefined, 'no UNAUTHORIZED counted');
+});
