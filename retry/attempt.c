@@ -76,8 +76,10 @@ int attempt_prepare(const job *j, attempt_request *out)
     add_line(out, "webhook-signature", out->signature);
     if (out->traceparent[0] != '\0')
         add_line(out, "traceparent", out->traceparent);
-    if (j->trace.tracestate[0] != '\0')
-        add_line(out, "tracestate", j->trace.tracestate);
+    snprintf(out->tracestate, sizeof(out->tracestate), "%s",
+             j->trace.tracestate);
+    if (out->tracestate[0] != '\0')
+        add_line(out, "tracestate", out->tracestate);
     snprintf(out->hops, sizeof(out->hops), "%d", j->hops + 1);
     add_line(out, HG_HOPS_HEADER, out->hops);
     out->custom = json_loads(j->headers_json ? j->headers_json : "{}", 0,
@@ -273,6 +275,8 @@ static json_t *request_headers(const attempt_request *req)
     if (req->traceparent[0] != '\0')
         json_object_set_new(out, "traceparent",
                             json_string(req->traceparent));
+    if (req->tracestate[0] != '\0')
+        json_object_set_new(out, "tracestate", json_string(req->tracestate));
     if (req->hops[0] != '\0')
         json_object_set_new(out, "hookgate-hops", json_string(req->hops));
     json_object_foreach(req->custom, name, value) {

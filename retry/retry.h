@@ -97,6 +97,7 @@ typedef struct attempt_request {
     /* One "v1,<base64>" per secret in use, space-separated. */
     char signature[2 * HG_SIGNATURE_LEN + 2];
     char traceparent[64];
+    char tracestate[HG_TRACESTATE_MAX + 1]; /* "" when none was sent */
     char hops[16];                  /* the Hookgate-Hops value sent */
     json_t *custom;                 /* the custom headers, for the record */
     char *lines[ATTEMPT_HEADERS_MAX]; /* "Name: value", owned */

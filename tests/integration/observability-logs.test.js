@@ -131,6 +131,16 @@ test('traceparent reaches the receiver with a new span', async () => {
 
   const stored = await api.getEvent(id, apiKey, eventId);
   assert.equal(TRACEPARENT.exec(stored.traceparent || '')?.[1], traceId, 'event stores the trace');
+  const delivery = await waitFor(
+    async () => {
+      const d = await api.getDelivery(id, apiKey, stored.deliveries[0].id);
+      return d.attempts.length > 0 ? d : null;
+    },
+    { timeoutMs: scaled(10000), description: 'the attempt to be recorded' },
+  );
+  const recorded = delivery.attempts[0].request_headers;
+  assert.equal(recorded.traceparent, request.headers.traceparent, 'the attempt records the traceparent sent');
+  assert.equal(recorded.tracestate, request.headers.tracestate, 'the attempt records the tracestate sent');
 });
 
 test('invalid traceparent is replaced', async () => {
