@@ -105,7 +105,7 @@ static int parse_addr(const char *value, hg_listen_addr *out)
     static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
     {                                                                         \
         if (parse_bool(value, &cfg->field) != 0) {                            \
-            snprintf(err, errsz, "must be 1 or 0");                           \
+            snprintf(err, errsz, "must be 1, 0, true or false");                           \
             return -1;                                                        \
         }                                                                     \
         return 0;                                                             \

@@ -338,10 +338,15 @@ static void on_key_owner(hg_redis_status status, redisReply *reply,
     hg_req *r = arg;
 
     if (!gw_redis_failed(r, status, reply)) {
-        if (reply->type == REDIS_REPLY_STRING)
+        /* Routes without an integration in the path (the sandbox) have
+         * no id to name. */
+        if (reply->type == REDIS_REPLY_STRING && r->params[0][0] != '\0')
             hg_reply_problem(r, HG_E_FORBIDDEN,
                              "the API key does not belong to integration %s",
                              r->params[0]);
+        else if (reply->type == REDIS_REPLY_STRING)
+            hg_reply_problem(r, HG_E_FORBIDDEN,
+                             "the API key belongs to another integration");
         else
             reply_unauthorized(r, HG_E_UNAUTHORIZED, BEARER_INVALID,
                                "the API key is not valid");
@@ -440,7 +445,7 @@ static void on_authorized(hg_redis_status status, redisReply *reply,
         snprintf(r->auth_integration, sizeof(r->auth_integration), "%s",
                  a->integration_id);
         r->auth_scopes = gw_scopes_parse(scopes ? scopes : "");
-        /* scopes are the OAuth client's; a token may carry fewer. */
+        /* These are the OAuth client's scopes; a token may have fewer. */
         if (a->cred.kind == CRED_TOKEN && a->cred.token_scopes[0] != '\0')
             r->auth_scopes &= gw_scopes_parse(a->cred.token_scopes);
         gw_set_actor(r, &a->cred, principal ? principal : "");

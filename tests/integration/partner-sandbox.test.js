@@ -117,12 +117,9 @@ test('sandbox returns fixtures and credentials', async () => {
 
   const other = await api.createIntegration(uniqueId('sbx-other'));
   assertProblem(await api.request('GET', '/api/v1/sandbox'), 401, 'UNAUTHORIZED', 'no credentials');
-  assertProblem(
-    await api.request('GET', '/api/v1/sandbox', { key: other.api_key }),
-    403,
-    'FORBIDDEN',
-    'key of another integration',
-  );
+  const foreign = await api.request('GET', '/api/v1/sandbox', { key: other.api_key });
+  assertProblem(foreign, 403, 'FORBIDDEN', 'key of another integration');
+  assert.equal(foreign.json().detail, 'the API key belongs to another integration', 'detail');
 });
 
 test('sandbox reset restores known state', async () => {
