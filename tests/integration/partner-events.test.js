@@ -401,6 +401,18 @@ test('event list and detail times match', { timeout: scaled(30000) }, async () =
   }
 });
 
+test('history ranges that end before they start are 422', async () => {
+  const owner = await api.createIntegration(uniqueId('range'));
+  const since = encodeURIComponent(new Date(Date.now()).toISOString());
+  const until = encodeURIComponent(new Date(Date.now() - 60000).toISOString());
+  for (const list of ['events', 'deliveries', 'audit']) {
+    const res = await api.request('GET', `/api/v1/integrations/${owner.id}/${list}?since=${since}&until=${until}`, {
+      key: owner.api_key,
+    });
+    assertProblem(res, 422, 'VALIDATION_ERROR', `${list} with since after until`);
+  }
+});
+
 test('delivery history filters and pages', { timeout: scaled(30000) }, async () => {
   const owner = await api.createIntegration(uniqueId('dlvhist'));
   const good = await api.createEndpoint(owner.id, owner.api_key, { url: receiver.url('/hist-good'), event_types: ['*'] });
