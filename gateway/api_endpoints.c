@@ -730,7 +730,6 @@ static void on_rotated(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
     endpoint_input *in = r->data;
-
     const char *result = hg_reply_str(reply, 0, NULL);
     const char *dropped = hg_reply_str(reply, 1, NULL);
 
