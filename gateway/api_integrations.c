@@ -575,14 +575,15 @@ static void purge_shared(hg_req *r)
 
 json_t *gw_purge_counts_json(const gw_purge_counts *p)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "events",
-                     (json_int_t)p->events, "deliveries",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "events", (json_int_t)p->events, "deliveries",
                      (json_int_t)p->deliveries, "attempts",
                      (json_int_t)p->attempts, "endpoints",
                      (json_int_t)p->endpoints, "api_keys",
                      (json_int_t)p->api_keys, "oauth_clients",
                      (json_int_t)p->oauth_clients, "redis_keys",
-                     (json_int_t)p->keys);
+                     (json_int_t)p->keys, "sinks", (json_int_t)p->sinks,
+                     "activity_records", (json_int_t)p->activity_records);
 }
 
 static void on_integration_purged(hg_req *r, const gw_purge_counts *p)

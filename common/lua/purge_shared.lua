@@ -25,6 +25,9 @@ if phase == 'sinks' then
   -- The sink named like the integration is its own even without a
   -- configuration, so its captures go too.
   if cursor == '0' then
+    if redis.call('HGET', KEYS[1], id) == id then
+      removed = removed + 1
+    end
     delete_sink(id)
   end
   local reply = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', batch)

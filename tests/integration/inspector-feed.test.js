@@ -345,6 +345,9 @@ test('deleted integration leaves no records or sinks', { timeout: scaled(30000) 
 
   const del = await api.request('DELETE', `/api/v1/integrations/${deleted.id}`, { key: ADMIN_KEY });
   assert.equal(del.status, 200, del.describe());
+  assert.equal(del.json().removed.sinks, 2, 'both configured sinks counted');
+  // Three events and two captures, at least: attempts may add more.
+  assert.ok(del.json().removed.activity_records >= 5, `activity records counted: ${del.json().removed.activity_records}`);
   assert.ok(!(await stream()).includes(deleted.id), 'no record of it in the stream');
   assert.equal((await redisCli(harness.redisPort, ['HGET', 'hg:sinks', extraSink])).trim(), '', 'its sink is unindexed');
   for (const sinkId of [deleted.id, extraSink]) {
