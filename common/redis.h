@@ -69,17 +69,19 @@ hg_redis *hg_redis_new(struct event_base *base, const hg_redis_url *url,
 void hg_redis_free(hg_redis *r);
 /* True when connected, authenticated and the scripts are loaded. */
 bool hg_redis_ready(const hg_redis *r);
-/* Copies why the last connection attempt failed into out, "" when the
- * client is connected or has not failed yet. Any thread may call it. */
+/* Copies the reason the last connection attempt failed into out, "" when
+ * the client is connected or has not failed yet. Any thread may call it. */
 void hg_redis_last_error(hg_redis *r, char *out, size_t cap);
 /* Commands issued and not yet completed. */
 int hg_redis_inflight(const hg_redis *r);
 const char *hg_redis_status_text(hg_redis_status s);
-/* Returns why Redis refused a command for a passing reason (out of memory,
- * loading its data, busy with a script, a replica or a primary without
- * replicas), or NULL when the error reply err is of another kind. Redis
- * 7 refuses these before anything is written (a script at its first
- * write), so a retry is safe. */
+/* Returns the reason Redis rejected a command for a passing cause (out of
+ * memory, loading its data, busy with a script, a replica or a primary
+ * without replicas), or NULL when the error reply err is of another kind.
+ * These come before a command writes, or at a script's first write, so a
+ * retry is safe.
+ * NOTE: for MISCONF or READONLY arising between two writes of one script
+ * that order is assumed, not verified. */
 const char *hg_redis_error_transient(const char *err);
 
 /* Sends a command. timeout_ms <= 0 means the client's default; cb may be

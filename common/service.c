@@ -131,7 +131,7 @@ typedef struct redis_guard {
 #define KEY_CHECK_AAD "hookgate/secret-key-check"
 #define KEY_CHECK_TEXT "hookgate secret key check"
 
-static void refuse_secret_key(redis_guard *g)
+static void reject_secret_key(redis_guard *g)
 {
     hg_error(NULL, "refusing to run: HOOKGATE_SECRET_KEY is not the key "
                    "that sealed the endpoint secrets in this Redis, so no "
@@ -142,7 +142,7 @@ static void refuse_secret_key(redis_guard *g)
     free(g);
 }
 
-static void pass_secret_key(redis_guard *g)
+static void accept_secret_key(redis_guard *g)
 {
     if (g->safe != NULL)
         g->safe(g->arg);
@@ -164,19 +164,25 @@ static bool key_check_unusable(hg_redis_status status, redisReply *reply,
 
         hg_warn(&f, "cannot compare HOOKGATE_SECRET_KEY with the other "
                     "processes' key; running on");
-        pass_secret_key(g);
+        accept_secret_key(g);
         return true;
     }
     return false;
 }
 
-static bool opens_check_value(const redis_guard *g, const char *sealed)
+/* Accepts the key when stored (the check value, or NULL when none was
+ * stored before) opens with it, and rejects it otherwise. */
+static void judge_check_value(redis_guard *g, const char *stored)
 {
     char plain[64];
 
-    return hg_secretbox_open(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
-                             sealed, plain, sizeof(plain)) == 0 &&
-           strcmp(plain, KEY_CHECK_TEXT) == 0;
+    if (stored == NULL ||
+        (hg_secretbox_open(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
+                           stored, plain, sizeof(plain)) == 0 &&
+         strcmp(plain, KEY_CHECK_TEXT) == 0))
+        accept_secret_key(g);
+    else
+        reject_secret_key(g);
 }
 
 static void on_key_stored(hg_redis_status status, redisReply *reply,
@@ -186,11 +192,9 @@ static void on_key_stored(hg_redis_status status, redisReply *reply,
 
     if (key_check_unusable(status, reply, g))
         return;
-    /* Another process stored its value first: the same comparison. */
-    if (reply->type == REDIS_REPLY_STRING && !opens_check_value(g, reply->str))
-        refuse_secret_key(g);
-    else
-        pass_secret_key(g);
+    /* SET ... GET returns the value another process stored first. */
+    judge_check_value(g, reply->type == REDIS_REPLY_STRING ? reply->str
+                                                           : NULL);
 }
 
 static void on_key_sample(hg_redis_status status, redisReply *reply,
@@ -205,12 +209,7 @@ static void on_key_sample(hg_redis_status status, redisReply *reply,
     if (key_check_unusable(status, reply, g))
         return;
     if (kind != NULL && strcmp(kind, "check") == 0) {
-        const char *value = hg_reply_str(reply, 1, NULL);
-
-        if (value != NULL && !opens_check_value(g, value))
-            refuse_secret_key(g);
-        else
-            pass_secret_key(g);
+        judge_check_value(g, hg_reply_str(reply, 1, NULL));
         return;
     }
     /* No check value yet: stored secrets decide whether this key may
@@ -229,7 +228,7 @@ static void on_key_sample(hg_redis_status status, redisReply *reply,
     }
     memset(plain, 0, sizeof(plain));
     if (tried > 0 && opened == 0) {
-        refuse_secret_key(g);
+        reject_secret_key(g);
         return;
     }
     if (hg_secretbox_seal(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
@@ -590,15 +589,15 @@ const char *hg_probe_readiness(const hg_probe *p)
     if (hg_mono_ms() - atomic_load(&p->last_pong_ms) > PROBE_STALE_MS) {
         /* Per thread, because several threads serve /readyz. */
         static _Thread_local char reason[300];
-        char why[200];
+        char last_error[200];
 
-        hg_redis_last_error(p->redis, why, sizeof(why));
-        if (why[0] == '\0')
+        hg_redis_last_error(p->redis, last_error, sizeof(last_error));
+        if (last_error[0] == '\0')
             return "redis did not answer a PING in the last 4 seconds";
         snprintf(reason, sizeof(reason),
                  "redis did not answer a PING in the last 4 seconds; the "
                  "last connection attempt failed: %s",
-                 why);
+                 last_error);
         return reason;
     }
     if (p->group != NULL && !atomic_load(&p->groups_ok))

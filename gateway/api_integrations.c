@@ -496,7 +496,7 @@ typedef struct purge_state {
     /* How long the purge marker outlives the purge, 0 to delete it. */
     int marker_grace_s;
     char cursor[32];
-    /* Where purge_shared.lua goes on: its phase and an HSCAN cursor or a
+    /* Position of purge_shared.lua: its phase and an HSCAN cursor or a
      * stream id. */
     char shared_phase[16];
     char shared_cursor[48];
@@ -555,7 +555,8 @@ done:
     hg_req_release(r);
 }
 
-/* Runs after the integration's own keys are gone. */
+/* Removes what the integration left in shared keys, one batch per call,
+ * once its own keys are gone. */
 static void purge_shared(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);

@@ -157,7 +157,7 @@ static hg_redis *connect_redis(struct event_base *base, const char *name)
     return hg_redis_new(base, &config.redis, &o);
 }
 
-/* A missing page would only show as 404 for "/" while /readyz answers
+/* A missing page would only show as 404 for "/" while /readyz returns
  * 200, so the inspector does not start without it. */
 static bool web_dir_ready(void)
 {

@@ -458,7 +458,7 @@ static void count_attempt(job *j, const hg_http_result *res)
 
         hg_metrics_add(m, j->integration_id, ep, counters[j->outcome], 1);
         /* A manual attempt (redelivery, replay, recovery job) starts when
-         * someone asks for it, so its time since the publish would feed
+         * someone requests it, so its time since the publish would feed
          * the latency percentiles and their alerts with that wait. */
         if (j->outcome == OUTCOME_SUCCEEDED && !j->manual) {
             int64_t published = event_time_ms(j->event_id);

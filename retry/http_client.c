@@ -122,8 +122,8 @@ static void finish(transfer *t, CURLcode rc)
     memset(&res, 0, sizeof(res));
     if (t->easy != NULL)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    /* A 1xx response is interim (RFC 9110, section 15.2): without a final
-     * response after it, the receiver has not answered. */
+    /* A 1xx response is interim (RFC 9110, section 15.2), so without a
+     * final response after it the receiver has not responded. */
     if (status < 200)
         status = 0;
     res.http_status = status;

@@ -242,7 +242,7 @@ test('manual attempts leave delivery latency alone', { timeout: scaled(30000) },
   assert.ok(body.metrics.average_delivery_latency_ms < 1000, `average ${body.metrics.average_delivery_latency_ms}`);
 });
 
-test('a publish with a revoked key is not counted', { timeout: scaled(30000) }, async () => {
+test('revoked key publish not counted', { timeout: scaled(30000) }, async () => {
   const id = uniqueId('metrics-revoked');
   const created = await api.createIntegration(id);
   const keyRes = await api.request('POST', `/api/v1/integrations/${id}/keys`, {
