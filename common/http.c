@@ -2,6 +2,7 @@
 #include "common/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -18,6 +19,8 @@
 #include <strings.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -1104,6 +1107,21 @@ static void on_request(evhtp_request_t *req, void *arg)
  * its head. The parser stops after every complete request (see
  * resume_after_reply), so the first drain of the input after a request
  * completes ends exactly at the start of the next one. */
+/* Where the scan of a chunked body is: within a chunk-size line, at the
+ * LF after it, within the data, or at the line end after the data.
+ * CHUNK_OFF: not chunked, or done (the last chunk, or a line that the
+ * parser rejects itself). */
+typedef enum chunk_state {
+    CHUNK_OFF,
+    CHUNK_SIZE,
+    CHUNK_SIZE_LF,
+    CHUNK_DATA,
+    CHUNK_DATA_END
+} chunk_state;
+
+#define TE_HEADER "transfer-encoding:"
+#define TE_NO_MATCH UINT_MAX
+
 typedef struct head_scan {
     bool in_head;      /* whether the next bytes belong to a request head */
     bool started;      /* whether a byte other than CR or LF was seen */
@@ -1115,6 +1133,17 @@ typedef struct head_scan {
     unsigned lines;    /* complete lines: the request line and headers */
     /* 414 or 431 once the head passed a limit (then scanning stops). */
     int too_large;
+    /* How many bytes of "transfer-encoding:" the current line starts
+     * with, or TE_NO_MATCH. The scan of a head with such a line goes on
+     * into its chunk-size lines (see chunk_scan_bytes). */
+    unsigned te_match;
+    bool chunked;
+    chunk_state chunk;
+    unsigned chunk_digits; /* hex digits of the size after leading zeros */
+    uint64_t chunk_left;   /* size being read, then data bytes to skip */
+    /* Whether a chunk size needs more than 64 bits: libevhtp keeps only
+     * the low 64, so 2^64 would end the body and 2^64 + 5 read 5 bytes. */
+    bool chunk_overflow;
 } head_scan;
 
 /* What a connection is waiting for, which decides its deadline. */
@@ -1163,10 +1192,86 @@ static void head_scan_reset(head_scan *h)
     h->in_head = true;
 }
 
+static bool head_scan_active(const head_scan *h)
+{
+    return h->in_head || h->chunk != CHUNK_OFF;
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Follows the framing of a chunked body up to its last chunk, to see each
+ * chunk size in full. The parser still reads the body itself. A line that
+ * the parser rejects (an extension, a bad digit) stops the scan. */
+static void chunk_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && h->chunk != CHUNK_OFF) {
+        unsigned char c = p[i];
+        int d;
+
+        switch (h->chunk) {
+        case CHUNK_SIZE:
+            i++;
+            if (c == '\r') {
+                h->chunk = CHUNK_SIZE_LF;
+                break;
+            }
+            d = hex_value(c);
+            if (d < 0) {
+                h->chunk = CHUNK_OFF;
+                break;
+            }
+            if (d != 0 || h->chunk_digits > 0)
+                h->chunk_digits++;
+            if (h->chunk_digits > 16) {
+                h->chunk_overflow = true;
+                h->chunk = CHUNK_OFF;
+                break;
+            }
+            h->chunk_left = h->chunk_left * 16 + (uint64_t)d;
+            break;
+        case CHUNK_SIZE_LF:
+            i++;
+            h->chunk = c == '\n' && h->chunk_left > 0 ? CHUNK_DATA
+                                                       : CHUNK_OFF;
+            break;
+        case CHUNK_DATA: {
+            uint64_t take = h->chunk_left < n - i ? h->chunk_left : n - i;
+
+            i += (size_t)take;
+            h->chunk_left -= take;
+            if (h->chunk_left == 0)
+                h->chunk = CHUNK_DATA_END;
+            break;
+        }
+        case CHUNK_DATA_END:
+            i++;
+            if (c == '\n') {
+                h->chunk = CHUNK_SIZE;
+                h->chunk_digits = 0;
+            }
+            break;
+        case CHUNK_OFF:
+            break;
+        }
+    }
+}
+
 static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n && h->in_head && h->too_large == 0 && !h->fold;
-         i++) {
+    size_t i;
+
+    for (i = 0; i < n && h->in_head && h->too_large == 0 && !h->fold; i++) {
         unsigned char c = p[i];
 
         /* The parser skips empty lines before a request line. */
@@ -1185,9 +1290,22 @@ static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
             if (h->line_bytes > 0)
                 h->lines++;
             h->line_bytes = 0;
-            if (++h->newlines == 2)
+            if (++h->newlines == 2) {
                 h->in_head = false;
+                if (h->chunked)
+                    h->chunk = CHUNK_SIZE;
+            }
         } else if (c != '\r') {
+            if (h->line_bytes == 0)
+                h->te_match = h->lines > 0 ? 0 : TE_NO_MATCH;
+            if (h->te_match < sizeof(TE_HEADER) - 1) {
+                if ((unsigned char)tolower(c) == TE_HEADER[h->te_match]) {
+                    if (++h->te_match == sizeof(TE_HEADER) - 1)
+                        h->chunked = true;
+                } else {
+                    h->te_match = TE_NO_MATCH;
+                }
+            }
             h->newlines = 0;
             h->line_bytes++;
         }
@@ -1197,6 +1315,8 @@ static void head_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
                  h->lines > MAX_HEADER_COUNT + 1)
             h->too_large = 431;
     }
+    if (i < n)
+        chunk_scan_bytes(h, p + i, n - i);
 }
 
 /* Scans len bytes of input starting at offset. */
@@ -1207,10 +1327,10 @@ static void head_scan_input(head_scan *h, struct evbuffer *input,
     struct evbuffer_iovec vec[8];
     int count;
 
-    if (len == 0 || !h->in_head ||
+    if (len == 0 || !head_scan_active(h) ||
         evbuffer_ptr_set(input, &at, offset, EVBUFFER_PTR_SET) != 0)
         return;
-    while (len > 0 && h->in_head) {
+    while (len > 0 && head_scan_active(h)) {
         size_t before = len;
 
         count = evbuffer_peek(input, (ev_ssize_t)len, &at, vec, 8);
@@ -1934,24 +2054,47 @@ static evhtp_res on_read(evhtp_request_t *req, struct evbuffer *buf,
     return EVHTP_RES_OK;
 }
 
+/* Rejects with 413 a request whose raw bytes had a chunk size of more
+ * than 64 bits (see chunk_scan_bytes). */
+static evhtp_res reject_chunk_overflow(evhtp_request_t *req, hg_http *h)
+{
+    if (h->opts.max_body_bytes > 0)
+        return reject_too_large(req, h);
+    return reject_early(req, HG_E_PAYLOAD_TOO_LARGE,
+                        "a chunk size is larger than 2^64 - 1 bytes");
+}
+
 /* Runs at each chunk-size line of a chunked body: a chunk that alone
  * passes the body limit gets 413 at once rather than after the body
  * timeout, as a client that announced it may never send it. len is the
- * size as libevhtp read it, which wraps past 2^64 (such as 17 hex
- * digits), so a huge size still ends up above the limit here in most
- * cases.
- * NOTE: a size that wraps to exactly 0 ends the body for libevhtp
- * without calling this hook, and the bytes after it are read as the next
- * request. */
+ * size as libevhtp read it, which keeps only the low 64 bits, so a size
+ * the head scan found too long for 64 bits is rejected whatever the value
+ * of len. */
 static evhtp_res on_new_chunk(evhtp_request_t *req, uint64_t len, void *arg)
 {
     hg_http *h = arg;
+    const open_conn *o = open_conn_of(req->conn);
 
     if (req->cb == on_rejected_complete)
         return EVHTP_RES_OK;
+    if (o != NULL && o->head.chunk_overflow)
+        return reject_chunk_overflow(req, h);
     if (h->opts.max_body_bytes > 0 &&
         len > (uint64_t)h->opts.max_body_bytes)
         return reject_too_large(req, h);
+    return EVHTP_RES_OK;
+}
+
+/* Runs at the last chunk. libevhtp takes a size that is 2^64 exactly for
+ * the last chunk without calling on_new_chunk, and would serve the bytes
+ * after it as the next request. */
+static evhtp_res on_chunks_complete(evhtp_request_t *req, void *arg)
+{
+    const open_conn *o = open_conn_of(req->conn);
+
+    if (req->cb != on_rejected_complete && o != NULL &&
+        o->head.chunk_overflow)
+        return reject_chunk_overflow(req, arg);
     return EVHTP_RES_OK;
 }
 
@@ -2067,6 +2210,8 @@ static evhtp_res on_accept(evhtp_connection_t *conn, void *arg)
     set_read_hook(conn, on_read, arg);
     evhtp_connection_set_hook(conn, evhtp_hook_on_new_chunk,
                               (evhtp_hook)on_new_chunk, arg);
+    evhtp_connection_set_hook(conn, evhtp_hook_on_chunks_complete,
+                              (evhtp_hook)on_chunks_complete, arg);
     return EVHTP_RES_OK;
 }
 

@@ -352,6 +352,44 @@ test('oversized chunk gets 413 at once', { timeout: scaled(20000) }, async () =>
   }
 });
 
+test('chunk size past 64 bits rejected', { timeout: scaled(20000) }, async () => {
+  // 2^64 and 2^64 + 5: a parser that keeps the size in 64 bits reads 0
+  // (the last chunk, so the rest would be a second request) and 5.
+  const smuggled = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  const cases = {
+    '10000000000000000': smuggled,
+    '00010000000000000005': `abcde\r\n0\r\n\r\n${smuggled}`,
+  };
+  const head = 'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n';
+  for (const [size, rest] of Object.entries(cases)) {
+    const client = new RawClient(strict.port);
+    await client.connected;
+    client.write(`${head}${size}\r\n${rest}`);
+    await client.waitClosed(BODY_TIMEOUT_MS + CLOSE_SLACK_MS + 500, size);
+    const problem = assertRejected(client, 413, 'PAYLOAD_TOO_LARGE', `chunk size ${size}`);
+    assert.match(problem.detail, /larger than the limit/, size);
+  }
+  // The same in pieces, after a first chunk of ordinary size: the scan
+  // goes on across reads.
+  const client = new RawClient(strict.port);
+  await client.connected;
+  for (const piece of [head, '3\r\nab', 'c\r', '\n1000', '0000000000000', `\r\n${smuggled}`]) {
+    client.write(piece);
+    await sleep(50);
+  }
+  await client.waitClosed(BODY_TIMEOUT_MS + CLOSE_SLACK_MS + 500, 'in pieces');
+  assertRejected(client, 413, 'PAYLOAD_TOO_LARGE', 'in pieces');
+});
+
+test('chunk size leading zeros accepted', { timeout: scaled(20000) }, async () => {
+  const client = new RawClient(strict.port);
+  await client.connected;
+  client.write('POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+               '00000000000000000005\r\nabcde\r\n0\r\n\r\n');
+  await client.waitClosed(scaled(5000), 'leading zeros');
+  assert.deepEqual(client.responses.map((r) => r.status), [405]);
+});
+
 test('timely body is served', { timeout: scaled(20000) }, async () => {
   const client = new RawClient(strict.port);
   await client.connected;
