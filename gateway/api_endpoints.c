@@ -35,6 +35,10 @@ typedef struct endpoint_input {
     bool create;        /* 201 with the secret and Location, not 200 */
     char secret[HG_SECRET_MAX_LEN];   /* in clear, for the response only */
     char sealed[HG_SECRETBOX_SEALED_MAX];
+    /* A rotation's grace period (s), and the sealed secret it replaces
+     * when the caller chose the new one ("" otherwise). */
+    long long grace_s;
+    char replaced[HG_SECRETBOX_SEALED_MAX];
     char *strings[FIELDS_MAX];        /* owned copies of values */
     const char *pairs[2 * FIELDS_MAX];
     int npairs;
@@ -737,6 +741,11 @@ static void on_rotated(hg_redis_status status, redisReply *reply, void *arg)
         /* already replied */
     } else if (result == NULL) {
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+    } else if (strcmp(result, "changed") == 0) {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "the secret of endpoint %s changed during this "
+                         "rotation; retry it",
+                         in->id);
     } else if (strcmp(result, "ok") != 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
                          in->id);
@@ -758,18 +767,94 @@ static void on_rotated(hg_redis_status status, redisReply *reply, void *arg)
     hg_req_release(r);
 }
 
+/* Stores the sealed new secret. With in->replaced set, the script stores
+ * it only while that is still the current secret. */
+static void rotate_store(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    endpoint_input *in = r->data;
+    int64_t now_ms = hg_time_ms();
+    int64_t expires_ms = now_ms + in->grace_s * 1000;
+    char key[HG_KEY_MAX], expires_text[24], expires_at[HG_TIME_BUF];
+    char now[HG_TIME_BUF], now_text[24];
+
+    snprintf(expires_text, sizeof(expires_text), "%lld",
+             (long long)expires_ms);
+    input_set(in, "previous_expires_at",
+              hg_time_format(expires_ms, expires_at));
+    snprintf(now_text, sizeof(now_text), "%lld", (long long)now_ms);
+    const char *argv[] = {hg_key_id(key, r->params[0], "ep", in->id),
+                          in->sealed, expires_text, expires_at,
+                          hg_time_format(now_ms, now), now_text,
+                          in->replaced};
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_endpoint_rotate, 0, on_rotated, r, 1,
+                  7, argv, NULL);
+}
+
+/* Returns whether two "whsec_" secrets decode to the same key, which
+ * signs alike whatever the text. */
+static bool same_secret(const char *a, const char *b)
+{
+    uint8_t ka[HG_SECRET_MAX_BYTES], kb[HG_SECRET_MAX_BYTES];
+    const char *reason = NULL;
+    int la = hg_secret_parse(a, ka, sizeof(ka), &reason);
+    int lb = hg_secret_parse(b, kb, sizeof(kb), &reason);
+    bool same = la > 0 && la == lb && hg_ct_equal(ka, kb, (size_t)la);
+
+    memset(ka, 0, sizeof(ka));
+    memset(kb, 0, sizeof(kb));
+    return same;
+}
+
+/* Rejects a chosen secret that is already the endpoint's current one,
+ * because the caller would take the old secret for retired. */
+static void on_current_secret(hg_redis_status status, redisReply *reply,
+                              void *arg)
+{
+    hg_req *r = arg;
+    endpoint_input *in = r->data;
+    const char *current = hg_reply_str(reply, 0, NULL);
+    char aad[HG_KEY_MAX], plain[HG_SECRET_MAX_LEN];
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (current == NULL) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
+                         in->id);
+    } else if (strlen(current) >= sizeof(in->replaced)) {
+        /* Longer than any value this version seals, so it cannot be the
+         * new secret: rotate without the comparison. */
+        rotate_store(r);
+    } else {
+        snprintf(aad, sizeof(aad), "%s/%s", r->params[0], in->id);
+        if (hg_secretbox_open(gw_config->endpoint_secrets_key, aad, current,
+                              plain, sizeof(plain)) == 0 &&
+            same_secret(plain, in->secret)) {
+            hg_reply_problem(r, HG_E_CONFLICT,
+                             "the new secret is the current secret of "
+                             "endpoint %s; send another one, or send no "
+                             "secret to have one generated",
+                             in->id);
+        } else {
+            snprintf(in->replaced, sizeof(in->replaced), "%s", current);
+            rotate_store(r);
+        }
+        memset(plain, 0, sizeof(plain));
+    }
+    hg_req_release(r);
+}
+
 static void rotate_authorized(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
     size_t len;
     json_t *body = NULL;
-    json_t *grace;
+    json_t *grace, *secret;
     gw_validate_result res;
     endpoint_input *in;
-    long long grace_s = gw_config->secret_grace_s;
-    int64_t now_ms, expires_ms;
-    char key[HG_KEY_MAX], expires_text[24], expires_at[HG_TIME_BUF];
-    char now[HG_TIME_BUF], now_text[24];
+    bool chosen;
+    char key[HG_KEY_MAX];
 
     hg_req_body(r, &len);
     if (len > 0 && (body = gw_json_body(r)) == NULL)
@@ -788,28 +873,25 @@ static void rotate_authorized(hg_req *r)
         hg_reply_problem(r, res.code, "%s", res.message);
         return;
     }
-    if (grace != NULL)
-        grace_s = json_integer_value(grace);
-    if (!read_secret(r, json_object_get(body, "secret"), in) ||
-        !seal_secret(r, in, NULL)) {
+    in->grace_s = grace != NULL ? json_integer_value(grace)
+                                : gw_config->secret_grace_s;
+    secret = json_object_get(body, "secret");
+    chosen = secret != NULL && !json_is_null(secret);
+    if (!read_secret(r, secret, in) || !seal_secret(r, in, NULL)) {
         json_decref(body);
         return;
     }
     json_decref(body);
 
-    now_ms = hg_time_ms();
-    expires_ms = now_ms + grace_s * 1000;
-    snprintf(expires_text, sizeof(expires_text), "%lld",
-             (long long)expires_ms);
-    input_set(in, "previous_expires_at",
-              hg_time_format(expires_ms, expires_at));
-    snprintf(now_text, sizeof(now_text), "%lld", (long long)now_ms);
-    const char *argv[] = {hg_key_id(key, r->params[0], "ep", in->id),
-                          in->sealed, expires_text, expires_at,
-                          hg_time_format(now_ms, now), now_text};
+    /* A generated secret is new by construction, so only a chosen one is
+     * compared with the current secret. */
+    if (!chosen) {
+        rotate_store(r);
+        return;
+    }
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_eval(t->redis, &hg_script_endpoint_rotate, 0, on_rotated, r, 1,
-                  6, argv, NULL);
+    hg_redis_command(t->redis, 0, on_current_secret, r, "HMGET %s secret",
+                     hg_key_id(key, r->params[0], "ep", in->id));
 }
 
 void gw_rotate_secret(hg_req *r)

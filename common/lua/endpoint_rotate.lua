@@ -6,14 +6,19 @@
 -- one drops that secret early, and the reply contains its expiry.
 -- KEYS: 1 endpoint hash
 -- ARGV: 1 new sealed secret, 2 previous secret expiry (ms),
---       3 previous secret expiry (RFC 3339), 4 updated_at, 5 now (ms)
+--       3 previous secret expiry (RFC 3339), 4 updated_at, 5 now (ms),
+--       6 the sealed secret that the caller read as current, or "" to
+--       rotate whatever it is
 -- Returns {"ok", expiry (RFC 3339) of the dropped secret or ""} |
---   {"not_found"}
+--   {"not_found"} | {"changed"} (the current secret is no longer ARGV[6])
 local f = redis.call('HMGET', KEYS[1], 'secret', 'previous_secret',
                      'previous_expires_ms', 'previous_expires_at')
 local current = f[1]
 if not current then
   return {'not_found'}
+end
+if ARGV[6] ~= '' and current ~= ARGV[6] then
+  return {'changed'}
 end
 local dropped = ''
 if f[2] and f[2] ~= '' and tonumber(f[3] or '0') > tonumber(ARGV[5]) then

@@ -643,6 +643,23 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
   ]) {
     assertProblem(await api.request('POST', `${base}/rotate-secret`, { key: owner.api_key, json }), 422, 'VALIDATION_ERROR', label);
   }
+
+  // A chosen secret that is already the current one would rotate nothing;
+  // the previous secret may come back.
+  const chosenA = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+  const chosenB = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+  const rotate = (secret) => api.request('POST', `${base}/rotate-secret`, { key: owner.api_key, json: { secret } });
+  const toA = await rotate(chosenA);
+  assert.equal(toA.status, 200, `rotate to a chosen secret: ${toA.describe()}`);
+  const same = await rotate(chosenA);
+  assertProblem(same, 409, 'CONFLICT', 'rotate to the current secret');
+  assert.match(same.json().detail, /is the current secret/, 'the detail names the reason');
+  assert.ok(!same.text.includes(chosenA.slice(6)), 'the detail does not repeat the secret');
+  const toB = await rotate(chosenB);
+  assert.equal(toB.status, 200, `rotate to another secret: ${toB.describe()}`);
+  const back = await rotate(chosenA);
+  assert.equal(back.status, 200, `rotate back to the previous secret: ${back.describe()}`);
+  assert.equal(back.json().secret, chosenA, 'the previous secret is current again');
   assertProblem(
     await api.request('POST', `${endpointsPath(owner.id)}/ep_00000000000000000000000000/rotate-secret`, {
       key: owner.api_key,
