@@ -727,6 +727,29 @@ done:
     hg_req_release(r);
 }
 
+/* Replies to the delete of an integration whose id is a shared key tag:
+ * 404 when it does not exist, and 409 when an earlier version created it,
+ * because its scan would match the shared keys of every integration. */
+static void on_reserved_checked(hg_redis_status status, redisReply *reply,
+                                void *arg)
+{
+    hg_req *r = arg;
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (reply->type != REDIS_REPLY_INTEGER || reply->integer == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "integration %s does not exist",
+                         r->params[0]);
+    } else {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "integration %s shares its key tag with keys of "
+                         "all integrations, so it cannot be deleted here; "
+                         "see the CHANGELOG for its manual removal",
+                         r->params[0]);
+    }
+    hg_req_release(r);
+}
+
 void gw_purge_integration(hg_req *r, const char *integration_id,
                           bool missing_ok, int marker_grace_s,
                           void (*done)(hg_req *r, const gw_purge_counts *c))
@@ -736,14 +759,12 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
     char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_clients[HG_KEY_MAX];
     char k_marker[HG_KEY_MAX], marker_ttl[16];
 
-    /* Only an earlier version could create such an integration. Its scan
-     * would match the shared keys of every integration. */
+    /* Only the integration delete route gets here with such an id (the
+     * sandbox's id is not one), so r->params[0] names it. */
     if (hg_key_tag_shared(integration_id)) {
-        hg_reply_problem(r, HG_E_CONFLICT,
-                         "integration %s shares its key tag with keys of "
-                         "all integrations, so it cannot be deleted here; "
-                         "see the CHANGELOG for its manual removal",
-                         integration_id);
+        hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+        hg_redis_command(t->redis, 0, on_reserved_checked, r, "EXISTS %s",
+                         hg_key(k_int, integration_id, "integration"));
         return;
     }
     if ((p = calloc(1, sizeof(*p))) == NULL) {

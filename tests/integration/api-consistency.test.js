@@ -172,7 +172,16 @@ test('shared key tags are not integration ids', async () => {
     assertProblem(res, 422, 'VALIDATION_ERROR', `create ${id}`);
     assert.match(res.json().detail, /is reserved/, `create ${id}: detail`);
     const del = await api.request('DELETE', base(id), { key: ADMIN_KEY });
-    assertProblem(del, 409, 'CONFLICT', `delete ${id}`);
+    assertProblem(del, 404, 'NOT_FOUND', `delete ${id} that does not exist`);
+  }
+  // One that an earlier version created is refused rather than purged.
+  await redisCli(harness.redisPort, ['HSET', 'hg:{jobs}:integration', 'id', 'jobs', 'name', 'jobs']);
+  try {
+    const del = await api.request('DELETE', base('jobs'), { key: ADMIN_KEY });
+    assertProblem(del, 409, 'CONFLICT', 'delete jobs created earlier');
+    assert.match(del.json().detail, /shares its key tag/, 'delete jobs: detail');
+  } finally {
+    await redisCli(harness.redisPort, ['DEL', 'hg:{jobs}:integration']);
   }
   assert.equal((await redisCli(harness.redisPort, ['EXISTS', 'hg:{wq0}:work'])).trim(), '1', 'work shard kept');
   assert.notEqual((await redisCli(harness.redisPort, ['XLEN', 'hg:{admin}:audit'])).trim(), '0', 'audit log kept');
