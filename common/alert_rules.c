@@ -149,6 +149,8 @@ bool hg_alert_rules_apply_json(hg_alert_rules *rules, const json_t *body,
                      name);
             return false;
         }
+        if (json_is_null(value))
+            continue;
         if (!json_is_number(value) || !in_range(i, json_number_value(value))) {
             describe_range(i, why, cap);
             return false;

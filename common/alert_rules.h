@@ -49,9 +49,10 @@ void hg_alert_rules_set_stored(hg_alert_rules *rules, const char *name,
                                const char *value);
 
 /* Checks a PUT body (a JSON object whose members are all optional) and
- * applies its members to *rules. Returns true on success; otherwise writes
- * a sentence naming the member at fault into why (cap bytes) and leaves
- * *rules unchanged. */
+ * applies its members to *rules. A member that is null removes the
+ * override and leaves its field in *rules as it is. Returns true on
+ * success; otherwise writes a sentence naming the member at fault into
+ * why (cap bytes) and leaves *rules unchanged. */
 bool hg_alert_rules_apply_json(hg_alert_rules *rules, const json_t *body,
                                char *why, size_t cap);
 

@@ -164,9 +164,15 @@ static void put_authorized(hg_req *r)
     argv[argc++] = hg_key(k_int, r->params[0], "integration");
     argv[argc++] = hg_key(k_rules, r->params[0], "alertrules");
     for (int i = 0; i < HG_ALERT_RULE_FIELDS; i++) {
-        if (json_object_get(body, hg_alert_rule_names[i]) == NULL)
+        const json_t *value = json_object_get(body, hg_alert_rule_names[i]);
+
+        if (value == NULL)
             continue;
-        hg_alert_rules_format(&checked, i, values[i], sizeof(values[i]));
+        /* An empty value makes the script remove the override. */
+        if (json_is_null(value))
+            values[i][0] = '\0';
+        else
+            hg_alert_rules_format(&checked, i, values[i], sizeof(values[i]));
         argv[argc++] = hg_alert_rule_names[i];
         argv[argc++] = values[i];
     }

@@ -208,6 +208,16 @@ test('alert rules defaults, update and validation', async () => {
   const kept = await api.request('GET', rulesPath(id), { key });
   assert.deepEqual(kept.json(), updated, 'rejected updates stored nothing');
 
+  // null removes an override, so the field follows the environment again;
+  // null for a field without one changes nothing.
+  const reset = await putRules(id, key, { window_s: null, min_samples: null });
+  assert.deepEqual(reset, { ...DEFAULT_RULES, error_rate_threshold: 0.2 }, 'null restores the default');
+  const stored = (await redisCli(harness.redisPort, ['HKEYS', `hg:{${id}}:alertrules`])).trim().split('\n');
+  assert.deepEqual(stored, ['error_rate_threshold'], 'only the remaining override is stored');
+  const mixed = await api.request('PUT', rulesPath(id), { key, json: { error_rate_threshold: null, window_s: 4 } });
+  assertProblem(mixed, 422, 'VALIDATION_ERROR', 'a reset with an invalid field');
+  assert.deepEqual((await api.request('GET', rulesPath(id), { key })).json(), reset, 'the rejected reset removed nothing');
+
   assertProblem(await api.request('GET', rulesPath(id)), 401, 'UNAUTHORIZED', 'GET rules without a key');
   assertProblem(await api.request('PUT', rulesPath(id), { json: {} }), 401, 'UNAUTHORIZED', 'PUT rules without a key');
   assertProblem(

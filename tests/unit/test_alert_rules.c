@@ -86,6 +86,22 @@ START_TEST(rules_empty_body_keeps_all)
 }
 END_TEST
 
+START_TEST(rules_null_keeps_field)
+{
+    hg_alert_rules rules = defaults(), before = rules;
+    json_t *body = json_loads("{\"resolve_after_s\":null,\"window_s\":10}", 0,
+                              NULL);
+    char why[256] = "";
+
+    ck_assert(body != NULL);
+    ck_assert_msg(hg_alert_rules_apply_json(&rules, body, why, sizeof(why)),
+                  "rejected: %s", why);
+    json_decref(body);
+    ck_assert_int_eq(rules.resolve_after_s, before.resolve_after_s);
+    ck_assert_int_eq(rules.window_s, 10);
+}
+END_TEST
+
 START_TEST(rules_rejected_values)
 {
     check_rejected("[]", "JSON object");
@@ -102,7 +118,6 @@ START_TEST(rules_rejected_values)
     check_rejected("{\"resolve_ratio\":0}", "resolve_ratio");
     check_rejected("{\"resolve_ratio\":1.01}", "resolve_ratio");
     check_rejected("{\"resolve_after_s\":-1}", "resolve_after_s");
-    check_rejected("{\"resolve_after_s\":null}", "resolve_after_s");
     /* A valid member does not save an invalid one after it. */
     check_rejected("{\"window_s\":10,\"min_samples\":-3}", "min_samples");
 }
@@ -187,6 +202,7 @@ static Suite *alert_rules_suite(void)
     tcase_add_test(tc, rules_defaults_from_config);
     tcase_add_test(tc, rules_partial_update);
     tcase_add_test(tc, rules_empty_body_keeps_all);
+    tcase_add_test(tc, rules_null_keeps_field);
     tcase_add_test(tc, rules_rejected_values);
     tcase_add_test(tc, rules_bounds_accepted);
     tcase_add_test(tc, rules_stored_overrides);
