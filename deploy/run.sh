@@ -66,16 +66,25 @@ done
 if [ -z "${HOOKGATE_REDIS_URL:-}" ]; then
   redis_port=$(hg_free_port "${HOOKGATE_REDIS_PORT:-6380}")
   mkdir -p "$state_dir/redis"
-  redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state_dir/redis" \
-    --appendonly yes --appendfsync everysec --save "" \
-    --logfile "$state_dir/logs/redis.log" &
+  # Other users of this machine can reach a loopback port too, so the
+  # private Redis gets a password, made once and kept like the keys below.
+  # It goes in a config file because a command line is visible to them.
+  if [ ! -s "$state_dir/redis_password" ]; then
+    (umask 077 && openssl rand -hex 24 >"$state_dir/redis_password")
+  fi
+  redis_password=$(cat "$state_dir/redis_password")
+  printf 'requirepass %s\n' "$redis_password" >"$state_dir/redis.conf"
+  redis-server "$state_dir/redis.conf" --bind 127.0.0.1 --port "$redis_port" \
+    --dir "$state_dir/redis" --appendonly yes --appendfsync everysec \
+    --save "" --logfile "$state_dir/logs/redis.log" &
   redis_pid=$!
-  export HOOKGATE_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+  export HOOKGATE_REDIS_URL="redis://:$redis_password@127.0.0.1:$redis_port/0"
   for _ in $(seq 50); do
-    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    REDISCLI_AUTH=$redis_password redis-cli -p "$redis_port" ping 2>/dev/null |
+      grep -q PONG && break
     sleep 0.1
   done
-  hg_note "private Redis on 127.0.0.1:$redis_port (AOF in $state_dir/redis)"
+  hg_note "private Redis on 127.0.0.1:$redis_port (AOF in $state_dir/redis, password in $state_dir/redis_password)"
 fi
 
 # The admin key is made once and kept, so it stays valid across runs.
