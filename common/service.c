@@ -135,9 +135,9 @@ static void reject_secret_key(redis_guard *g)
 {
     hg_error(NULL, "refusing to run: HOOKGATE_SECRET_KEY is not the key "
                    "that sealed the endpoint secrets in this Redis, so no "
-                   "delivery could be signed; give every gateway and "
-                   "worker the same key (if that key is lost, see "
-                   "docs/troubleshooting.md)");
+                   "delivery could be signed; give every gateway, "
+                   "worker and inspector the same key (if that key is "
+                   "lost, see docs/troubleshooting.md)");
     hg_service_fail(g->base);
     free(g);
 }
@@ -288,6 +288,21 @@ void hg_service_check_redis(hg_redis *r, const hg_config *cfg,
     }
     *g = (redis_guard){cfg, base, r, safe, arg};
     hg_redis_check_durability(r, on_redis_checked, g);
+}
+
+void hg_service_check_secret_key(hg_redis *r, const hg_config *cfg,
+                                 struct event_base *base)
+{
+    redis_guard *g;
+
+    if (!cfg->secret_key_set)
+        return;
+    if ((g = malloc(sizeof(*g))) == NULL) {
+        hg_error(NULL, "out of memory checking HOOKGATE_SECRET_KEY");
+        abort();
+    }
+    *g = (redis_guard){cfg, base, r, NULL, NULL};
+    check_secret_key(g);
 }
 
 /* One drain per process; hg_service_run frees its timer after the loop,

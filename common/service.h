@@ -62,4 +62,11 @@ void hg_service_check_redis(hg_redis *r, const hg_config *cfg,
                             struct event_base *base,
                             void (*safe)(void *arg), void *arg);
 
+/* Runs only the HOOKGATE_SECRET_KEY part of hg_service_check_redis, for a
+ * process that needs the key but not the durability of queued work: fails
+ * the service when the key differs from the one the other processes
+ * sealed with. Does nothing when no key is set. */
+void hg_service_check_secret_key(hg_redis *r, const hg_config *cfg,
+                                 struct event_base *base);
+
 #endif

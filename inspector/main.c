@@ -144,7 +144,15 @@ static const hg_route routes[] = {
     SINK_ROUTE(htp_method_OPTIONS),
 };
 
-static hg_redis *connect_redis(struct event_base *base, const char *name)
+/* The inspector opens endpoint secrets to check the signatures that sinks
+ * receive, so it stops at start when its key is not the others' key. */
+static void on_redis_ready(hg_redis *r, void *arg)
+{
+    hg_service_check_secret_key(r, &config, arg);
+}
+
+static hg_redis *connect_redis(struct event_base *base, const char *name,
+                               bool check_key)
 {
     hg_redis_options o = {
         .name = name,
@@ -152,6 +160,8 @@ static hg_redis *connect_redis(struct event_base *base, const char *name)
         .connect_timeout_ms = config.redis_timeout_ms,
         .max_inflight = 20000,
         .scripts = hg_scripts_all,
+        .on_ready = check_key ? on_redis_ready : NULL,
+        .on_ready_arg = base,
     };
 
     return hg_redis_new(base, &config.redis, &o);
@@ -195,8 +205,8 @@ int main(int argc, char **argv)
     insp = &state;
     state.base = base;
     state.cfg = &config;
-    state.redis = connect_redis(base, "inspector");
-    state.feed_redis = connect_redis(base, "inspector-feed");
+    state.redis = connect_redis(base, "inspector", true);
+    state.feed_redis = connect_redis(base, "inspector-feed", false);
     state.feed = feed_hub_new(&state);
     probe = hg_probe_new(base, &config, "inspector-probe", NULL);
     insp_proxy_init(base);

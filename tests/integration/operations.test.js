@@ -396,10 +396,15 @@ test('another secret key stops start', { timeout: scaled(30000) }, async () => {
   // The harness's gateway stored the check value with the shared key.
   assert.match(await redisCli(harness.redisPort, ['GET', 'hg:secret_key_check']), /^enc1:/, 'check value stored');
   const otherKey = 'ab'.repeat(32);
-  for (const binary of ['hookgate-gateway', 'hookgate-retry']) {
+  for (const binary of ['hookgate-gateway', 'hookgate-retry', 'hookgate-inspector']) {
     const result = await harness.runToExit(
       binary,
-      { HOOKGATE_SECRET_KEY: otherKey, HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${await freePort()}`, HOOKGATE_RETRY_ADDR: `127.0.0.1:${await freePort()}` },
+      {
+        HOOKGATE_SECRET_KEY: otherKey,
+        HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${await freePort()}`,
+        HOOKGATE_RETRY_ADDR: `127.0.0.1:${await freePort()}`,
+        HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${await freePort()}`,
+      },
       scaled(10000),
     );
     assert.equal(result.code, 1, `${binary}: exit code`);
