@@ -122,6 +122,36 @@ void gw_recover_endpoint(hg_req *r)
     gw_authorize_existing(r, r->params[0], SCOPE_MANAGE, recover_authorized);
 }
 
+/* Builds the API object of a job from its record, given as flat field and
+ * value pairs from index first of reply. */
+static json_t *job_json(const redisReply *reply, size_t first)
+{
+    json_t *out = json_object();
+    static const char *const shown[] = {
+        "id", "type", "endpoint_id", "since", "until_at", "status",
+        "scanned", "requeued", "created_at", "updated_at", "finished_at",
+        NULL,
+    };
+
+    for (int k = 0; shown[k] != NULL; k++) {
+        for (size_t i = first; i + 1 < reply->elements; i += 2) {
+            const char *name = hg_reply_str(reply, i, NULL);
+            const char *v = hg_reply_str(reply, i + 1, NULL);
+
+            if (name == NULL || v == NULL || strcmp(name, shown[k]) != 0)
+                continue;
+            if (strcmp(name, "scanned") == 0 || strcmp(name, "requeued") == 0)
+                json_object_set_new(out, name, json_integer(atoll(v)));
+            else if (strcmp(name, "until_at") == 0)
+                json_object_set_new(out, "until", json_string(v));
+            else
+                json_object_set_new(out, name,
+                                    v[0] ? json_string(v) : json_null());
+        }
+    }
+    return out;
+}
+
 static void on_job(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
@@ -132,31 +162,7 @@ static void on_job(hg_redis_status status, redisReply *reply, void *arg)
         hg_reply_problem(r, HG_E_NOT_FOUND, "job %s does not exist",
                          r->params[1]);
     } else {
-        json_t *out = json_object();
-        static const char *const shown[] = {
-            "id", "type", "endpoint_id", "since", "until_at", "status",
-            "scanned", "requeued", "created_at", "updated_at", "finished_at",
-            NULL,
-        };
-
-        for (int k = 0; shown[k] != NULL; k++) {
-            for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-                const char *name = hg_reply_str(reply, i, NULL);
-                const char *v = hg_reply_str(reply, i + 1, NULL);
-
-                if (name == NULL || v == NULL || strcmp(name, shown[k]) != 0)
-                    continue;
-                if (strcmp(name, "scanned") == 0 ||
-                    strcmp(name, "requeued") == 0)
-                    json_object_set_new(out, name, json_integer(atoll(v)));
-                else if (strcmp(name, "until_at") == 0)
-                    json_object_set_new(out, "until", json_string(v));
-                else
-                    json_object_set_new(out, name,
-                                        v[0] ? json_string(v) : json_null());
-            }
-        }
-        hg_reply_json(r, 200, out);
+        hg_reply_json(r, 200, job_json(reply, 0));
     }
     hg_req_release(r);
 }
@@ -181,4 +187,51 @@ void gw_get_job(hg_req *r)
         return;
     }
     gw_authorize_existing(r, r->params[0], SCOPE_READ, job_authorized);
+}
+
+static void on_job_cancelled(hg_redis_status status, redisReply *reply,
+                             void *arg)
+{
+    hg_req *r = arg;
+    const char *result = hg_reply_str(reply, 0, NULL);
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied */
+    } else if (result == NULL || strcmp(result, "missing") == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "job %s does not exist",
+                         r->params[1]);
+    } else if (strcmp(result, "finished") == 0) {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "job %s already finished, so there is nothing to "
+                         "cancel",
+                         r->params[1]);
+    } else {
+        gw_audit(r, r->params[0], "job.cancel", r->params[1], NULL);
+        hg_reply_json(r, 200, job_json(reply, 1));
+    }
+    hg_req_release(r);
+}
+
+static void cancel_authorized(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    char key[HG_KEY_MAX], now[HG_TIME_BUF];
+    const char *argv[] = {hg_key_id(key, r->params[0], "job", r->params[1]),
+                          hg_time_format(hg_time_ms(), now)};
+
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_eval(t->redis, &hg_script_job_cancel, 0, on_job_cancelled, r, 1,
+                  2, argv, NULL);
+}
+
+void gw_cancel_job(hg_req *r)
+{
+    if (!gw_check_integration_param(r, r->params[0]))
+        return;
+    if (!hg_id_valid("job_", r->params[1])) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "job %s does not exist",
+                         r->params[1]);
+        return;
+    }
+    gw_authorize_existing(r, r->params[0], SCOPE_MANAGE, cancel_authorized);
 }

@@ -282,6 +282,7 @@ bool gw_payload_valid(const gw_publish *s, const char *integration_id,
                       char *why, size_t cap);
 void gw_recover_endpoint(hg_req *r);
 void gw_get_job(hg_req *r);
+void gw_cancel_job(hg_req *r);
 void gw_list_deliveries(hg_req *r);
 void gw_create_credential(hg_req *r);
 void gw_list_credentials(hg_req *r);

@@ -122,6 +122,8 @@ static const hg_route routes[] = {
              gw_recover_endpoint),
     HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/jobs/{job}",
              gw_get_job),
+    HG_ROUTE(htp_method_POST, "/api/v1/integrations/{id}/jobs/{job}/cancel",
+             gw_cancel_job),
     HG_ROUTE(htp_method_GET, "/api/v1/integrations/{id}/audit", gw_list_audit),
     HG_ROUTE(htp_method_POST, "/api/v1/integrations/{id}/keys",
              gw_create_credential),

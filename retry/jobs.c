@@ -83,6 +83,8 @@ static void on_batch(hg_redis_status status, redisReply *reply, void *arg)
 
         hg_info(&f, "job %s finished: %lld deliveries queued again",
                 j->job_id, requeued ? requeued->integer : 0);
+    } else if (strcmp(state, "cancelled") == 0) {
+        hg_info(&f, "job %s was cancelled; stopped it", j->job_id);
     }
     finish_job(j);
 }

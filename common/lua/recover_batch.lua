@@ -3,15 +3,16 @@
 -- each one of the job's endpoint whose status is failed or dead.
 -- KEYS: 1 job hash, 2 delivery index, 3 work stream
 -- ARGV: 1 integration id, 2 batch size, 3 now (RFC 3339)
--- Returns {"running" | "done", scanned so far, requeued so far} |
---   {"missing"}
+-- Returns {"running" | "done" | "cancelled", scanned so far, requeued so
+--   far} | {"missing"}
 local job = redis.call('HMGET', KEYS[1], 'endpoint_id', 'cursor', 'until',
                        'scanned', 'requeued', 'status')
 if not job[1] then
   return {'missing'}
 end
-if job[6] == 'done' then
-  return {'done', tonumber(job[4]), tonumber(job[5])}
+-- A cancelled job keeps its status and counts (job_cancel.lua).
+if job[6] == 'done' or job[6] == 'cancelled' then
+  return {job[6], tonumber(job[4]), tonumber(job[5])}
 end
 local prefix = 'hg:{' .. ARGV[1] .. '}:dlv:'
 local ids = redis.call('ZRANGEBYLEX', KEYS[2], job[2], job[3], 'LIMIT', 0,

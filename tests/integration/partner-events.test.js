@@ -658,6 +658,70 @@ test('recovery job rejects bad requests', async () => {
   );
 });
 
+test('recovery job cancel', { timeout: scaled(45000) }, async () => {
+  const owner = await api.createIntegration(uniqueId('recovercancel'));
+  const reader = await api.request('POST', `/api/v1/integrations/${owner.id}/keys`, {
+    key: owner.api_key,
+    json: { scopes: ['read'] },
+  });
+  const endpoint = await api.createEndpoint(owner.id, owner.api_key, { url: receiver.url('/cancel'), event_types: ['*'] });
+  const since = new Date(Date.now() - 1000).toISOString();
+  for (let i = 0; i < 2; i++) {
+    const eventId = await api.publishAccepted(owner.id, owner.api_key, { type: 'cancel.checked', n: i });
+    await api.waitForSettled(owner.id, owner.api_key, eventId, { timeoutMs: 15000 });
+  }
+  const recoverPath = `/api/v1/integrations/${owner.id}/endpoints/${endpoint.id}/recover`;
+  const created = await api.request('POST', recoverPath, { key: owner.api_key, json: { since } });
+  assert.equal(created.status, 202, `a job: ${created.describe()}`);
+  const job = created.json();
+  const jobPath = `/api/v1/integrations/${owner.id}/jobs/${job.id}`;
+  const done = await waitFor(
+    async () => ((await api.request('GET', jobPath, { key: owner.api_key })).json().status === 'done' ? true : null),
+    { timeoutMs: 15000, description: 'the job to finish' },
+  );
+  assert.ok(done);
+  const finished = await api.request('POST', `${jobPath}/cancel`, { key: owner.api_key });
+  assertProblem(finished, 409, 'CONFLICT', 'cancel a finished job');
+  assert.match(finished.json().detail, /already finished/, 'the detail names the reason');
+
+  // The record is set back to a job that no worker has reached yet. The
+  // worker then meets it after the cancel and must leave it alone.
+  const jobKey = `hg:{${owner.id}}:job:${job.id}`;
+  await redisCli(harness.redisPort, ['HSET', jobKey, 'status', 'queued', 'scanned', '0', 'finished_at', '']);
+  assertProblem(await api.request('POST', `${jobPath}/cancel`, { key: reader.json().key }), 403, 'FORBIDDEN', 'read-only key');
+  const cancelled = await api.request('POST', `${jobPath}/cancel`, { key: owner.api_key });
+  assert.equal(cancelled.status, 200, `cancel: ${cancelled.describe()}`);
+  assert.equal(cancelled.json().id, job.id, 'cancel returns the job');
+  assert.equal(cancelled.json().status, 'cancelled', 'status after the cancel');
+  assert.match(cancelled.json().finished_at || '', RFC3339, 'finished_at after the cancel');
+  const again = await api.request('POST', `${jobPath}/cancel`, { key: owner.api_key });
+  assert.equal(again.status, 200, `a second cancel: ${again.describe()}`);
+  assert.deepEqual(again.json(), cancelled.json(), 'a second cancel changes nothing');
+
+  await redisCli(harness.redisPort, ['XADD', 'hg:{jobs}:queue', '*', 'i', owner.id, 'j', job.id]);
+  // The group has read every entry (lag 0) and acknowledged them all.
+  await waitFor(
+    async () => {
+      const lines = (await redisCli(harness.redisPort, ['XINFO', 'GROUPS', 'hg:{jobs}:queue'])).trim().split('\n');
+      const group = {};
+      for (let i = 0; i + 1 < lines.length; i += 2) {
+        group[lines[i].trim()] = lines[i + 1].trim();
+      }
+      return group.name === 'hg-jobs' && group.lag === '0' && group.pending === '0' ? true : null;
+    },
+    { timeoutMs: 15000, description: 'the worker to take and finish the job entry' },
+  );
+  const after = (await api.request('GET', jobPath, { key: owner.api_key })).json();
+  assert.equal(after.status, 'cancelled', 'the worker kept the cancel');
+  assert.equal(after.scanned, 0, 'the worker scanned nothing');
+  assertProblem(
+    await api.request('POST', `/api/v1/integrations/${owner.id}/jobs/job_00000000000000000000000000/cancel`, { key: owner.api_key }),
+    404,
+    'NOT_FOUND',
+    'cancel a missing job',
+  );
+});
+
 test('recovery of missing endpoint is 404', async () => {
   const owner = await api.createIntegration(uniqueId('recovermissing'));
   const res = await api.request('POST', `/api/v1/integrations/${owner.id}/endpoints/ep_00000000000000000000000000/recover`, {
