@@ -30,12 +30,17 @@ static void on_job_created(hg_redis_status status, redisReply *reply,
 {
     hg_req *r = arg;
     recover_state *s = r->data;
-    const char *result =
-        reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+    const char *result = hg_reply_str(reply, 0, NULL);
+    const char *running = hg_reply_str(reply, 1, NULL);
     char location[HG_KEY_MAX];
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied */
+    } else if (result != NULL && strcmp(result, "busy") == 0) {
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "endpoint %s already has an unfinished recovery "
+                         "job, %s; wait for it or cancel it first",
+                         r->params[1], running != NULL ? running : "");
     } else if (result != NULL && strcmp(result, "no_endpoint") == 0) {
         hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s does not exist",
                          r->params[1]);
@@ -66,6 +71,7 @@ static void recover_authorized(hg_req *r)
     long long since_ms, until_ms;
     char prefix[11], cursor[32], bound[32], now[HG_TIME_BUF];
     char k_int[HG_KEY_MAX], k_job[HG_KEY_MAX], k_ep[HG_KEY_MAX];
+    char k_marker[HG_KEY_MAX], marker[96];
 
     if (body == NULL)
         return;
@@ -93,12 +99,14 @@ static void recover_authorized(hg_req *r)
     snprintf(bound, sizeof(bound), "(dlv_%s",
              hg_id_time_prefix(until_ms + 1, prefix));
     hg_time_format(hg_time_ms(), now);
+    snprintf(marker, sizeof(marker), "ep:%.63s:job", r->params[1]);
 
     const char *argv[] = {
         hg_key(k_int, r->params[0], "integration"),
         hg_key_id(k_job, r->params[0], "job", s->job_id),
         HG_KEY_JOBS,
         hg_key_id(k_ep, r->params[0], "ep", r->params[1]),
+        hg_key(k_marker, r->params[0], marker),
         r->params[0], s->job_id, JOB_RETENTION_S,
         "id", s->job_id, "type", "recover", "endpoint_id", r->params[1],
         "since", s->since, "until_at", s->until, "cursor", cursor,
@@ -106,7 +114,7 @@ static void recover_authorized(hg_req *r)
         "created_at", now, "updated_at", now, "finished_at", "",
     };
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
-    hg_redis_eval(t->redis, &hg_script_job_create, 0, on_job_created, r, 4,
+    hg_redis_eval(t->redis, &hg_script_job_create, 0, on_job_created, r, 5,
                   (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
 }
 
@@ -217,11 +225,12 @@ static void cancel_authorized(hg_req *r)
     gw_thread *t = hg_req_thread(r);
     char key[HG_KEY_MAX], now[HG_TIME_BUF];
     const char *argv[] = {hg_key_id(key, r->params[0], "job", r->params[1]),
-                          hg_time_format(hg_time_ms(), now)};
+                          hg_time_format(hg_time_ms(), now), r->params[0],
+                          r->params[1]};
 
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_job_cancel, 0, on_job_cancelled, r, 1,
-                  2, argv, NULL);
+                  4, argv, NULL);
 }
 
 void gw_cancel_job(hg_req *r)

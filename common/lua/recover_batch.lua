@@ -36,6 +36,11 @@ end
 if status == 'done' then
   fields[#fields + 1] = 'finished_at'
   fields[#fields + 1] = ARGV[3]
+  -- The endpoint may get a new recovery job now (job_create.lua).
+  local marker = 'hg:{' .. ARGV[1] .. '}:ep:' .. job[1] .. ':job'
+  if redis.call('GET', marker) == string.match(KEYS[1], ':job:(.*)$') then
+    redis.call('DEL', marker)
+  end
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 return {status, scanned, requeued}

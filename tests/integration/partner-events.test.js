@@ -687,7 +687,14 @@ test('recovery job cancel', { timeout: scaled(45000) }, async () => {
   // The record is set back to a job that no worker has reached yet. The
   // worker then meets it after the cancel and must leave it alone.
   const jobKey = `hg:{${owner.id}}:job:${job.id}`;
+  const markerKey = `hg:{${owner.id}}:ep:${endpoint.id}:job`;
+  assert.equal((await redisCli(harness.redisPort, ['EXISTS', markerKey])).trim(), '0', 'a finished job leaves no marker');
   await redisCli(harness.redisPort, ['HSET', jobKey, 'status', 'queued', 'scanned', '0', 'finished_at', '']);
+  await redisCli(harness.redisPort, ['SET', markerKey, job.id]);
+  // One unfinished recovery job per endpoint, so none sends a delivery twice.
+  const second = await api.request('POST', recoverPath, { key: owner.api_key, json: { since } });
+  assertProblem(second, 409, 'CONFLICT', 'a second job while one is unfinished');
+  assert.match(second.json().detail, new RegExp(`unfinished recovery job, ${job.id}`), 'the detail names the job');
   assertProblem(await api.request('POST', `${jobPath}/cancel`, { key: reader.json().key }), 403, 'FORBIDDEN', 'read-only key');
   const cancelled = await api.request('POST', `${jobPath}/cancel`, { key: owner.api_key });
   assert.equal(cancelled.status, 200, `cancel: ${cancelled.describe()}`);
@@ -714,6 +721,8 @@ test('recovery job cancel', { timeout: scaled(45000) }, async () => {
   const after = (await api.request('GET', jobPath, { key: owner.api_key })).json();
   assert.equal(after.status, 'cancelled', 'the worker kept the cancel');
   assert.equal(after.scanned, 0, 'the worker scanned nothing');
+  const third = await api.request('POST', recoverPath, { key: owner.api_key, json: { since } });
+  assert.equal(third.status, 202, `a new job after the cancel: ${third.describe()}`);
   assertProblem(
     await api.request('POST', `/api/v1/integrations/${owner.id}/jobs/job_00000000000000000000000000/cancel`, { key: owner.api_key }),
     404,
