@@ -1099,14 +1099,6 @@ static void on_request(evhtp_request_t *req, void *arg)
 #define MAX_HEAD_BYTES (32 * 1024)
 #define MAX_HEADER_COUNT 100
 
-/* libevhtp 1.2.18 copies the request target and each header value into a
- * C string and measures it with strlen(), so a NUL byte cuts the value
- * short without an error. "Bearer <key>\0junk" would read as "Bearer
- * <key>". The raw bytes are therefore scanned as they arrive, before the
- * parser runs, from the start of each request to the blank line that ends
- * its head. The parser stops after every complete request (see
- * resume_after_reply), so the first drain of the input after a request
- * completes ends exactly at the start of the next one. */
 /* Where the scan of a chunked body is: within a chunk-size line, at the
  * LF after it, within the data, or at the line end after the data.
  * CHUNK_OFF: not chunked, or done (the last chunk, or a line that the
@@ -1122,6 +1114,14 @@ typedef enum chunk_state {
 #define TE_HEADER "transfer-encoding:"
 #define TE_NO_MATCH UINT_MAX
 
+/* libevhtp 1.2.18 copies the request target and each header value into a
+ * C string and measures it with strlen(), so a NUL byte cuts the value
+ * short without an error. "Bearer <key>\0junk" would read as "Bearer
+ * <key>". The raw bytes are therefore scanned as they arrive, before the
+ * parser runs, from the start of each request to the blank line that ends
+ * its head. The parser stops after every complete request (see
+ * resume_after_reply), so the first drain of the input after a request
+ * completes ends exactly at the start of the next one. */
 typedef struct head_scan {
     bool in_head;      /* whether the next bytes belong to a request head */
     bool started;      /* whether a byte other than CR or LF was seen */
