@@ -53,8 +53,14 @@ static void on_created(hg_redis_status status, redisReply *reply, void *arg)
                              s->id);
         } else if (strcmp(reply->str, "purging") == 0) {
             hg_reply_problem(r, HG_E_CONFLICT,
-                             "integration %s is being deleted or was deleted "
-                             "less than %d s ago; create it again after that",
+                             "integration %s is being deleted, or its delete "
+                             "was cut short; wait for the delete, or send "
+                             "DELETE again to finish it, then create it",
+                             s->id);
+        } else if (strcmp(reply->str, "purged") == 0) {
+            hg_reply_problem(r, HG_E_CONFLICT,
+                             "integration %s was deleted less than %d s "
+                             "ago; create it again after that",
                              s->id, PURGE_MARKER_GRACE_S);
         } else {
             hg_log_fields f = {.integration_id = s->id,
@@ -516,7 +522,7 @@ static void finish_purge(hg_req *r)
 
     hg_key(marker, p->integration_id, "purging");
     if (p->marker_grace_s > 0)
-        hg_redis_command(t->redis, 0, NULL, NULL, "EXPIRE %s %d", marker,
+        hg_redis_command(t->redis, 0, NULL, NULL, "SET %s done EX %d", marker,
                          p->marker_grace_s);
     else
         hg_redis_command(t->redis, 0, NULL, NULL, "DEL %s", marker);
@@ -757,7 +763,7 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
     gw_thread *t = hg_req_thread(r);
     purge_state *p;
     char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_clients[HG_KEY_MAX];
-    char k_marker[HG_KEY_MAX], marker_ttl[16];
+    char k_marker[HG_KEY_MAX];
 
     /* Only the integration delete route gets here with such an id (the
      * sandbox's id is not one), so r->params[0] names it. */
@@ -778,15 +784,13 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
     p->done = done;
     p->missing_ok = missing_ok;
     p->marker_grace_s = marker_grace_s;
-    snprintf(marker_ttl, sizeof(marker_ttl), "%d", PURGE_MARKER_RUNNING_S);
     const char *argv[] = {hg_key(k_int, integration_id, "integration"),
                           hg_key(k_keys, integration_id, "keys"),
                           hg_key(k_clients, integration_id, "clients"),
-                          hg_key(k_marker, integration_id, "purging"),
-                          marker_ttl};
+                          hg_key(k_marker, integration_id, "purging")};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_integration_purge, 0,
-                  on_purge_started, r, 4, 5, argv, NULL);
+                  on_purge_started, r, 4, 4, argv, NULL);
 }
 
 static void delete_authorized(hg_req *r)

@@ -324,11 +324,11 @@ typedef struct gw_purge_counts {
     long long sinks, activity_records;
 } gw_purge_counts;
 
-/* The purge marker hg:{I}:purging blocks creating the id again. It lives
- * PURGE_MARKER_RUNNING_S while a purge runs (a purge cut short by a crash
- * frees the id after that) and PURGE_MARKER_GRACE_S after a delete, longer
- * than the metric flushes of requests in flight take. */
-#define PURGE_MARKER_RUNNING_S 600
+/* The purge marker hg:{I}:purging blocks creating the id again: "running"
+ * without an expiry while a purge runs (a purge cut short by a crash keeps
+ * the id blocked until a delete of the id resumes it), then "done" for
+ * PURGE_MARKER_GRACE_S, longer than the metric flushes of requests in
+ * flight take. */
 #define PURGE_MARKER_GRACE_S 60
 
 /* Deletes an integration and everything it holds, then calls done (which

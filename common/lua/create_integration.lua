@@ -5,15 +5,18 @@
 --       6 "ensure": "1" keeps an existing integration and only makes sure
 --       the key exists (sandbox start), "0" fails when it exists,
 --       7 key id, 8 key name, 9 key prefix (for display)
--- Returns "ok" | "exists" | "purging" (a delete of the id is running or
---   ended less than a minute ago, see integration_purge.lua)
+-- Returns "ok" | "exists" | "purging" (a delete of the id is running, or
+--   was cut short, see integration_purge.lua) | "purged" (a delete ended
+--   less than a minute ago)
 local exists = redis.call('EXISTS', KEYS[2]) == 1
 if exists and ARGV[6] ~= '1' then
   return 'exists'
 end
-if not exists and
-   redis.call('EXISTS', 'hg:{' .. ARGV[1] .. '}:purging') == 1 then
-  return 'purging'
+if not exists then
+  local marker = redis.call('GET', 'hg:{' .. ARGV[1] .. '}:purging')
+  if marker then
+    return marker == 'done' and 'purged' or 'purging'
+  end
 end
 if not exists then
   redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2],

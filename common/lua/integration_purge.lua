@@ -4,15 +4,18 @@
 -- A marker key keeps the id from being created again while the purge
 -- runs (the purge would delete the new integration's keys) and, for a
 -- while after it, from receiving the old one's late metric flushes.
+-- The marker is "running" without an expiry until the purge finishes, so
+-- a purge cut short (a gateway crash, a Redis error) keeps the id blocked
+-- and the next delete of the id resumes it here.
 -- KEYS: 1 integration hash, 2 its API keys (id -> hash), 3 its OAuth
 --       clients (id -> "1"), 4 the purge marker
--- ARGV: 1 marker lifetime (s) while the purge runs
 -- Returns {"ok", key count, client count, key hashes..., client ids...} |
 --   {"not_found"}
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', KEYS[1]) == 0 and
+   redis.call('GET', KEYS[4]) ~= 'running' then
   return {'not_found'}
 end
-redis.call('SET', KEYS[4], '1', 'EX', ARGV[1])
+redis.call('SET', KEYS[4], 'running')
 local hashes = redis.call('HVALS', KEYS[2])
 local clients = redis.call('HKEYS', KEYS[3])
 redis.call('DEL', KEYS[1])

@@ -33,6 +33,11 @@ local integration = ARGV[1]
 local manual = ARGV[4] == '1'
 local d = redis.call('HMGET', KEYS[1], 'status', 'event_id', 'endpoint_id',
                      'attempt_count', 'retry_index', 'id')
+-- A deleted integration's delivery that the purge has not reached yet is
+-- skipped: sending it would write keys that the purge already removed.
+if d[1] and redis.call('EXISTS', hg_prefix(integration) .. 'integration') == 0 then
+  d[1] = nil
+end
 if not d[1] or (not manual and (d[1] == 'succeeded' or d[1] == 'dead')) then
   hg_ack(KEYS[2], ARGV[3], ARGV[2], true)
   return {'skip'}

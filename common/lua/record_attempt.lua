@@ -46,7 +46,10 @@ local function settled(status)
   return ARGV[8] ~= '1' and (status == 'succeeded' or status == 'dead')
 end
 
-if not delivery[1] then
+-- While its integration is being deleted, an attempt writes nothing: its
+-- records would outlive the purge, which already passed some of them.
+if not delivery[1] or
+   redis.call('EXISTS', hg_prefix(ARGV[12]) .. 'integration') == 0 then
   hg_ack(KEYS[3], ARGV[13], ARGV[1], true)
   return {0, 'missing'}
 end

@@ -13,6 +13,10 @@
 -- @include endpoint
 
 hg_ack(KEYS[2], ARGV[2], ARGV[1])
+-- Nothing more for an integration being deleted (see record_attempt.lua).
+if redis.call('EXISTS', hg_prefix(ARGV[7]) .. 'integration') == 0 then
+  return 'ok'
+end
 local d = redis.call('HMGET', KEYS[1], 'id', 'endpoint_id')
 if d[1] then
   hg_endpoint_release(ARGV[7], d[2], d[1], KEYS[3], KEYS[2])

@@ -557,6 +557,10 @@ test('recover window is bounded', async () => {
   });
   assert.equal(accepted.status, 202, `a window inside the bounds: ${accepted.describe()}`);
   assert.match(accepted.headers.location || '', new RegExp(`^${base(owner.id)}/jobs/job_`), 'job Location');
+  // No worker runs here, so the job stays queued, and the endpoint takes
+  // no other job until it is cancelled.
+  const cancelled = await api.request('POST', `${accepted.headers.location}/cancel`, { key: owner.api_key });
+  assert.equal(cancelled.status, 200, `cancel the job: ${cancelled.describe()}`);
 
   // "+" in a JSON string is a plus sign, not an encoded space.
   const offset = iso(now - 3600 * 1000).replace('Z', '+00:00');
