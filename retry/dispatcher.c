@@ -262,11 +262,12 @@ static void do_settle(job_node *n)
         d->work_keys[j->shard], d->sched_keys[j->shard], HG_KEY_ACTIVITY,
         j->entry_id, HG_DISPATCH_GROUP, n->settle_reason,
         hg_time_format(hg_time_ms(), now), member, maxlen, j->integration_id,
+        j->manual ? "1" : "0",
     };
 
     schedule_member(j, member, sizeof(member));
     snprintf(maxlen, sizeof(maxlen), "%d", d->cfg->activity_maxlen);
-    hg_redis_eval(d->redis, &hg_script_settle, 0, on_settled, n, 4, 11, argv,
+    hg_redis_eval(d->redis, &hg_script_settle, 0, on_settled, n, 4, 12, argv,
                   NULL);
 }
 

@@ -69,7 +69,8 @@ local now = hg_now_ms()
 local cap = tonumber(ep[9] ~= nil and ep[9] ~= '' and ep[9] or ARGV[6])
 local rate = tonumber(ep[10] ~= nil and ep[10] ~= '' and ep[10] or '0')
 local wait, why, probe =
-  hg_endpoint_admit(integration, d[3], d[6], KEYS[1], now,
+  hg_endpoint_admit(integration, d[3], hg_lease_member(d[6], manual, ARGV[2]),
+                    KEYS[1], now,
                     now + tonumber(ARGV[5]), cap, rate, manual)
 if wait > 0 then
   -- A manual attempt keeps its mark ("m") through the schedule.

@@ -137,7 +137,9 @@ elseif ARGV[22] == '1' then
                                disable_after_ms = tonumber(ARGV[20])}, op,
                               ARGV[23] == '1')
 end
-hg_endpoint_release(integration, d[3], d[1], KEYS[4], KEYS[3])
+hg_endpoint_release(integration, d[3],
+                    hg_lease_member(d[1], ARGV[8] == '1', ARGV[1]), KEYS[4],
+                    KEYS[3])
 if action == 'closed' then
   -- The endpoint recovered: what the breaker held goes now, within the
   -- concurrency cap (the rest park again in their order).

@@ -247,6 +247,27 @@ test('concurrency cap enforced across workers', { timeout: scaled(60000) }, asyn
   }
 });
 
+test('manual attempts obey the cap', { timeout: scaled(60000) }, async () => {
+  const receiver = await countingReceiver(always(200, 800));
+  const workers = await startWorkers(1, {});
+  try {
+    const { id, apiKey, eventIds } = await publishToCapped('capmanual', receiver.url(), 1, 1);
+    await receiver.waitForRequests(1, { timeoutMs: scaled(10000) });
+    // The scheduled attempt takes the endpoint's one slot, so the
+    // redelivery of the same delivery and a second event must wait for it.
+    const event = await api.getEvent(id, apiKey, eventIds[0]);
+    const redelivered = await api.redeliver(id, apiKey, event.deliveries[0].id);
+    assert.equal(redelivered.status, 202, `redeliver: ${redelivered.describe()}`);
+    const second = await api.publishAccepted(id, apiKey, { type: 'capmanual.test', n: 1 });
+    await waitForAllSettled(api, id, apiKey, [eventIds[0], second], { timeoutMs: 30000 });
+    await receiver.waitForRequests(3, { timeoutMs: scaled(15000) });
+    await sleep(DUPLICATE_GRACE_MS);
+    assert.equal(receiver.maxInFlight, 1, 'requests in flight at once with max_concurrency 1');
+  } finally {
+    await stopWorkers(workers);
+  }
+});
+
 /** Reads hookgate_deliveries_deferred_total{reason="cap"} from a worker. */
 function deferredByCap(port) {
   return new Promise((resolve, reject) => {

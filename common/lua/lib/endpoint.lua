@@ -152,13 +152,25 @@ local function hg_rate_reserve(key, now, rate)
   return math.max(0, math.ceil(allowed_at - now))
 end
 
+-- Returns the member of an attempt in the endpoint's lease set: the
+-- delivery id for a scheduled attempt, and for a manual attempt the id with
+-- " m" and its work entry id. So a manual attempt takes a slot of its own
+-- even while another attempt of the same delivery is in flight, and a
+-- worker that claims the same work entry again takes over its lease.
+local function hg_lease_member(delivery_id, manual, entry_id)
+  if manual then
+    return delivery_id .. ' m' .. entry_id
+  end
+  return delivery_id
+end
+
 -- Decides whether a delivery to an endpoint may go now: the breaker lets
 -- one probe through when open, the concurrency cap counts leases, and the
 -- rate limit books slots. Returns 0 to go (taking a lease until
 -- lease_until), or the milliseconds to wait and why: "breaker" or "cap"
 -- (the caller parks the delivery until it is woken) or "rate". A third
 -- value is true when the delivery goes as the open breaker's probe.
-local function hg_endpoint_admit(integration, endpoint_id, delivery_id,
+local function hg_endpoint_admit(integration, endpoint_id, lease_member,
                                  delivery_key, now, lease_until,
                                  max_concurrency, rate, manual)
   local prefix = hg_prefix(integration) .. 'ep:' .. endpoint_id
@@ -183,7 +195,7 @@ local function hg_endpoint_admit(integration, endpoint_id, delivery_id,
      redis.call('ZCARD', leases) >= max_concurrency then
     redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
     if redis.call('ZCARD', leases) >= max_concurrency and
-       redis.call('ZSCORE', leases, delivery_id) == false then
+       redis.call('ZSCORE', leases, lease_member) == false then
       -- Waits until a lease is released. The lease length bounds the
       -- wait when a worker died holding one.
       return lease_until - now, 'cap'
@@ -207,7 +219,7 @@ local function hg_endpoint_admit(integration, endpoint_id, delivery_id,
   if probe then
     redis.call('HSET', prefix .. ':health', 'probe_until_ms', lease_until)
   end
-  redis.call('ZADD', leases, lease_until, delivery_id)
+  redis.call('ZADD', leases, lease_until, lease_member)
   -- The set outlives its newest lease by 30 to 60 s. Pushing its expiry
   -- only when less than 30 s of that margin is left saves a write to the
   -- AOF for most deliveries.
@@ -239,12 +251,13 @@ local function hg_endpoint_wake(integration, endpoint_id, sched_key, work_key,
       return
     end
     if redis.call('ZREM', sched_key, popped[1]) == 1 then
-      local _, waiting_id = hg_member_parts(popped[1])
+      local _, waiting_id, manual = hg_member_parts(popped[1])
       local status = waiting_id and
         redis.call('HGET', hg_prefix(integration) .. 'dlv:' .. waiting_id,
                    'status')
-      -- One that ended meanwhile would waste the slot.
-      if status and status ~= 'succeeded' and status ~= 'dead' then
+      -- A scheduled attempt of a delivery that ended meanwhile would waste
+      -- the slot, but a manual attempt goes whatever the status.
+      if status and (manual or (status ~= 'succeeded' and status ~= 'dead')) then
         hg_queue_member(work_key, popped[1])
         count = count - 1
       end
@@ -252,12 +265,12 @@ local function hg_endpoint_wake(integration, endpoint_id, sched_key, work_key,
   end
 end
 
--- Releases a delivery's concurrency lease and hands the slot to the
--- delivery that has waited longest.
-local function hg_endpoint_release(integration, endpoint_id, delivery_id,
+-- Releases an attempt's concurrency lease (see hg_lease_member) and hands
+-- the slot to the delivery that has waited longest.
+local function hg_endpoint_release(integration, endpoint_id, lease_member,
                                    sched_key, work_key)
   local leases = hg_prefix(integration) .. 'ep:' .. endpoint_id .. ':leases'
-  if redis.call('ZREM', leases, delivery_id) == 1 then
+  if redis.call('ZREM', leases, lease_member) == 1 then
     hg_endpoint_wake(integration, endpoint_id, sched_key, work_key, 1)
   end
 end
