@@ -98,9 +98,15 @@ static bool is_active_media_type(const char *value)
 /* A Location that stays on the inspector's own origin: a path that starts
  * with one "/" (not "//", which names another host, nor "/\", which
  * browsers read the same way). Sinks respond on the inspector's origin, so
- * a full URL would make it an open redirect. */
+ * a full URL would make it an open redirect. Spaces and control characters
+ * are refused anywhere, because browsers remove tabs and line breaks from
+ * a URL, so "/<tab>/host" also names another host. */
 static bool location_valid(const char *value)
 {
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p <= ' ' || *p == 0x7f)
+            return false;
+    }
     return value[0] == '/' && value[1] != '/' && value[1] != '\\';
 }
 
@@ -232,8 +238,9 @@ static int read_headers(const json_t *o, const char *prefix, hg_sink_answer *a,
             !location_valid(json_string_value(value)))
             return fail(err, prefix, field,
                         "must be a path on this inspector, starting with "
-                        "one \"/\" (such as \"/sink/other\"): sinks respond "
-                        "on the inspector's origin");
+                        "one \"/\" and without spaces or control characters "
+                        "(such as \"/sink/other\"): sinks respond on the "
+                        "inspector's origin");
         a->header_names[a->header_count] = strdup(name);
         a->header_values[a->header_count] = strdup(json_string_value(value));
         a->header_count++;

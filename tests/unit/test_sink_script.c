@@ -395,6 +395,13 @@ START_TEST(rejects_scripts_and_redirects)
         {"{\"status\": 302, \"headers\": {\"Location\": "
          "\"/\\\\example.test/\"}}",
          "headers.Location"},
+        /* Browsers drop tabs from a URL, so this one names a host. */
+        {"{\"status\": 302, \"headers\": {\"Location\": "
+         "\"/\\t/example.test/\"}}",
+         "headers.Location"},
+        {"{\"status\": 302, \"headers\": {\"Location\": "
+         "\"/sink/a b\"}}",
+         "headers.Location"},
         {"{\"headers\": {\"Strict-Transport-Security\": \"max-age=1\"}}",
          "headers.Strict-Transport-Security"},
         {"{\"headers\": {\"Alt-Svc\": \"clear\"}}", "headers.Alt-Svc"},
