@@ -1994,6 +1994,11 @@ static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *headers,
                             "byte");
     if (error != NULL)
         return reject_early(req, HG_E_BAD_REQUEST, error);
+    /* libevhtp 1.2.18 reads a form-encoded body as the query when the
+     * request line has none, so handlers and captures would take body
+     * fields for query parameters. An empty query stops that. */
+    if (req->uri != NULL && req->uri->query == NULL)
+        req->uri->query = evhtp_query_new();
     if (has_length && h->opts.max_body_bytes > 0 &&
         length > (unsigned long long)h->opts.max_body_bytes)
         return reject_too_large(req, h);

@@ -372,6 +372,21 @@ test('cut-off answer ends the body early', { timeout: scaled(40000) }, async () 
 
 // ---- captures -------------------------------------------------------------
 
+test('form body is not the query', { timeout: scaled(20000) }, async () => {
+  const integration = await newIntegration('form');
+  const sinkId = uniqueId('form-sink');
+  await putSink(sinkId, integration.apiKey, { status: 200 });
+  const res = await sendToSink(sinkId, {
+    method: 'POST',
+    body: Buffer.from('a=1&b=2'),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(res.status, 200, 'status');
+  const [capture] = await captures(sinkId, integration.apiKey);
+  assert.equal(capture.query, '', 'a request line without a query has none');
+  assert.equal(Buffer.from(capture.body_base64, 'base64').toString(), 'a=1&b=2', 'the body');
+});
+
 test('capture keeps raw bytes and redacts credentials', { timeout: scaled(20000) }, async () => {
   const integration = await newIntegration('raw');
   const sinkId = uniqueId('raw-sink');
