@@ -325,6 +325,7 @@ static void reply_accepted(hg_req *r, const char *event_id, bool replayed)
     snprintf(location, sizeof(location), "/api/v1/integrations/%s/events/%s",
              r->params[0], event_id);
     hg_reply_header(r, "Location", location);
+    s->replayed = replayed;
     if (replayed)
         hg_reply_header(r, "Idempotent-Replayed", "true");
     if (s->on_accepted != NULL) {

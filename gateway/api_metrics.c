@@ -93,10 +93,10 @@ void gw_metrics_on_done(hg_req *r, int status, long long duration_us)
         snprintf(field, sizeof(field), "err:%s", error_code_of(status));
         hg_metrics_add(t->metrics, integration, NULL, field, 1);
     }
-    /* NOTE: a repeated publish with the same Idempotency-Key also returns
-     * 202, so it is counted again here. */
+    /* A repeat with the same Idempotency-Key is a request but no new
+     * event. */
     if (status == 202 && r->route->handler == gw_publish_event &&
-        r->data != NULL) {
+        r->data != NULL && !((const gw_publish *)r->data)->replayed) {
         const gw_publish *s = r->data;
 
         hg_metrics_add(t->metrics, integration, NULL, "ev", 1);

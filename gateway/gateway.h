@@ -99,6 +99,9 @@ typedef struct gw_publish {
     /* The snapshot in use was read during this request, so its settings
      * (payload validation) are current, not a cached copy. */
     bool snapshot_read;
+    /* The 202 repeats an earlier publish with the same Idempotency-Key,
+     * so the event is not counted again. */
+    bool replayed;
     /* Optional reply on success instead of 202 {"id": ...}. */
     void (*on_accepted)(hg_req *r, const char *event_id, bool replayed);
 } gw_publish;

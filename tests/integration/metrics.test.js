@@ -265,3 +265,21 @@ test('revoked key publish not counted', { timeout: scaled(30000) }, async () => 
   assert.equal(after.metrics.failed_requests, 0, 'no failed request counted');
   assert.equal(after.errors_by_type.UNAUTHORIZED, undefined, 'no UNAUTHORIZED counted');
 });
+
+test('idempotent repeat not counted as event', { timeout: scaled(30000) }, async () => {
+  const id = uniqueId('metrics-idem');
+  const created = await api.createIntegration(id);
+  const headers = { 'Idempotency-Key': `idem-${id}` };
+  const first = await api.publish(id, created.api_key, { type: 'metrics.idem' }, headers);
+  assert.equal(first.status, 202, first.describe());
+  for (let i = 0; i < 3; i++) {
+    const again = await api.publish(id, created.api_key, { type: 'metrics.idem' }, headers);
+    assert.equal(again.status, 202, again.describe());
+    assert.equal(again.headers['idempotent-replayed'], 'true', 'the repeat is a replay');
+  }
+  // Flushes happen every second; counted repeats would show by then.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const after = (await readMetrics(id, '?time_period=last_1h')).json();
+  assert.equal(after.metrics.events_received, 1, 'one event, however often it was sent');
+  assert.equal(after.metrics.successful_requests, 4, 'every request still counts');
+});
