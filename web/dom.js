@@ -187,8 +187,13 @@ export function code(text, extraClass = '') {
  * Creates a small button that copies `text` to the clipboard and confirms
  * it in its own label, which screen readers announce.
  */
+// Longest copied text that the button's accessible name repeats; a screen
+// reader would read a whole payload otherwise.
+const COPY_LABEL_TEXT_MAX = 80;
+
 export function copyButton(text, label = 'Copy') {
-  const button = h('button', { type: 'button', class: 'button-ghost button-small copy', 'aria-label': `${label}: ${text}` }, label);
+  const name = text.length <= COPY_LABEL_TEXT_MAX ? `${label}: ${text}` : label;
+  const button = h('button', { type: 'button', class: 'button-ghost button-small copy', 'aria-label': name }, label);
   button.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(text);

@@ -82,6 +82,12 @@ export class Feed {
     });
     source.addEventListener('message', (message) => this.handleMessage(message));
     source.addEventListener('reset', () => this.onReset());
+    // The server ends the stream of a credential that was revoked, expired
+    // or signed out; opening it again could only fail.
+    source.addEventListener('signed-out', () => {
+      this.close();
+      this.onUnauthorized();
+    });
     source.addEventListener('error', () => this.handleError(source));
   }
 

@@ -637,6 +637,42 @@ test('sink answers cannot run script', { timeout: scaled(30000) }, async () => {
   }
 });
 
+test('signed-out ends the page session', { timeout: scaled(30000) }, async () => {
+  const created = await api.request('POST', `/api/v1/integrations/${INTEGRATION}/keys`, {
+    key: ADMIN_KEY,
+    json: { name: 'short-lived', scopes: ['read'] },
+  });
+  assert.equal(created.status, 201, `key: ${created.describe()}`);
+  await page.goto(`${baseUrl()}/#key=${created.json().key}`);
+  const dialog = page.locator('#confirm-dialog');
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
+  await waitFor(async () => (await page.locator('#connection-text').textContent()) === 'Live', {
+    timeoutMs: 10000,
+    description: 'the live feed with the new key',
+  });
+
+  // After "signed-out" the page must show the sign-in form, not open the
+  // feed again with a credential that no longer works.
+  let reopened = 0;
+  const onRequest = (request) => {
+    if (/\/(api\/v1\/inspector\/stream|inspector\/api\/feed)/.test(request.url())) {
+      reopened++;
+    }
+  };
+  page.on('request', onRequest);
+  try {
+    const revoked = await api.request('DELETE', `/api/v1/integrations/${INTEGRATION}/keys/${created.json().id}`, {
+      key: ADMIN_KEY,
+    });
+    assert.equal(revoked.status, 204, `revoke: ${revoked.describe()}`);
+    await page.locator('#sign-in-view').waitFor({ state: 'visible', timeout: 10000 });
+  } finally {
+    page.off('request', onRequest);
+  }
+  assert.equal(reopened, 0, 'the feed was not opened again');
+});
+
 test('page has no script or CSP errors', () => {
   assert.deepEqual(pageErrors, [], 'uncaught script errors');
   // The browser logs each 401 of a failed sign-in or of the session check
