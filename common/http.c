@@ -1049,13 +1049,26 @@ static void resume_after_reply(evhtp_request_t *req)
     event_active(req->conn->resume_ev, EV_WRITE, 1);
 }
 
+static bool had_trailer(const evhtp_connection_t *conn);
+static evhtp_res reject_early(evhtp_request_t *req, hg_error code,
+                              const char *detail);
+static void on_rejected_complete(evhtp_request_t *req, void *arg);
+
 static void on_request(evhtp_request_t *req, void *arg)
 {
     hg_http *h = arg;
-    hg_req *r = calloc(1, sizeof(*r));
+    hg_req *r;
     char traceparent[HG_TRACEPARENT_LEN + 1];
 
     note_message_done(req->conn);
+    if (had_trailer(req->conn)) {
+        reject_early(req, HG_E_BAD_REQUEST,
+                     "trailer fields after a chunked body are not "
+                     "supported; send them as headers");
+        on_rejected_complete(req, arg);
+        return;
+    }
+    r = calloc(1, sizeof(*r));
     if (r == NULL) {
         evhtp_send_reply(req, EVHTP_RES_SERVERR);
         return;
@@ -1108,7 +1121,8 @@ typedef enum chunk_state {
     CHUNK_SIZE,
     CHUNK_SIZE_LF,
     CHUNK_DATA,
-    CHUNK_DATA_END
+    CHUNK_DATA_END,
+    CHUNK_LAST /* after the last chunk: a blank line or a trailer field */
 } chunk_state;
 
 #define TE_HEADER "transfer-encoding:"
@@ -1144,6 +1158,10 @@ typedef struct head_scan {
     /* Whether a chunk size needs more than 64 bits: libevhtp keeps only
      * the low 64, so 2^64 would end the body and 2^64 + 5 read 5 bytes. */
     bool chunk_overflow;
+    /* Whether trailer fields follow the last chunk. libevhtp 1.2.18 then
+     * loses track of the connection and never processes the next request
+     * on it, so such a request is rejected (see on_request). */
+    bool chunk_trailer;
 } head_scan;
 
 /* What a connection is waiting for, which decides its deadline. */
@@ -1242,8 +1260,15 @@ static void chunk_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
             break;
         case CHUNK_SIZE_LF:
             i++;
-            h->chunk = c == '\n' && h->chunk_left > 0 ? CHUNK_DATA
-                                                       : CHUNK_OFF;
+            if (c != '\n')
+                h->chunk = CHUNK_OFF;
+            else
+                h->chunk = h->chunk_left > 0 ? CHUNK_DATA : CHUNK_LAST;
+            break;
+        case CHUNK_LAST:
+            i++;
+            h->chunk_trailer = c != '\r' && c != '\n';
+            h->chunk = CHUNK_OFF;
             break;
         case CHUNK_DATA: {
             uint64_t take = h->chunk_left < n - i ? h->chunk_left : n - i;
@@ -1382,6 +1407,15 @@ static open_conn *open_conn_of(const evhtp_connection_t *conn)
         hooks->on_connection_fini != (evhtp_hook)on_connection_fini)
         return NULL;
     return hooks->on_connection_fini_arg;
+}
+
+/* Returns whether the request that just completed on conn had trailer
+ * fields after its chunked body. */
+static bool had_trailer(const evhtp_connection_t *conn)
+{
+    const open_conn *o = open_conn_of(conn);
+
+    return o != NULL && o->head.chunk_trailer;
 }
 
 static void note_closing(evhtp_connection_t *conn)

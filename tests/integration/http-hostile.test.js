@@ -229,6 +229,29 @@ for (const [name, data] of Object.entries(PARSER_REJECTS)) {
   });
 }
 
+// Trailer fields after a chunked body: libevhtp would then never process
+// the next request on the connection, so the request gets 400 and a close.
+test('chunked trailer gets 400 and a close', async () => {
+  for (const [name, port] of [['gateway', gateway.port], ['inspector', inspector.port]]) {
+    const out = await exchange(
+      port,
+      'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Checksum: 1\r\n\r\n' +
+        'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    );
+    assert.equal(out.responses.length, 1, `${name}: raw ${JSON.stringify(out.raw)}`);
+    assert.equal(out.responses[0].status, 400, `${name}: status`);
+    assert.match(problemOf(out.responses[0]).detail, /trailer fields/, `${name}: detail`);
+    assert.equal(out.closed, true, `${name}: connection closed`);
+  }
+  // Without a trailer, the next request on the connection gets its response.
+  const plain = await exchange(
+    gateway.port,
+    'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
+      'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+  );
+  assert.deepEqual(plain.responses.map((r) => r.status), [405, 200], `raw ${JSON.stringify(plain.raw)}`);
+});
+
 // Framings that libevhtp would read differently from a proxy in front:
 // it reads no body for any Transfer-Encoding but exactly "chunked", and a
 // space before the colon hides a Content-Length. Each request carries a
