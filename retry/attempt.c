@@ -18,6 +18,9 @@
 #include "common/text.h"
 #include "retry/retry.h"
 
+/* Shown for a response header value that is not UTF-8. */
+#define NOT_UTF8 "[not UTF-8]"
+
 static int sign_with(const char *secret, const char *msg_id, long long ts,
                      const job *j, char *out)
 {
@@ -235,8 +238,13 @@ static json_t *parse_headers(const hg_http_result *res)
             vlen = (size_t)(line_end - v);
             while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
                 vlen--;
-            if (nlen < sizeof(name) && hg_utf8_valid_prefix(
-                                    (const unsigned char *)v, vlen) == vlen) {
+            /* A value that is not UTF-8 cannot go into JSON: it is shown
+             * by a marker, as sink captures do. */
+            if (hg_utf8_valid_prefix((const unsigned char *)v, vlen) != vlen) {
+                v = NOT_UTF8;
+                vlen = strlen(NOT_UTF8);
+            }
+            if (nlen < sizeof(name)) {
                 json_t *prior;
 
                 for (size_t i = 0; i < nlen; i++)

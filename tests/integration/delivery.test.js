@@ -411,7 +411,12 @@ test('Retry-After of 429 sets the next attempt', { timeout: scaled(30000) }, asy
 
 test('response capture truncated at the limit', { timeout: scaled(30000) }, async () => {
   const answer = 'y'.repeat(CAPTURE_BYTES + 30000);
-  const receiver = await receiverWith(() => ({ status: 200, body: answer, headers: { 'X-Receiver': 'capture-test' } }));
+  const receiver = await receiverWith(() => ({
+    status: 200,
+    body: answer,
+    // Sent as the bytes 0xff 0xfe, which are not UTF-8.
+    headers: { 'X-Receiver': 'capture-test', 'X-Not-Utf8': '\xff\xfe' },
+  }));
   const { id, apiKey } = await createIntegrationWithEndpoint(api, 'capture', receiver.url());
 
   const eventId = await api.publishAccepted(id, apiKey, '{"type":"big.answer"}');
@@ -424,6 +429,7 @@ test('response capture truncated at the limit', { timeout: scaled(30000) }, asyn
   assert.equal(attempt.response_truncated, true, 'response_truncated');
   assert.equal(attempt.response_body, answer.slice(0, CAPTURE_BYTES), 'response_body holds the first bytes up to the limit');
   assert.equal(attempt.response_headers['x-receiver'], 'capture-test', 'response header recorded under its lower-case name');
+  assert.equal(attempt.response_headers['x-not-utf8'], '[not UTF-8]', 'a value that is not UTF-8 is marked');
 });
 
 test('supplied secret signs deliveries', { timeout: scaled(30000) }, async () => {
