@@ -119,7 +119,13 @@ function sendToSink(sinkId, { method = 'POST', suffix = '', body, headers = {} }
         const chunks = [];
         res.on('data', (chunk) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), ms: Date.now() - started }),
+          resolve({
+            status: res.statusCode,
+            statusMessage: res.statusMessage,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            ms: Date.now() - started,
+          }),
         );
         res.on('error', reject);
       },
@@ -371,6 +377,18 @@ test('cut-off answer ends the body early', { timeout: scaled(40000) }, async () 
 });
 
 // ---- captures -------------------------------------------------------------
+
+test('redirect status has its reason phrase', { timeout: scaled(20000) }, async () => {
+  const integration = await newIntegration('phrase');
+  const sinkId = uniqueId('phrase-sink');
+  for (const [status, phrase] of [[302, 'Found'], [301, 'Moved Permanently'], [418, "I'm a teapot"], [399, 'Redirect']]) {
+    const headers = status < 400 ? { Location: '/sink/elsewhere' } : {};
+    await putSink(sinkId, integration.apiKey, { status, headers });
+    const res = await sendToSink(sinkId, { method: 'GET' });
+    assert.equal(res.status, status, `status ${status}`);
+    assert.equal(res.statusMessage, phrase, `reason phrase of ${status}`);
+  }
+});
 
 test('form body is not the query', { timeout: scaled(20000) }, async () => {
   const integration = await newIntegration('form');
