@@ -201,10 +201,35 @@ bool insp_cookie_value(const char *header, const char *name, char *out,
     return false;
 }
 
+int insp_cookie_count(const char *header, const char *name)
+{
+    const char *h = header;
+    size_t nlen = strlen(name);
+    int count = 0;
+
+    while (h != NULL && *h) {
+        while (*h == ' ' || *h == '\t' || *h == ';')
+            h++;
+        if (strncmp(h, name, nlen) == 0 && h[nlen] == '=')
+            count++;
+        h = strchr(h, ';');
+    }
+    return count;
+}
+
 static bool cookie_value(const hg_req *r, const char *name, char *out,
                          size_t cap)
 {
     return insp_cookie_value(hg_req_header(r, "Cookie"), name, out, cap);
+}
+
+/* Browsers keep cookies per host, not per port, so a page on another port
+ * of the inspector's host can set a second session cookie with a longer
+ * path, which the browser sends first. With two, which one the user meant
+ * is unknown, so neither is used. */
+static bool session_cookie_ambiguous(const hg_req *r)
+{
+    return insp_cookie_count(hg_req_header(r, "Cookie"), SESSION_COOKIE) > 1;
 }
 
 static bool is_admin_hash(const char *sha256)
@@ -370,6 +395,8 @@ bool insp_read_token(const hg_req *r, char *token, size_t cap,
     *from_cookie = false;
     if (hg_req_bearer(r, token, cap))
         return true;
+    if (session_cookie_ambiguous(r))
+        return false;
     *from_cookie = cookie_value(r, SESSION_COOKIE, token, cap);
     return *from_cookie;
 }
@@ -411,8 +438,14 @@ static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
     bool from_cookie;
 
     if (!insp_read_token(r, token, sizeof(token), &from_cookie)) {
-        reply_unauthorized(r, "sign in with the admin key, an integration "
-                              "API key or a support token");
+        if (session_cookie_ambiguous(r))
+            reply_unauthorized(r, "the request carries more than one "
+                                  SESSION_COOKIE " cookie, possibly one set "
+                                  "by another site on this host; sign out "
+                                  "and sign in again");
+        else
+            reply_unauthorized(r, "sign in with the admin key, an "
+                                  "integration API key or a support token");
         return;
     }
     if (from_cookie && !method_is_safe(r) && cross_origin(r)) {
@@ -745,8 +778,14 @@ void insp_session_delete(hg_req *r)
     char token[TOKEN_MAX];
     char cookie[160];
 
-    if (cookie_value(r, SESSION_COOKIE, token, sizeof(token)))
-        end_session(token);
+    /* Every session cookie the browser sent ends, so none of them outlives
+     * a sign-out (see session_cookie_ambiguous). */
+    for (const char *h = hg_req_header(r, "Cookie"); h != NULL;
+         h = strchr(h + 1, ';')) {
+        if (insp_cookie_value(h[0] == ';' ? h + 1 : h, SESSION_COOKIE, token,
+                              sizeof(token)))
+            end_session(token);
+    }
     /* A session token can also be sent as a bearer; other bearer
      * credentials have no session to end. */
     if (hg_req_bearer(r, token, sizeof(token)) &&

@@ -109,6 +109,8 @@ bool insp_read_token(const hg_req *r, char *token, size_t cap,
  * Pairs are separated by ';' and white space (RFC 6265 section 4.2.1).
  * Returns false when no pair is called name, or the first one has an
  * empty value or one of cap bytes or more. */
+/* Returns how many pairs of the Cookie header are called name. */
+int insp_cookie_count(const char *header, const char *name);
 bool insp_cookie_value(const char *header, const char *name, char *out,
                        size_t cap);
 /* Reads the caller's bearer or else session cookie into out, the same way

@@ -91,8 +91,13 @@ static void check_header(const char *header, const char *name,
     check_read(header, name, VALUE_CAP);
     check_read(header, name, small_cap);
     /* A header without "name=" anywhere has no such cookie. */
-    if (strstr(header, name) == NULL)
+    if (strstr(header, name) == NULL) {
         FUZZ_CHECK(!insp_cookie_value(header, name, value, VALUE_CAP));
+        FUZZ_CHECK(insp_cookie_count(header, name) == 0);
+    }
+    /* A cookie that can be read is counted. */
+    if (insp_cookie_value(header, name, value, VALUE_CAP))
+        FUZZ_CHECK(insp_cookie_count(header, name) >= 1);
 }
 
 /* Turns a line into text that can sit between separators: no ';', no

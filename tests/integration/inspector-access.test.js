@@ -165,6 +165,24 @@ test('sign-out with a bearer session ends it', async () => {
   assertProblem(await insp.request('GET', SESSION_PATH, { headers: withCookie(token) }), 401, 'UNAUTHORIZED', 'cookie after sign-out');
 });
 
+test('two session cookies are refused', async () => {
+  // A page on another port of this host can add its own session cookie
+  // with a longer path, which the browser then sends first.
+  const mine = await sessionOf(ADMIN_KEY);
+  const planted = await sessionOf(alpha.key);
+  const both = { Cookie: `hg_session=${planted}; hg_session=${mine}` };
+  const read = await insp.request('GET', SESSION_PATH, { headers: both });
+  assertProblem(read, 401, 'UNAUTHORIZED', 'two session cookies');
+  assert.match(read.json().detail, /more than one hg_session cookie/, 'the detail names the reason');
+  assertProblem(await insp.request('GET', '/inspector/api/activity', { headers: both }), 401, 'UNAUTHORIZED', 'data route');
+
+  const out = await insp.request('DELETE', SESSION_PATH, { headers: both });
+  assert.equal(out.status, 204, out.describe());
+  for (const [label, token] of [['mine', mine], ['planted', planted]]) {
+    assertProblem(await insp.request('GET', SESSION_PATH, { headers: withCookie(token) }), 401, 'UNAUTHORIZED', `${label} after sign-out`);
+  }
+});
+
 test('cookie is Secure behind https', async () => {
   const { res, attributes } = await signIn(ADMIN_KEY, { 'X-Forwarded-Proto': 'https' });
   assert.equal(res.status, 200, res.describe());
