@@ -759,20 +759,29 @@ elements.signOut.addEventListener('click', async () => {
 setUnauthorizedHandler(() => sessionEnded());
 setInterval(() => refreshTimes(), TIME_REFRESH_MS);
 
-async function boot() {
-  const key = keyFromFragment();
-  if (key !== null) {
-    // The key must not stay in the address bar or the history.
-    forgetFragment();
-    await signInFromLink(key);
-    return;
-  }
+// Session checks at load while the inspector or its Redis is unavailable
+// are repeated with these delays, doubling, so the page recovers by itself.
+const BOOT_RETRY_MIN_MS = 2000;
+const BOOT_RETRY_MAX_MS = 30000;
 
+async function checkSessionAtLoad(retryDelay) {
   let identity;
   try {
     identity = await api.session();
   } catch (err) {
-    showSignIn(`The inspector is not reachable: ${err.message}`);
+    // A sign-in from the form meanwhile ends the retries.
+    if (session) {
+      return;
+    }
+    showSignIn(`The inspector is not reachable: ${err.message}. Trying again in ${Math.round(retryDelay / 1000)} s.`, { keepKey: true });
+    setTimeout(() => {
+      if (!session) {
+        checkSessionAtLoad(Math.min(retryDelay * 2, BOOT_RETRY_MAX_MS));
+      }
+    }, retryDelay);
+    return;
+  }
+  if (session) {
     return;
   }
   if (identity) {
@@ -781,6 +790,17 @@ async function boot() {
     rememberSession(false);
     showSignIn();
   }
+}
+
+async function boot() {
+  const key = keyFromFragment();
+  if (key !== null) {
+    // The key must not stay in the address bar or the history.
+    forgetFragment();
+    await signInFromLink(key);
+    return;
+  }
+  await checkSessionAtLoad(BOOT_RETRY_MIN_MS);
 }
 
 boot();

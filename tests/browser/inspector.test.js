@@ -459,6 +459,31 @@ test('restart loses and duplicates nothing', { timeout: scaled(60000) }, async (
   assert.equal(await page.evaluate(() => window.hookgateTestMarker), 'before restart', 'the page did not reload');
 });
 
+test('reload during a Redis outage recovers', { timeout: scaled(60000) }, async () => {
+  await openList();
+  await page.locator('#connection[data-state="live"]').waitFor();
+  inspectorDown = true;
+  try {
+    await harness.stop(harness.redis);
+    try {
+      await page.reload();
+      const error = page.locator('#sign-in-error');
+      await waitFor(async () => /not reachable/.test(await error.textContent()), {
+        timeoutMs: scaled(10000),
+        description: 'the page to say that the inspector is not reachable',
+      });
+    } finally {
+      await harness.startRedis();
+    }
+    // The page checks the session again by itself and signs back in with
+    // its cookie, without a reload.
+    await page.locator('#app-view').waitFor({ state: 'visible', timeout: RECONNECT_MS });
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: RECONNECT_MS });
+  } finally {
+    inspectorDown = false;
+  }
+});
+
 test('search opens the event', { timeout: scaled(30000) }, async () => {
   await openList();
   await page.getByLabel(/Search by event id/).fill(published.correlationId);
