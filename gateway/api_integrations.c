@@ -518,8 +518,17 @@ static void finish_purge(hg_req *r)
 {
     purge_state *p = r->data;
     gw_thread *t = hg_req_thread(r);
-    char marker[HG_KEY_MAX];
+    char marker[HG_KEY_MAX], maxlen[16], record[160];
 
+    /* Tells open inspector pages to drop the integration's rows: its
+     * records are gone from the stream, but the pages still show them. */
+    snprintf(maxlen, sizeof(maxlen), "%d", gw_config->activity_maxlen);
+    snprintf(record, sizeof(record),
+             "{\"kind\":\"integration_deleted\",\"integration_id\":\"%s\"}",
+             p->integration_id);
+    hg_redis_command(t->redis, 0, NULL, NULL,
+                     "XADD %s MAXLEN ~ %s * i %s j %s", HG_KEY_ACTIVITY, maxlen,
+                     p->integration_id, record);
     hg_key(marker, p->integration_id, "purging");
     if (p->marker_grace_s > 0)
         hg_redis_command(t->redis, 0, NULL, NULL, "SET %s done EX %d", marker,

@@ -547,6 +547,12 @@ function handleRecord(record) {
   if (!store.apply(record)) {
     return;
   }
+  // The integration was deleted or its sandbox reset: an open event of it
+  // no longer exists.
+  if (record.kind === 'integration_deleted' && detailView.key?.startsWith(`${record.integration_id}/`)) {
+    location.hash = '';
+    return;
+  }
   const key = record.integration_id && record.event_id ? eventKey(record.integration_id, record.event_id) : null;
   if (key && key === detailView.key) {
     detailView.scheduleRefresh();

@@ -94,6 +94,11 @@ export class ActivityStore {
     if (this.lastId && record.id && compareStreamIds(record.id, this.lastId) <= 0) {
       return false;
     }
+    if (record.kind === 'integration_deleted') {
+      this.lastId = record.id || this.lastId;
+      this.notify(this.removeIntegration(record.integration_id), false);
+      return true;
+    }
     const key = this.applyRecord(record);
     const removed = this.trim();
     if (key || removed.size > 0) {
@@ -200,6 +205,18 @@ export class ActivityStore {
     for (const event of oldest) {
       this.events.delete(event.key);
       removed.add(event.key);
+    }
+    return removed;
+  }
+
+  /** Removes the events of an integration; returns their keys. */
+  removeIntegration(integrationId) {
+    const removed = new Set();
+    for (const [key, event] of this.events) {
+      if (event.integrationId === integrationId) {
+        this.events.delete(key);
+        removed.add(key);
+      }
     }
     return removed;
   }

@@ -662,6 +662,26 @@ test('sink answers cannot run script', { timeout: scaled(30000) }, async () => {
   }
 });
 
+test('deleted integration leaves the list', { timeout: scaled(30000) }, async () => {
+  const other = `it-browser-gone-${suffix}`;
+  const created = await api.request('POST', '/api/v1/integrations', { key: ADMIN_KEY, json: { id: other, name: other } });
+  assert.equal(created.status, 201, `integration: ${created.describe()}`);
+  const eventId = await api.publishAccepted(other, created.json().api_key, '{"type":"booking.created","booking_id":"b_gone"}');
+  await page.goto(`${baseUrl()}/#key=${encodeURIComponent(ADMIN_KEY)}`);
+  const dialog = page.locator('#confirm-dialog');
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
+  await row(eventId).waitFor({ timeout: LIVE_ROW_MS });
+  await page.evaluate(() => {
+    window.hookgateTestMarker = 'before delete';
+  });
+
+  const deleted = await api.request('DELETE', `/api/v1/integrations/${other}`, { key: ADMIN_KEY });
+  assert.equal(deleted.status, 200, `delete: ${deleted.describe()}`);
+  await row(eventId).waitFor({ state: 'detached', timeout: LIVE_ROW_MS });
+  assert.equal(await page.evaluate(() => window.hookgateTestMarker), 'before delete', 'the page did not reload');
+});
+
 test('signed-out ends the page session', { timeout: scaled(30000) }, async () => {
   const created = await api.request('POST', `/api/v1/integrations/${INTEGRATION}/keys`, {
     key: ADMIN_KEY,

@@ -342,13 +342,25 @@ test('deleted integration leaves no records or sinks', { timeout: scaled(30000) 
   }
   const stream = () => redisCli(harness.redisPort, ['XRANGE', ACTIVITY_KEY, '-', '+']);
   assert.ok((await stream()).includes(deleted.id), 'the stream has its records before');
+  const watcher = await openFeed(inspector.port);
 
   const del = await api.request('DELETE', `/api/v1/integrations/${deleted.id}`, { key: ADMIN_KEY });
   assert.equal(del.status, 200, del.describe());
   assert.equal(del.json().removed.sinks, 2, 'both configured sinks counted');
   // Three events and two captures, at least: attempts may add more.
   assert.ok(del.json().removed.activity_records >= 5, `activity records counted: ${del.json().removed.activity_records}`);
-  assert.ok(!(await stream()).includes(deleted.id), 'no record of it in the stream');
+  // Open pages learn of the delete; the notice is the one record left.
+  await watcher.waitFor(
+    (c) => c.messages.some((m) => m.data.kind === 'integration_deleted' && m.data.integration_id === deleted.id),
+    'the integration_deleted message',
+  );
+  watcher.close();
+  const left = (await stream()).split('\n').filter((line) => line.includes(deleted.id));
+  assert.deepEqual(
+    left,
+    [deleted.id, `{"kind":"integration_deleted","integration_id":"${deleted.id}"}`],
+    'no other record of it in the stream (its "i" and "j" fields)',
+  );
   assert.equal((await redisCli(harness.redisPort, ['HGET', 'hg:sinks', extraSink])).trim(), '', 'its sink is unindexed');
   for (const sinkId of [deleted.id, extraSink]) {
     const keys = await redisCli(harness.redisPort, ['--scan', '--pattern', `hg:sink:{${sinkId}}:*`]);
