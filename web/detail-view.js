@@ -391,7 +391,7 @@ export class DetailView {
       { class: 'meta-grid meta-compact' },
       wideMetaItem('Delivery id', h('span', { class: 'with-copy' }, code(delivery.id), copyButton(delivery.id))),
       metaItem('Attempts', String(delivery.attempt_count ?? attempts.length)),
-      metaItem('Next attempt', delivery.next_attempt_at ? timeElement(delivery.next_attempt_at) : h('span', { class: 'muted' }, 'none')),
+      metaItem('Next attempt', delivery.next_attempt_at ? timeElement(delivery.next_attempt_at, '—', { upcoming: true }) : h('span', { class: 'muted' }, 'none')),
       metaItem('Created', timeElement(delivery.created_at)),
       metaItem('Updated', timeElement(delivery.updated_at)),
       delivery.reason ? metaItem('Reason', h('span', { class: 'reason' }, delivery.reason)) : null,
@@ -528,7 +528,7 @@ function renderTimeline(delivery, attempts) {
     if (previousEnd !== null && next !== null) {
       items.push(h('li', { class: 'timeline-gap' }, `backoff ${formatDuration(Math.max(0, next - previousEnd))}`));
     }
-    items.push(h('li', { class: 'timeline-next' }, 'next attempt ', timeElement(delivery.next_attempt_at)));
+    items.push(h('li', { class: 'timeline-next' }, 'next attempt ', timeElement(delivery.next_attempt_at, '—', { upcoming: true })));
   }
   return h('ol', { class: 'timeline', 'aria-label': `Timeline of delivery ${delivery.id}` }, items);
 }

@@ -108,22 +108,32 @@ export function exactTime(ms) {
  * Creates a <time> element that shows a relative time and the exact time
  * on hover. refreshTimes() keeps the relative text current.
  */
-export function timeElement(text, fallback = '—') {
+/**
+ * Returns a <time> that shows text relative to now. With upcoming, a time
+ * that has passed reads "due": a retry that the circuit breaker or a rate
+ * limit moved later keeps its old time until the next record arrives.
+ */
+export function timeElement(text, fallback = '—', { upcoming = false } = {}) {
   const ms = parseTime(text);
   if (ms === null) {
     return h('span', { class: 'muted' }, fallback);
   }
+  const dataset = upcoming ? { ts: String(ms), upcoming: '1' } : { ts: String(ms) };
   return h(
     'time',
-    { datetime: new Date(ms).toISOString(), title: exactTime(ms), dataset: { ts: String(ms) } },
-    relativeTime(ms),
+    { datetime: new Date(ms).toISOString(), title: exactTime(ms), dataset },
+    shownTime(ms, Date.now(), upcoming),
   );
+}
+
+function shownTime(ms, now, upcoming) {
+  return upcoming && ms <= now ? 'due' : relativeTime(ms, now);
 }
 
 export function refreshTimes(root = document) {
   const now = Date.now();
   for (const element of root.querySelectorAll('time[data-ts]')) {
-    const text = relativeTime(Number(element.dataset.ts), now);
+    const text = shownTime(Number(element.dataset.ts), now, element.dataset.upcoming === '1');
     if (element.textContent !== text) {
       element.textContent = text;
     }

@@ -258,7 +258,7 @@ function renderLatestAttempt(attempt) {
   }
   parts.push(h('span', { class: 'muted' }, formatDuration(attempt.duration_ms)));
   if (attempt.next_attempt_at && attempt.status === 'failed') {
-    parts.push(h('span', { class: 'next-attempt' }, 'next ', timeElement(attempt.next_attempt_at)));
+    parts.push(h('span', { class: 'next-attempt' }, 'next ', timeElement(attempt.next_attempt_at, '—', { upcoming: true })));
   }
   return h('div', { class: 'attempt-summary' }, parts);
 }

@@ -718,6 +718,23 @@ test('signed-out ends the page session', { timeout: scaled(30000) }, async () =>
   assert.equal(reopened, 0, 'the feed was not opened again');
 });
 
+test('passed retry time reads due', { timeout: scaled(30000) }, async () => {
+  // A retry that the breaker or a rate limit moved keeps its old time on
+  // the page until the next record arrives; it must not read "19 s ago".
+  const texts = await page.evaluate(async () => {
+    const { timeElement, refreshTimes } = await import('/assets/dom.js');
+    const past = new Date(Date.now() - 19000).toISOString();
+    const future = new Date(Date.now() + 60000).toISOString();
+    const holder = document.createElement('div');
+    holder.append(timeElement(past, '—', { upcoming: true }), timeElement(past), timeElement(future, '—', { upcoming: true }));
+    refreshTimes(holder);
+    return [...holder.children].map((element) => element.textContent);
+  });
+  assert.equal(texts[0], 'due', 'a passed upcoming time');
+  assert.match(texts[1], / ago$/, 'a passed plain time');
+  assert.match(texts[2], /^in /, 'a future upcoming time');
+});
+
 test('page has no script or CSP errors', () => {
   assert.deepEqual(pageErrors, [], 'uncaught script errors');
   // The browser logs each 401 of a failed sign-in or of the session check
