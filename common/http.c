@@ -1223,17 +1223,6 @@ static bool head_scan_active(const head_scan *h)
     return h->in_head || h->chunk != CHUNK_OFF;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Follows the framing of a chunked body up to its last chunk, to see each
  * chunk size in full. The parser still reads the body itself. A line that
  * the parser rejects (an extension, a bad digit) stops the scan. */
@@ -1252,7 +1241,7 @@ static void chunk_scan_bytes(head_scan *h, const unsigned char *p, size_t n)
                 h->chunk = CHUNK_SIZE_LF;
                 break;
             }
-            d = hex_value(c);
+            d = hg_hex_value(c);
             if (d < 0) {
                 h->chunk = CHUNK_OFF;
                 break;

@@ -185,7 +185,10 @@ static void job_authorized(hg_req *r)
                      hg_key_id(key, r->params[0], "job", r->params[1]));
 }
 
-void gw_get_job(hg_req *r)
+/* Checks the integration and job ids of a job route, then authorizes the
+ * caller for scope. A malformed job id gets the 404 of a missing job. */
+static void authorize_job_route(hg_req *r, unsigned scope,
+                                void (*next)(hg_req *r))
 {
     if (!gw_check_integration_param(r, r->params[0]))
         return;
@@ -194,7 +197,12 @@ void gw_get_job(hg_req *r)
                          r->params[1]);
         return;
     }
-    gw_authorize_existing(r, r->params[0], SCOPE_READ, job_authorized);
+    gw_authorize_existing(r, r->params[0], scope, next);
+}
+
+void gw_get_job(hg_req *r)
+{
+    authorize_job_route(r, SCOPE_READ, job_authorized);
 }
 
 static void on_job_cancelled(hg_redis_status status, redisReply *reply,
@@ -235,12 +243,5 @@ static void cancel_authorized(hg_req *r)
 
 void gw_cancel_job(hg_req *r)
 {
-    if (!gw_check_integration_param(r, r->params[0]))
-        return;
-    if (!hg_id_valid("job_", r->params[1])) {
-        hg_reply_problem(r, HG_E_NOT_FOUND, "job %s does not exist",
-                         r->params[1]);
-        return;
-    }
-    gw_authorize_existing(r, r->params[0], SCOPE_MANAGE, cancel_authorized);
+    authorize_job_route(r, SCOPE_MANAGE, cancel_authorized);
 }

@@ -170,50 +170,59 @@ static void apply_identity(hg_req *r, const identity *id)
 
 /* ---- credentials -------------------------------------------------------- */
 
-bool insp_cookie_value(const char *header, const char *name, char *out,
-                       size_t cap)
+/* Returns the first pair called name at or after h (NULL for none) in a
+ * Cookie header, where pairs are separated by ';' and white space. */
+static const char *next_cookie(const char *h, const char *name)
 {
-    const char *h = header;
     size_t nlen = strlen(name);
-
-    while (h != NULL && *h) {
-        while (*h == ' ' || *h == '\t' || *h == ';')
-            h++;
-        if (strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
-            const char *v = h + nlen + 1;
-            size_t n;
-
-            /* A user agent strips the white space around a value when it
-             * stores a cookie (RFC 6265 section 5.2), so none of it can
-             * belong to the token. */
-            v += strspn(v, " \t");
-            n = strcspn(v, ";");
-            while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-                n--;
-            if (n == 0 || n >= cap)
-                return false;
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return true;
-        }
-        h = strchr(h, ';');
-    }
-    return false;
-}
-
-int insp_cookie_count(const char *header, const char *name)
-{
-    const char *h = header;
-    size_t nlen = strlen(name);
-    int count = 0;
 
     while (h != NULL && *h) {
         while (*h == ' ' || *h == '\t' || *h == ';')
             h++;
         if (strncmp(h, name, nlen) == 0 && h[nlen] == '=')
-            count++;
+            return h;
         h = strchr(h, ';');
     }
+    return NULL;
+}
+
+/* Copies the value of the pair at pair, whose name has nlen bytes, into
+ * out. Returns false for an empty value or one of cap bytes or more. */
+static bool cookie_pair_value(const char *pair, size_t nlen, char *out,
+                              size_t cap)
+{
+    const char *v = pair + nlen + 1;
+    size_t n;
+
+    /* A user agent strips the white space around a value when it stores a
+     * cookie (RFC 6265 section 5.2), so none of it can belong to the
+     * token. */
+    v += strspn(v, " \t");
+    n = strcspn(v, ";");
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
+bool insp_cookie_value(const char *header, const char *name, char *out,
+                       size_t cap)
+{
+    const char *pair = next_cookie(header, name);
+
+    return pair != NULL && cookie_pair_value(pair, strlen(name), out, cap);
+}
+
+int insp_cookie_count(const char *header, const char *name)
+{
+    int count = 0;
+
+    for (const char *pair = next_cookie(header, name); pair != NULL;
+         pair = next_cookie(strchr(pair, ';'), name))
+        count++;
     return count;
 }
 
@@ -780,9 +789,10 @@ void insp_session_delete(hg_req *r)
 
     /* Every session cookie the browser sent ends, so none of them outlives
      * a sign-out (see session_cookie_ambiguous). */
-    for (const char *h = hg_req_header(r, "Cookie"); h != NULL;
-         h = strchr(h + 1, ';')) {
-        if (insp_cookie_value(h[0] == ';' ? h + 1 : h, SESSION_COOKIE, token,
+    for (const char *pair = next_cookie(hg_req_header(r, "Cookie"),
+                                        SESSION_COOKIE);
+         pair != NULL; pair = next_cookie(strchr(pair, ';'), SESSION_COOKIE)) {
+        if (cookie_pair_value(pair, strlen(SESSION_COOKIE), token,
                               sizeof(token)))
             end_session(token);
     }
