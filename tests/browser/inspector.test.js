@@ -720,7 +720,8 @@ test('signed-out ends the page session', { timeout: scaled(30000) }, async () =>
 
 test('passed retry time reads due', { timeout: scaled(30000) }, async () => {
   // A retry that the breaker or a rate limit moved keeps its old time on
-  // the page until the next record arrives; it must not read "19 s ago".
+  // the page until the next record arrives, so a passed time must not read
+  // "19 s ago".
   const texts = await page.evaluate(async () => {
     const { timeElement, refreshTimes } = await import('/assets/dom.js');
     const past = new Date(Date.now() - 19000).toISOString();

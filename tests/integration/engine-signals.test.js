@@ -261,8 +261,9 @@ test('410 disables the endpoint', { timeout: scaled(40000) }, async () => {
   // "queued" is published while "gone" is in flight, and max_concurrency 1
   // keeps it pending until then.
   const ids = { parked: null, gone: null, queued: null };
-  // The answer depends on the event type in the body, not on the ids: a
-  // delivery can arrive before the publish response gives the test its id.
+  // The receiver picks its status by the event type in the body, not by
+  // id, because a delivery can arrive before the publish response gives the
+  // test its id.
   const receiver = await receiverWith((index, record) => {
     const { type } = JSON.parse(record.body.toString('utf8'));
     if (type === 'gone.parked') {
