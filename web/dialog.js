@@ -33,7 +33,13 @@ form.addEventListener('submit', (submit) => {
 });
 cancelButton.addEventListener('click', () => finish(false));
 // Escape fires "cancel" and then "close", so the close handler covers both.
-dialog.addEventListener('close', () => finish(false));
+// close() only queues the event, so it can arrive after the next
+// confirmation opened the dialog again. That confirmation must stay open.
+dialog.addEventListener('close', () => {
+  if (!dialog.open) {
+    finish(false);
+  }
+});
 
 /**
  * Asks the user to confirm an action. Resolves to true when confirmed,

@@ -736,6 +736,26 @@ test('passed retry time reads due', { timeout: scaled(30000) }, async () => {
   assert.match(texts[2], /^in /, 'a future upcoming time');
 });
 
+test('second confirmation survives the first close', { timeout: scaled(30000) }, async () => {
+  // dialog.close() queues its "close" event, so a confirmation opened right
+  // after another was cancelled must not be closed by that late event.
+  const outcome = await page.evaluate(async () => {
+    const { confirmAction } = await import('/assets/dialog.js');
+    const dialog = document.getElementById('confirm-dialog');
+    const first = confirmAction({ heading: 'First', text: 'first' });
+    document.getElementById('confirm-cancel').click();
+    const second = confirmAction({ heading: 'Second', text: 'second' });
+    const firstResult = await first;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const openAfter = dialog.open;
+    document.getElementById('confirm-cancel').click();
+    return { firstResult, openAfter, secondResult: await second };
+  });
+  assert.equal(outcome.firstResult, false, 'the first confirmation was cancelled');
+  assert.equal(outcome.openAfter, true, 'the second confirmation stays open');
+  assert.equal(outcome.secondResult, false, 'the second confirmation ends by its own cancel');
+});
+
 test('page has no script or CSP errors', () => {
   assert.deepEqual(pageErrors, [], 'uncaught script errors');
   // The browser logs each 401 of a failed sign-in or of the session check
