@@ -688,17 +688,8 @@ test('signed-out ends the page session', { timeout: scaled(30000) }, async () =>
     json: { name: 'short-lived', scopes: ['read'] },
   });
   assert.equal(created.status, 201, `key: ${created.describe()}`);
-  await page.goto(`${baseUrl()}/#key=${created.json().key}`);
-  const dialog = page.locator('#confirm-dialog');
-  await dialog.waitFor({ state: 'visible' });
-  await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
-  await waitFor(async () => (await page.locator('#connection-text').textContent()) === 'Live', {
-    timeoutMs: 10000,
-    description: 'the live feed with the new key',
-  });
-
-  // After "signed-out" the page must show the sign-in form, not open the
-  // feed again with a credential that no longer works.
+  // Feed requests are counted from the sign-in on, so the open of the new
+  // key's feed is seen before the count starts over.
   let reopened = 0;
   const onRequest = (request) => {
     if (/\/(api\/v1\/inspector\/stream|inspector\/api\/feed)/.test(request.url())) {
@@ -707,6 +698,18 @@ test('signed-out ends the page session', { timeout: scaled(30000) }, async () =>
   };
   page.on('request', onRequest);
   try {
+    await page.goto(`${baseUrl()}/#key=${created.json().key}`);
+    const dialog = page.locator('#confirm-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
+    await waitFor(async () => reopened > 0 && (await page.locator('#connection-text').textContent()) === 'Live', {
+      timeoutMs: 10000,
+      description: 'the live feed with the new key',
+    });
+
+    // After "signed-out" the page must show the sign-in form, not open the
+    // feed again with a credential that no longer works.
+    reopened = 0;
     const revoked = await api.request('DELETE', `/api/v1/integrations/${INTEGRATION}/keys/${created.json().id}`, {
       key: ADMIN_KEY,
     });
