@@ -145,6 +145,17 @@ static bool can_act(const identity *id)
             (parse_scopes(id->scopes) & INSP_SCOPE_MANAGE) != 0);
 }
 
+/* A test event is a publish: an integration key needs the publish scope
+ * besides manage, which the gateway checks too. */
+static bool can_send_test(const identity *id)
+{
+    unsigned both = INSP_SCOPE_MANAGE | INSP_SCOPE_PUBLISH;
+
+    if (strcmp(id->role, "integration") == 0)
+        return (parse_scopes(id->scopes) & both) == both;
+    return can_act(id);
+}
+
 /* Sets r->auth_* from a resolved identity. */
 static void apply_identity(hg_req *r, const identity *id)
 {
@@ -603,11 +614,12 @@ static json_t *identity_json(const identity *id)
     bool integration = strcmp(id->role, "integration") == 0;
     bool admin = strcmp(id->role, "admin") == 0;
 
-    return json_pack("{s:s, s:o, s:b, s:o}", "role", id->role,
+    return json_pack("{s:s, s:o, s:b, s:b, s:o}", "role", id->role,
                      "integration_id",
                      integration ? json_string(id->integration_id)
                                  : json_null(),
-                     "can_act", can_act(id), "name",
+                     "can_act", can_act(id), "can_send_test",
+                     can_send_test(id), "name",
                      admin || id->name[0] == '\0' ? json_null()
                                                   : json_string(id->name));
 }

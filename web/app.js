@@ -255,7 +255,7 @@ async function start(identity) {
   // admin and integration keys may act.
   const canAct = identity.can_act ?? (identity.role === 'admin' || identity.role === 'integration');
   document.body.dataset.canAct = String(Boolean(canAct));
-  detailView.setCanAct(Boolean(canAct));
+  detailView.setCanAct(Boolean(canAct), Boolean(identity.can_send_test ?? canAct));
   eventsView.setShowIntegration(!identity.integration_id);
   sinkView.setSession(identity);
   dashboardView.setSession(identity);

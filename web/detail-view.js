@@ -34,15 +34,21 @@ export class DetailView {
     this.attemptOpen = new Map();
     this.deliveriesBox = null;
     this.canAct = false;
+    this.canSendTest = false;
     this.event = null;
     // Endpoint state by endpoint id (GET .../endpoints/{id}), for the
     // enable or disable button.
     this.endpoints = new Map();
   }
 
-  /** Shows or hides the action buttons. The server checks the role again. */
-  setCanAct(canAct) {
+  /**
+   * Shows or hides the action buttons. A test event is a publish, so an
+   * integration key needs the publish scope for it besides manage. The
+   * server checks both again.
+   */
+  setCanAct(canAct, canSendTest = canAct) {
     this.canAct = canAct;
+    this.canSendTest = canAct && canSendTest;
   }
 
   get key() {
@@ -309,7 +315,9 @@ export class DetailView {
       'div',
       { class: 'card-tools delivery-actions' },
       h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'redeliver' }, onclick: () => this.redeliver(delivery) }, 'Redeliver now'),
-      h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'test' }, onclick: () => this.sendTest(delivery.endpoint_id) }, 'Send test event'),
+      this.canSendTest
+        ? h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'test' }, onclick: () => this.sendTest(delivery.endpoint_id) }, 'Send test event')
+        : null,
       toggle,
     );
   }

@@ -569,6 +569,23 @@ test('viewer token sees no actions', { timeout: scaled(30000) }, async (t) => {
   assert.equal(rejected.status, 403, `the server rejects a viewer's redelivery: ${rejected.describe()}`);
 });
 
+test('manage key without publish has no test button', { timeout: scaled(30000) }, async () => {
+  const created = await api.request('POST', `/api/v1/integrations/${INTEGRATION}/keys`, {
+    key: ADMIN_KEY,
+    json: { name: 'manager', scopes: ['read', 'manage'] },
+  });
+  assert.equal(created.status, 201, `key: ${created.describe()}`);
+
+  await context.clearCookies();
+  await page.goto(`${baseUrl()}/`);
+  await page.getByLabel('API key', { exact: true }).fill(created.json().key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.goto(`${baseUrl()}/#event/${INTEGRATION}/${published.eventId}`);
+  await page.locator('.delivery button[data-action="redeliver"]').first().waitFor();
+  assert.equal(await page.locator('button[data-action="test"]').count(), 0, 'no test event button without publish');
+});
+
 test('bad key shows error and no data', { timeout: scaled(30000) }, async () => {
   await context.clearCookies();
 

@@ -138,7 +138,7 @@ before(async () => {
 test('admin sign-in sets a strict cookie', async () => {
   const { res, token, attributes } = await signIn(ADMIN_KEY);
   assert.equal(res.status, 200, res.describe());
-  assert.deepEqual(res.json(), { role: 'admin', integration_id: null, can_act: true, name: null });
+  assert.deepEqual(res.json(), { role: 'admin', integration_id: null, can_act: true, can_send_test: true, name: null });
   assert.match(token, /^hgs_[A-Za-z0-9_-]{40,}$/, 'session token format');
   assert.ok(attributes.includes('HttpOnly'), `HttpOnly in ${attributes}`);
   assert.ok(attributes.includes('SameSite=Strict'), `SameSite in ${attributes}`);
@@ -194,12 +194,18 @@ test('integration key sign-in', async () => {
   const reader = await createKey(alpha, ['read']);
   const { res } = await signIn(reader.key);
   assert.equal(res.status, 200, res.describe());
-  assert.deepEqual(res.json(), { role: 'integration', integration_id: alpha.id, can_act: false, name: reader.name });
+  assert.deepEqual(res.json(), { role: 'integration', integration_id: alpha.id, can_act: false, can_send_test: false, name: reader.name });
 
   const manager = await createKey(alpha, ['read', 'manage']);
   const managed = await signIn(manager.key);
   assert.equal(managed.res.status, 200, managed.res.describe());
   assert.equal(managed.res.json().can_act, true, 'manage scope can act');
+  assert.equal(managed.res.json().can_send_test, false, 'a test event needs publish too');
+
+  const tester = await createKey(alpha, ['read', 'manage', 'publish']);
+  const testing = await signIn(tester.key);
+  assert.equal(testing.res.status, 200, testing.res.describe());
+  assert.equal(testing.res.json().can_send_test, true, 'manage and publish send test events');
 
   const publisher = await createKey(alpha, ['publish']);
   assertProblem((await signIn(publisher.key)).res, 403, 'FORBIDDEN', 'key without read');
@@ -390,12 +396,12 @@ test('support and viewer sign-in', async () => {
   const support = await createSupportToken('grace', 'support');
   const v = await signIn(viewer.token);
   assert.equal(v.res.status, 200, v.res.describe());
-  assert.deepEqual(v.res.json(), { role: 'viewer', integration_id: null, can_act: false, name: 'frank' });
+  assert.deepEqual(v.res.json(), { role: 'viewer', integration_id: null, can_act: false, can_send_test: false, name: 'frank' });
   const s = await signIn(support.token);
   assert.equal(s.res.status, 200, s.res.describe());
-  assert.deepEqual(s.res.json(), { role: 'support', integration_id: null, can_act: true, name: 'grace' });
+  assert.deepEqual(s.res.json(), { role: 'support', integration_id: null, can_act: true, can_send_test: true, name: 'grace' });
   const current = await insp.request('GET', SESSION_PATH, { headers: withCookie(s.token) });
-  assert.deepEqual(current.json(), { role: 'support', integration_id: null, can_act: true, name: 'grace' });
+  assert.deepEqual(current.json(), { role: 'support', integration_id: null, can_act: true, can_send_test: true, name: 'grace' });
   const bearer = await insp.request('GET', SESSION_PATH, { key: viewer.token });
   assert.equal(bearer.json().role, 'viewer', 'a support token works as a bearer');
 
