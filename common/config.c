@@ -212,10 +212,46 @@ static int opt_sandbox_key(hg_config *cfg, const char *value, char *err,
     strcpy(cfg->sandbox_api_key, value);
     return 0;
 }
-STRING_OPTION(opt_sandbox_sink, sandbox_sink_url)
-STRING_OPTION(opt_web_dir, web_dir)
-STRING_OPTION(opt_catalog, catalog_path)
-STRING_OPTION(opt_openapi, openapi_path)
+/* The sandbox endpoint is registered like any other, so its URL gets the
+ * same syntax check. It may be private, as the inspector's own sink is. */
+static int opt_sandbox_sink(hg_config *cfg, const char *value, char *err,
+                            size_t errsz)
+{
+    char why[256];
+
+    if (strlen(value) >= sizeof(cfg->sandbox_sink_url)) {
+        snprintf(err, errsz, "is longer than %zu bytes",
+                 sizeof(cfg->sandbox_sink_url) - 1);
+        return -1;
+    }
+    if (hg_url_check(value, true, why, sizeof(why)) != HG_URL_OK) {
+        snprintf(err, errsz, "must be an http or https URL: %s", why);
+        return -1;
+    }
+    strcpy(cfg->sandbox_sink_url, value);
+    return 0;
+}
+
+/* A path option rejects an empty value, which names no file. */
+#define PATH_OPTION(fn, field)                                                \
+    static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
+    {                                                                         \
+        if (value[0] == '\0') {                                               \
+            snprintf(err, errsz, "must be a path, not empty");                \
+            return -1;                                                        \
+        }                                                                     \
+        if (strlen(value) >= sizeof(cfg->field)) {                            \
+            snprintf(err, errsz, "is longer than %zu bytes",                  \
+                     sizeof(cfg->field) - 1);                                 \
+            return -1;                                                        \
+        }                                                                     \
+        strcpy(cfg->field, value);                                            \
+        return 0;                                                             \
+    }
+
+PATH_OPTION(opt_web_dir, web_dir)
+PATH_OPTION(opt_catalog, catalog_path)
+PATH_OPTION(opt_openapi, openapi_path)
 INT_OPTION(opt_api_rate, api_rate_limit, 0, 100000000, "requests per second")
 INT_OPTION(opt_integration_rate, integration_rate_limit, 0, 100000000,
            "requests per second")
@@ -230,7 +266,53 @@ INT_OPTION(opt_breaker_probe, breaker_probe_s, 1, 86400, "seconds")
 INT_OPTION(opt_breaker_probe_max, breaker_probe_max_s, 1, 7 * 86400,
            "seconds")
 INT_OPTION(opt_disable_after, disable_after_s, 0, 365LL * 86400, "seconds")
-STRING_OPTION(opt_outbound_proxy, outbound_proxy)
+/* Accepts a proxy URL with a proxy scheme that libcurl supports, a host,
+ * and nothing after the authority but one "/". A mistyped value must stop
+ * the worker, because deliveries through a proxy skip the private-address
+ * check. */
+static int opt_outbound_proxy(hg_config *cfg, const char *value, char *err,
+                              size_t errsz)
+{
+    static const char *const schemes[] = {"http://",   "https://",
+                                          "socks4://", "socks4a://",
+                                          "socks5://", "socks5h://"};
+    const char *authority = NULL;
+    size_t len;
+
+    if (value[0] == '\0') {
+        cfg->outbound_proxy[0] = '\0';
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncmp(value, schemes[i], strlen(schemes[i])) == 0)
+            authority = value + strlen(schemes[i]);
+    }
+    len = authority != NULL ? strlen(authority) : 0;
+    if (len > 0 && authority[len - 1] == '/')
+        len--;
+    if (authority == NULL || len == 0 || authority[0] == ':' ||
+        authority[0] == '@' || memchr(authority, '/', len) != NULL ||
+        strpbrk(authority, "?# \t\r\n") != NULL) {
+        snprintf(err, errsz,
+                 "must be a proxy URL such as http://proxy.internal:3128 "
+                 "(schemes http, https, socks4, socks4a, socks5 and "
+                 "socks5h), with a host and no path");
+        return -1;
+    }
+    for (const char *c = value; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            snprintf(err, errsz, "must not contain control characters");
+            return -1;
+        }
+    }
+    if (strlen(value) >= sizeof(cfg->outbound_proxy)) {
+        snprintf(err, errsz, "is longer than %zu bytes",
+                 sizeof(cfg->outbound_proxy) - 1);
+        return -1;
+    }
+    strcpy(cfg->outbound_proxy, value);
+    return 0;
+}
 INT_OPTION(opt_shutdown_timeout, shutdown_timeout_ms, 0, 3600000,
            "milliseconds")
 INT_OPTION(opt_header_timeout, header_timeout_ms, 100, 600000, "milliseconds")
@@ -523,8 +605,8 @@ static const option_def options[] = {
      "disconnected (it resumes with Last-Event-ID)"},
     {"HOOKGATE_WEB_DIR", HOOKGATE_DEFAULT_WEB_DIR, HG_SVC_INSPECTOR,
      opt_web_dir, "directory of the inspector page"},
-    {"HOOKGATE_CATALOG", HOOKGATE_DEFAULT_CATALOG,
-     HG_SVC_GATEWAY | HG_SVC_INSPECTOR, opt_catalog,
+    {"HOOKGATE_CATALOG", HOOKGATE_DEFAULT_CATALOG, HG_SVC_GATEWAY,
+     opt_catalog,
      "event type catalog (JSON): schemas, examples, deprecations"},
     {"HOOKGATE_OPENAPI", HOOKGATE_DEFAULT_OPENAPI, HG_SVC_GATEWAY,
      opt_openapi, "OpenAPI description served at /openapi.json"},
@@ -681,6 +763,17 @@ int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
                      span);
             return -1;
         }
+    }
+    if ((service & HG_SVC_RETRY) &&
+        cfg->breaker_probe_s > cfg->breaker_probe_max_s) {
+        snprintf(err, errsz,
+                 "invalid HOOKGATE_BREAKER_PROBE_S: %lld s is more than "
+                 "HOOKGATE_BREAKER_PROBE_MAX_S (%lld s), the longest wait "
+                 "between probes; raise HOOKGATE_BREAKER_PROBE_MAX_S or lower "
+                 "HOOKGATE_BREAKER_PROBE_S",
+                 (long long)cfg->breaker_probe_s,
+                 (long long)cfg->breaker_probe_max_s);
+        return -1;
     }
     if ((service & (HG_SVC_GATEWAY | HG_SVC_RETRY)) && !cfg->secret_key_set) {
         snprintf(err, errsz,

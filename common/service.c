@@ -82,6 +82,17 @@ int hg_service_init(int argc, char **argv, const char *program,
             cfg->header_timeout_ms, cfg->body_timeout_ms,
             cfg->idle_timeout_ms, hg_http_connection_limit());
     hg_urlpolicy_allow(cfg->allowed_cidrs, cfg->allowed_cidr_count);
+    for (int i = 0; i < cfg->allowed_cidr_count; i++) {
+        /* Such a network lets deliveries reach loopback, link-local and
+         * metadata addresses, which is rarely what was meant. */
+        if (cfg->allowed_cidrs[i].prefix < 8)
+            hg_warn(NULL,
+                    "HOOKGATE_ALLOWED_CIDRS has a network of prefix /%d, "
+                    "which allows private, loopback and link-local "
+                    "addresses in it; list only the private networks that "
+                    "endpoints need",
+                    cfg->allowed_cidrs[i].prefix);
+    }
     hg_scripts_init();
     /* A peer that closes early must give EPIPE, not end the process. */
     signal(SIGPIPE, SIG_IGN);

@@ -77,7 +77,8 @@ static void load_openapi(void)
     hg_log_fields f = {.error = err.text};
 
     if (doc == NULL) {
-        hg_warn(&f, "cannot read the OpenAPI description %s",
+        hg_warn(&f, "cannot read the OpenAPI description %s "
+                    "(HOOKGATE_OPENAPI); GET /openapi.json answers 404",
                 config.openapi_path);
         return;
     }
@@ -298,7 +299,8 @@ int main(int argc, char **argv)
     gw_config = &config;
     catalog = hg_catalog_load(config.catalog_path, err, sizeof(err));
     if (catalog == NULL) {
-        hg_error(NULL, "cannot load the event type catalog: %s", err);
+        hg_error(NULL, "invalid HOOKGATE_CATALOG: cannot load the event "
+                       "type catalog: %s", err);
         return 2;
     }
     gw_catalog = catalog;

@@ -48,6 +48,48 @@ const rejected = [
     env: { HOOKGATE_MAX_PAYLOAD_BYTES: '1MiB' },
     variable: 'HOOKGATE_MAX_PAYLOAD_BYTES',
   },
+  {
+    what: 'outbound proxy that is not a URL',
+    binary: 'hookgate-retry',
+    env: { HOOKGATE_OUTBOUND_PROXY: 'abc' },
+    variable: 'HOOKGATE_OUTBOUND_PROXY',
+  },
+  {
+    what: 'outbound proxy with a scheme libcurl does not proxy through',
+    binary: 'hookgate-retry',
+    env: { HOOKGATE_OUTBOUND_PROXY: 'ftp://127.0.0.1:3128' },
+    variable: 'HOOKGATE_OUTBOUND_PROXY',
+  },
+  {
+    what: 'outbound proxy with a path',
+    binary: 'hookgate-retry',
+    env: { HOOKGATE_OUTBOUND_PROXY: 'http://127.0.0.1:3128/path' },
+    variable: 'HOOKGATE_OUTBOUND_PROXY',
+  },
+  {
+    what: 'first breaker probe later than the longest probe wait',
+    binary: 'hookgate-retry',
+    env: { HOOKGATE_BREAKER_PROBE_S: '86400' },
+    variable: 'HOOKGATE_BREAKER_PROBE_MAX_S',
+  },
+  {
+    what: 'sandbox sink URL that is not a URL',
+    binary: 'hookgate-gateway',
+    env: { HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: 'abc' },
+    variable: 'HOOKGATE_SANDBOX_SINK_URL',
+  },
+  {
+    what: 'empty catalog path',
+    binary: 'hookgate-gateway',
+    env: { HOOKGATE_CATALOG: '' },
+    variable: 'HOOKGATE_CATALOG',
+  },
+  {
+    what: 'catalog that is not a catalog',
+    binary: 'hookgate-gateway',
+    env: { HOOKGATE_CATALOG: '/etc/hostname' },
+    variable: 'HOOKGATE_CATALOG',
+  },
 ];
 
 for (const c of rejected) {
@@ -67,6 +109,20 @@ test('hookgate-retry accepts visibility 5001 ms above delivery', { timeout: scal
   assert.ok(worker.running, 'the worker runs and is ready');
   await harness.stop(worker);
   assert.equal(worker.exitCode, 0, 'exit status after SIGTERM');
+});
+
+test('retry accepts proxy, warns of /0', { timeout: scaled(20000) }, async () => {
+  const worker = await harness.startWorker({
+    HOOKGATE_OUTBOUND_PROXY: 'socks5h://user:pw@127.0.0.1:1080/',
+    HOOKGATE_ALLOWED_CIDRS: '10.20.0.0/16, 0.0.0.0/0',
+  });
+  assert.ok(worker.running, 'the worker runs and is ready');
+  await harness.stop(worker);
+  assert.equal(worker.exitCode, 0, 'exit status after SIGTERM');
+  const log = tailFile(worker.logFile, 200);
+  assert.match(log, /HOOKGATE_ALLOWED_CIDRS has a network of prefix \/0/, 'the warning');
+  assert.doesNotMatch(log, /prefix \/16/, 'no warning for a private network');
+  assert.doesNotMatch(log, /pw@/, 'the proxy password is not logged');
 });
 
 /**
