@@ -121,16 +121,24 @@ static int parse_addr(const char *value, hg_listen_addr *out)
         return 0;                                                             \
     }
 
+/* Copies value into a fixed field of size bytes, or fails with a sentence
+ * in err when it does not fit. */
+static int copy_option(char *field, size_t size, const char *value,
+                       char *err, size_t errsz)
+{
+    if (strlen(value) >= size) {
+        snprintf(err, errsz, "is longer than %zu bytes", size - 1);
+        return -1;
+    }
+    strcpy(field, value);
+    return 0;
+}
+
 #define STRING_OPTION(fn, field)                                              \
     static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
     {                                                                         \
-        if (strlen(value) >= sizeof(cfg->field)) {                            \
-            snprintf(err, errsz, "is longer than %zu bytes",                  \
-                     sizeof(cfg->field) - 1);                                 \
-            return -1;                                                        \
-        }                                                                     \
-        strcpy(cfg->field, value);                                            \
-        return 0;                                                             \
+        return copy_option(cfg->field, sizeof(cfg->field), value, err,        \
+                           errsz);                                            \
     }
 
 INT_OPTION(opt_max_payload, max_payload_bytes, 1024, 64LL << 20, "bytes")
@@ -219,17 +227,12 @@ static int opt_sandbox_sink(hg_config *cfg, const char *value, char *err,
 {
     char why[256];
 
-    if (strlen(value) >= sizeof(cfg->sandbox_sink_url)) {
-        snprintf(err, errsz, "is longer than %zu bytes",
-                 sizeof(cfg->sandbox_sink_url) - 1);
-        return -1;
-    }
     if (hg_url_check(value, true, why, sizeof(why)) != HG_URL_OK) {
         snprintf(err, errsz, "must be an http or https URL: %s", why);
         return -1;
     }
-    strcpy(cfg->sandbox_sink_url, value);
-    return 0;
+    return copy_option(cfg->sandbox_sink_url, sizeof(cfg->sandbox_sink_url),
+                       value, err, errsz);
 }
 
 /* A path option rejects an empty value, which names no file. */
@@ -240,13 +243,8 @@ static int opt_sandbox_sink(hg_config *cfg, const char *value, char *err,
             snprintf(err, errsz, "must be a path, not empty");                \
             return -1;                                                        \
         }                                                                     \
-        if (strlen(value) >= sizeof(cfg->field)) {                            \
-            snprintf(err, errsz, "is longer than %zu bytes",                  \
-                     sizeof(cfg->field) - 1);                                 \
-            return -1;                                                        \
-        }                                                                     \
-        strcpy(cfg->field, value);                                            \
-        return 0;                                                             \
+        return copy_option(cfg->field, sizeof(cfg->field), value, err,        \
+                           errsz);                                            \
     }
 
 PATH_OPTION(opt_web_dir, web_dir)
@@ -305,13 +303,8 @@ static int opt_outbound_proxy(hg_config *cfg, const char *value, char *err,
             return -1;
         }
     }
-    if (strlen(value) >= sizeof(cfg->outbound_proxy)) {
-        snprintf(err, errsz, "is longer than %zu bytes",
-                 sizeof(cfg->outbound_proxy) - 1);
-        return -1;
-    }
-    strcpy(cfg->outbound_proxy, value);
-    return 0;
+    return copy_option(cfg->outbound_proxy, sizeof(cfg->outbound_proxy),
+                       value, err, errsz);
 }
 INT_OPTION(opt_shutdown_timeout, shutdown_timeout_ms, 0, 3600000,
            "milliseconds")
