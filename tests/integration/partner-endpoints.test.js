@@ -675,7 +675,13 @@ test('test event sends catalog example', { timeout: scaled(30000) }, async () =>
   const target = await createEndpoint(owner.id, owner.api_key, { url: receiver.url('/test-target'), event_types: ['nothing.*'] });
   const bystander = await createEndpoint(owner.id, owner.api_key, { url: receiver.url('/test-bystander'), event_types: ['*'] });
   const base = `${endpointsPath(owner.id)}/${target.id}/test`;
-  const example = async (type) => (await api.request('GET', `/api/v1/event-types/${type}`)).json().example;
+  // A test event's example carries the event's own id and time, so that
+  // receivers do not drop the next test event as a duplicate.
+  const example = async (type, accepted) => {
+    const doc = (await api.request('GET', `/api/v1/event-types/${type}`)).json().example;
+    const event = await api.getEvent(owner.id, owner.api_key, accepted.event_id);
+    return { ...doc, id: accepted.event_id, created_at: event.received_at };
+  };
 
   const res = await api.request('POST', base, { key: owner.api_key });
   assert.equal(res.status, 202, `test without body: ${res.describe()}`);
@@ -688,7 +694,7 @@ test('test event sends catalog example', { timeout: scaled(30000) }, async () =>
 
   const [request] = await waitForPath('/test-target');
   assert.equal(request.headers['webhook-id'], accepted.event_id, 'webhook-id of the test event');
-  assert.deepEqual(JSON.parse(request.body), await example('booking.created'), 'the body is the booking.created example');
+  assert.deepEqual(JSON.parse(request.body), await example('booking.created', accepted), 'the body is the booking.created example');
   assert.deepEqual(signaturesOf(request), [sign(target.secret, request)], 'the test event is signed');
 
   const event = await api.getEvent(owner.id, owner.api_key, accepted.event_id);
@@ -700,7 +706,8 @@ test('test event sends catalog example', { timeout: scaled(30000) }, async () =>
   assert.equal(typed.status, 202, `test with a type: ${typed.describe()}`);
   assert.equal(typed.json().type, 'payment.failed', 'type of the second test');
   const [, second] = await waitForPath('/test-target', 2);
-  assert.deepEqual(JSON.parse(second.body), await example('payment.failed'), 'the body is the payment.failed example');
+  assert.deepEqual(JSON.parse(second.body), await example('payment.failed', typed.json()), 'the body is the payment.failed example');
+  assert.notEqual(JSON.parse(second.body).id, JSON.parse(request.body).id, 'each test event has its own body id');
 
   const payload = { type: 'partner.ping', id: 'evt_custom1', data: { hello: 'world' } };
   const custom = await api.request('POST', base, { key: owner.api_key, json: { payload } });
