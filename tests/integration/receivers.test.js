@@ -101,9 +101,9 @@ function waitForLine(child, line) {
 }
 
 /** Runs a receiver's --verify mode and returns { status, output }. */
-function runVerify(language, { secret, id, timestamp, signature, body, now }) {
+function runVerify(language, { secret, id, timestamp, signature, body, now, extra = [] }) {
   const { file, args } = RECEIVERS[language];
-  const options = ['--verify', '--id', id, '--timestamp', timestamp, '--signature', signature];
+  const options = ['--verify', '--id', id, '--timestamp', timestamp, '--signature', signature, ...extra];
   if (now !== undefined) {
     options.push('--now', String(now));
   }
@@ -263,6 +263,14 @@ for (const language of LANGUAGES) {
       const result = runVerify(language, { ...VECTOR, now: ts, ...c.change });
       assert.equal(result.output, c.output, `output for "${c.name}"`);
       assert.equal(result.status, c.output === 'verified' ? 0 : 1, `exit status for "${c.name}"`);
+    }
+  });
+
+  test(`${language} verify: invalid tolerance`, { timeout: scaled(20000) }, () => {
+    for (const tolerance of ['-5', '86401']) {
+      const result = runVerify(language, { ...VECTOR, now: VECTOR.timestamp, extra: ['--tolerance', tolerance] });
+      assert.equal(result.status, 2, `exit status for --tolerance ${tolerance}: ${result.output}`);
+      assert.match(result.output, /--tolerance/, `message for --tolerance ${tolerance}`);
     }
   });
 

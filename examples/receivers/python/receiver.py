@@ -271,6 +271,8 @@ def main():
         parser.error("--port is required")
     if args.port is not None and not 1 <= args.port <= 65535:
         parser.error("invalid --port %d: expected 1 to 65535" % args.port)
+    if not 0 <= args.tolerance <= 86400:
+        parser.error("invalid --tolerance %d: expected 0 to 86400 seconds" % args.tolerance)
 
     secret = os.environ.get(SECRET_ENV)
     try:
