@@ -36,14 +36,23 @@ static int sign_with(const char *secret, const char *msg_id, long long ts,
     return 0;
 }
 
+/* Adds one request header line. libcurl reads "Name:" with nothing but
+ * spaces or tabs after the colon as "do not send Name", and sends an empty
+ * header only when it is written "Name;". */
 static void add_line(attempt_request *req, const char *name,
                      const char *value)
 {
     char *line = NULL;
+    bool empty = value[strspn(value, " \t")] == '\0';
+    int n = empty ? asprintf(&line, "%s;", name)
+                  : asprintf(&line, "%s: %s", name, value);
 
-    if (req->nlines >= ATTEMPT_HEADERS_MAX ||
-        asprintf(&line, "%s: %s", name, value) < 0)
+    if (n < 0)
         return;
+    if (req->nlines >= ATTEMPT_HEADERS_MAX) {
+        free(line);
+        return;
+    }
     req->lines[req->nlines] = line;
     req->line_ptrs[req->nlines] = line;
     req->nlines++;
@@ -295,7 +304,13 @@ static json_t *request_headers(const attempt_request *req)
             continue;
         for (size_t i = 0; i <= n; i++)
             lower[i] = (char)tolower((unsigned char)name[i]);
-        json_object_set(out, lower, value);
+        /* A value of only spaces or tabs went out empty (see add_line). */
+        if (json_is_string(value) &&
+            json_string_value(value)[strspn(json_string_value(value),
+                                            " \t")] == '\0')
+            json_object_set_new(out, lower, json_string(""));
+        else
+            json_object_set(out, lower, value);
     }
     return out;
 }

@@ -15,7 +15,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HDEL', KEYS[2], ARGV[5])
   redis.call('ZREM', KEYS[4], ARGV[5])
   redis.call('INCR', KEYS[3])
-  -- Its health and flow-control state; ordering lanes expire by themselves.
+  -- Its health and flow-control state. Its ordering lanes go with the
+  -- deliveries in them, below.
   local ep = 'hg:{' .. ARGV[1] .. '}:ep:' .. ARGV[5]
   redis.call('DEL', ep .. ':health', ep .. ':leases', ep .. ':rl',
              ep .. ':waiting')
@@ -35,12 +36,18 @@ local batch = redis.call('SPOP', KEYS[5], tonumber(ARGV[3]))
 local ended = 0
 for _, delivery_id in ipairs(batch) do
   local key = prefix .. delivery_id
-  local status = redis.call('HGET', key, 'status')
+  local d = redis.call('HMGET', key, 'status', 'event_id', 'lane')
+  local status, event_id, lane = d[1], d[2], d[3]
   if status and status ~= 'succeeded' and status ~= 'dead' then
     redis.call('HSET', key, 'status', 'dead', 'reason', 'endpoint_deleted',
                'next_attempt_at', '', 'updated_at', ARGV[2])
+    -- Every delivery of a lane of this endpoint ends here, so the lane
+    -- goes, and the delivery no longer reads as ordered.
+    if lane and lane ~= '' then
+      redis.call('DEL', lane)
+      redis.call('HSET', key, 'lane', '')
+    end
     ended = ended + 1
-    local event_id = redis.call('HGET', key, 'event_id')
     hg_activity(KEYS[6], ARGV[1], '{"kind":"delivery","integration_id":' ..
                 cjson.encode(ARGV[1]) .. ',"delivery_id":' ..
                 cjson.encode(delivery_id) .. ',"event_id":' ..

@@ -452,6 +452,33 @@ test('supplied secret signs deliveries', { timeout: scaled(30000) }, async () =>
   assert.throws(() => new Webhook(otherSecret).verify(request.body, request.headers), 'signature fails with another secret');
 });
 
+test('empty custom header values are sent', { timeout: scaled(30000) }, async () => {
+  const receiver = await receiverWith(always(200));
+  const id = uniqueId('emptyhdr');
+  const integration = await api.createIntegration(id);
+  await api.createEndpoint(id, integration.api_key, {
+    url: receiver.url(),
+    event_types: ['*'],
+    headers: { 'X-Empty': '', 'X-Blank': ' \t', Accept: '', 'X-Kept': 'value' },
+  });
+
+  const eventId = await api.publishAccepted(id, integration.api_key, '{"type":"empty.header"}');
+  const [request] = await receiver.waitForRequests(1, { timeoutMs: 10000 });
+  assert.equal(request.headers['x-empty'], '', 'an empty value arrives as an empty header');
+  assert.equal(request.headers['x-blank'], '', 'a value of only spaces and tabs arrives empty');
+  assert.equal(request.headers.accept, '', 'an empty Accept replaces the default one');
+  assert.equal(request.headers['x-kept'], 'value', 'a non-empty value arrives as set');
+
+  const event = await api.getEvent(id, integration.api_key, eventId);
+  let attempt;
+  await waitFor(async () => {
+    [attempt] = (await api.getDelivery(id, integration.api_key, event.deliveries[0].id)).attempts;
+    return attempt !== undefined;
+  }, { timeoutMs: 10000, description: 'the attempt record' });
+  assert.equal(attempt.request_headers['x-empty'], '', 'the record shows the empty value');
+  assert.equal(attempt.request_headers['x-blank'], '', 'the record shows what was sent for a blank value');
+});
+
 test('new endpoint gets the next publish', { timeout: scaled(30000) }, async () => {
   const first = await receiverWith(always(200));
   const second = await receiverWith(always(200));

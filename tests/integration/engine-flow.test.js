@@ -18,6 +18,7 @@ const {
   healthKey,
   patchEndpoint,
   percentile,
+  redisCommand,
   redisHash,
   setOperationalEndpoint,
   startCountingReceiver,
@@ -625,6 +626,28 @@ test('ordering key change applies at once', { timeout: scaled(60000) }, async ()
   await patchEndpoint(api, id, apiKey, endpoint.id, { ordering_key: null });
   const [after] = await publishAll(id, apiKey, [body]);
   assert.equal(await orderedOf(after), false, 'after removing the key the delivery is unordered');
+});
+
+test('endpoint delete empties its lanes', { timeout: scaled(30000) }, async () => {
+  // No worker runs: the three deliveries of one key stay in their lane.
+  const receiver = await receiverWith(always(200));
+  const { id, apiKey, endpoint } = await orderedIntegration('orderdel', receiver);
+  const events = await publishAll(id, apiKey, [1, 2, 3].map(
+    (n) => `{"type":"booking.updated","data":{"booking_id":"e1","n":${n}}}`,
+  ));
+  const lanePattern = `hg:{${id}}:ep:${endpoint.id}:lane:*`;
+  const lanes = await redisCommand(harness.redisPort, ['KEYS', lanePattern]);
+  assert.equal(lanes.length, 1, 'one lane before the delete');
+
+  const deleted = await api.request('DELETE', `/api/v1/integrations/${id}/endpoints/${endpoint.id}`, { key: apiKey });
+  assert.equal(deleted.status, 200, `delete: ${deleted.describe()}`);
+  for (const eventId of events) {
+    const delivery = (await api.getEvent(id, apiKey, eventId)).deliveries[0];
+    assert.equal(delivery.status, 'dead', `event ${eventId}: status`);
+    assert.equal(delivery.reason, 'endpoint_deleted', `event ${eventId}: reason`);
+    assert.equal(delivery.ordered, false, `event ${eventId}: no longer in a lane`);
+  }
+  assert.deepEqual(await redisCommand(harness.redisPort, ['KEYS', lanePattern]), [], 'the lane is gone');
 });
 
 test('dead ordered event releases the next', { timeout: scaled(60000) }, async () => {

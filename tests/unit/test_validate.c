@@ -866,6 +866,12 @@ START_TEST(headers_value_controls)
     expect_bad_header_value(json_string("a\001b"), "SOH");
     expect_bad_header_value(json_string("a\013b"), "vertical tab");
     expect_bad_header_value(json_string("a\177b"), "DEL");
+    expect_bad_header_value(json_string("a\xc2\x80" "b"), "U+0080");
+    expect_bad_header_value(json_string("a\xc2\x85" "b"), "U+0085 (NEL)");
+    expect_bad_header_value(json_string("a\xc2\x9f" "b"), "U+009F");
+    expect_ok(gw_validate_headers(one_header("X-Tenant",
+                                             json_string("Z\xc2\xa0\xc3\xa9"))),
+              "U+00A0 and U+00E9 are not controls");
 }
 END_TEST
 
