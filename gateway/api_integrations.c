@@ -529,6 +529,8 @@ static void finish_purge(hg_req *r)
     hg_redis_command(t->redis, 0, NULL, NULL,
                      "XADD %s MAXLEN ~ %s * i %s j %s", HG_KEY_ACTIVITY, maxlen,
                      p->integration_id, record);
+    hg_key(marker, p->integration_id, "purge_lease");
+    hg_redis_command(t->redis, 0, NULL, NULL, "DEL %s", marker);
     hg_key(marker, p->integration_id, "purging");
     if (p->marker_grace_s > 0)
         hg_redis_command(t->redis, 0, NULL, NULL, "SET %s done EX %d", marker,
@@ -688,10 +690,14 @@ static void purge_scan(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
     purge_state *p = r->data;
-    char pattern[HG_KEY_MAX];
+    char pattern[HG_KEY_MAX], lease[HG_KEY_MAX];
 
     snprintf(pattern, sizeof(pattern), "hg:{%s}:*", p->integration_id);
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    /* This purge is still alive: a delete sent meanwhile gets 409. */
+    hg_redis_command(t->redis, 0, NULL, NULL, "PEXPIRE %s %d",
+                     hg_key(lease, p->integration_id, "purge_lease"),
+                     PURGE_LEASE_MS);
     hg_redis_command(t->redis, 0, on_scanned, r, "SCAN %s MATCH %s COUNT 1000",
                      p->cursor, pattern);
 }
@@ -711,6 +717,15 @@ static void on_purge_started(hg_redis_status status, redisReply *reply,
         goto done;
     if (result != NULL && strcmp(result, "not_found") == 0 && p->missing_ok) {
         finish_purge(r);
+        goto done;
+    }
+    if (result != NULL && strcmp(result, "busy") == 0) {
+        hg_reply_header(r, "Retry-After", "5");
+        hg_reply_problem(r, HG_E_CONFLICT,
+                         "a delete of integration %s is already running; "
+                         "wait for it to finish, or send DELETE again in a "
+                         "few seconds if it stopped",
+                         p->integration_id);
         goto done;
     }
     if (result == NULL || strcmp(result, "ok") != 0 || !nkeys || !nclients) {
@@ -772,7 +787,8 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
     gw_thread *t = hg_req_thread(r);
     purge_state *p;
     char k_int[HG_KEY_MAX], k_keys[HG_KEY_MAX], k_clients[HG_KEY_MAX];
-    char k_marker[HG_KEY_MAX];
+    char k_marker[HG_KEY_MAX], k_lease[HG_KEY_MAX], k_endpoints[HG_KEY_MAX];
+    char lease_ms[16];
 
     /* Only the integration delete route gets here with such an id (the
      * sandbox's id is not one), so r->params[0] names it. */
@@ -793,13 +809,18 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
     p->done = done;
     p->missing_ok = missing_ok;
     p->marker_grace_s = marker_grace_s;
+    snprintf(lease_ms, sizeof(lease_ms), "%d", PURGE_LEASE_MS);
     const char *argv[] = {hg_key(k_int, integration_id, "integration"),
                           hg_key(k_keys, integration_id, "keys"),
                           hg_key(k_clients, integration_id, "clients"),
-                          hg_key(k_marker, integration_id, "purging")};
+                          hg_key(k_marker, integration_id, "purging"),
+                          hg_key(k_lease, integration_id, "purge_lease"),
+                          hg_key(k_endpoints, integration_id, "endpoints"),
+                          r->request_id,
+                          lease_ms};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_integration_purge, 0,
-                  on_purge_started, r, 4, 4, argv, NULL);
+                  on_purge_started, r, 6, 8, argv, NULL);
 }
 
 static void delete_authorized(hg_req *r)

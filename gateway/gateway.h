@@ -334,6 +334,11 @@ typedef struct gw_purge_counts {
  * flight take. */
 #define PURGE_MARKER_GRACE_S 60
 
+/* Lease of the request that runs a purge (hg:{I}:purge_lease), refreshed
+ * at every batch. A delete of the id meanwhile gets 409; one sent after a
+ * crash resumes the purge once the lease expired. Milliseconds. */
+#define PURGE_LEASE_MS 30000
+
 /* Deletes an integration and everything it holds, then calls done (which
  * replies); sends 503 itself on failure, and 404 for a missing integration
  * unless missing_ok. The purge marker outlives it by marker_grace_s

@@ -13,9 +13,17 @@ if exists and ARGV[6] ~= '1' then
   return 'exists'
 end
 if not exists then
-  local marker = redis.call('GET', 'hg:{' .. ARGV[1] .. '}:purging')
+  local prefix = 'hg:{' .. ARGV[1] .. '}:'
+  local marker = redis.call('GET', prefix .. 'purging')
   if marker then
     return marker == 'done' and 'purged' or 'purging'
+  end
+  -- Keys without their record are what a delete cut short by an older
+  -- version leaves once its marker expired: a new integration would
+  -- inherit its endpoints and API keys.
+  if redis.call('EXISTS', KEYS[4], prefix .. 'clients',
+                prefix .. 'endpoints') > 0 then
+    return 'purging'
   end
 end
 if not exists then

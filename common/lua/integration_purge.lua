@@ -6,16 +6,33 @@
 -- while after it, from receiving the old one's late metric flushes.
 -- The marker is "running" without an expiry until the purge finishes, so
 -- a purge cut short (a gateway crash, a Redis error) keeps the id blocked
--- and the next delete of the id resumes it here.
+-- and the next delete of the id resumes it here. Older versions wrote
+-- "1" with an expiry, and once that expired only the keys were left: both
+-- count as a purge to resume too.
+-- A lease names the request that runs the purge. Its holder refreshes it
+-- at every batch, so a delete sent meanwhile gets "busy" rather than
+-- running the same purge a second time, and a lease left by a crashed
+-- gateway expires.
 -- KEYS: 1 integration hash, 2 its API keys (id -> hash), 3 its OAuth
---       clients (id -> "1"), 4 the purge marker
+--       clients (id -> "1"), 4 the purge marker, 5 the purge lease,
+--       6 its endpoint index (the lease is hg:{I}:purge_lease)
+-- ARGV: 1 the request that purges, 2 lease length (ms)
 -- Returns {"ok", key count, client count, key hashes..., client ids...} |
---   {"not_found"}
-if redis.call('EXISTS', KEYS[1]) == 0 and
-   redis.call('GET', KEYS[4]) ~= 'running' then
-  return {'not_found'}
+--   {"not_found"} | {"busy"}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local marker = redis.call('GET', KEYS[4])
+  local unfinished = (marker and marker ~= 'done') or
+    redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[6]) > 0
+  if not unfinished then
+    return {'not_found'}
+  end
+  local holder = redis.call('GET', KEYS[5])
+  if holder and holder ~= ARGV[1] then
+    return {'busy'}
+  end
 end
 redis.call('SET', KEYS[4], 'running')
+redis.call('SET', KEYS[5], ARGV[1], 'PX', ARGV[2])
 local hashes = redis.call('HVALS', KEYS[2])
 local clients = redis.call('HKEYS', KEYS[3])
 redis.call('DEL', KEYS[1])

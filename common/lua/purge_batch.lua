@@ -3,10 +3,14 @@
 -- KEYS: the keys to delete
 -- Returns {events, deliveries, attempts, endpoints}
 local events, deliveries, attempts, endpoints = 0, 0, 0, 0
+-- The purge marker and lease go when the whole purge has finished.
+local function kept(key)
+  return string.sub(key, -9) == '}:purging' or
+    string.sub(key, -13) == '}:purge_lease'
+end
 for _, key in ipairs(KEYS) do
-  -- The purge marker goes when the whole purge has finished.
-  if string.sub(key, -9) == '}:purging' then
-    -- kept
+  if kept(key) then
+    -- removed by the gateway at the end
   elseif string.find(key, '}:evt:', 1, true) then
     events = events + 1
   elseif string.find(key, '}:dlv:', 1, true) then
@@ -17,7 +21,7 @@ for _, key in ipairs(KEYS) do
     -- The endpoint hash itself, not its sets, lanes or health.
     endpoints = endpoints + 1
   end
-  if string.sub(key, -9) ~= '}:purging' then
+  if not kept(key) then
     redis.call('UNLINK', key)
   end
 end

@@ -18,6 +18,18 @@ local t = ARGV[6]
 -- A missing integration starts over: leftovers of a deleted one would
 -- otherwise keep an endpoint or key out of its new lists.
 local fresh = ARGV[7] == 'reset' or redis.call('EXISTS', KEYS[1]) == 0
+-- A reset cut short (the gateway stopped during its purge) leaves the purge
+-- marker, which would drop the sandbox's metric flushes for good. At start,
+-- with no purge alive (its lease expired), the marker goes.
+-- NOTE: what that purge had not reached yet (old sandbox events and
+-- deliveries) stays until the next reset or the retention.
+if ARGV[7] == 'ensure' then
+  local marker = redis.call('GET', 'hg:{sandbox}:purging')
+  if marker and marker ~= 'done' and
+     redis.call('EXISTS', 'hg:{sandbox}:purge_lease') == 0 then
+    redis.call('DEL', 'hg:{sandbox}:purging')
+  end
+end
 if fresh then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
   redis.call('HSET', KEYS[1], 'id', 'sandbox', 'name', 'Sandbox',

@@ -591,6 +591,58 @@ test('cut-short integration delete resumes', { timeout: scaled(30000) }, async (
   );
 });
 
+test('delete resumes legacy cut-short delete', { timeout: scaled(30000) }, async () => {
+  // Older versions marked a purge "1" with a 600 s expiry. Both that marker
+  // and, once it expired, the keys alone must count as a delete to finish.
+  for (const marker of ['1', null]) {
+    const id = uniqueId('legacycut');
+    const created = await api.createIntegration(id);
+    await api.createEndpoint(id, created.api_key, { url: receiver.url('/legacy'), event_types: ['*'] });
+    await redisCli(harness.redisPort, ['DEL', `hg:{${id}}:integration`]);
+    if (marker !== null) {
+      await redisCli(harness.redisPort, ['SET', `hg:{${id}}:purging`, marker, 'EX', '600']);
+    }
+
+    const early = await api.request('POST', '/api/v1/integrations', { key: ADMIN_KEY, json: { id, name: id } });
+    assertProblem(early, 409, 'CONFLICT', `create over the leftovers (marker ${marker})`);
+    const res = await deleteIntegration(id);
+    assert.equal(res.status, 200, `delete finishes it (marker ${marker}): ${res.describe()}`);
+    assert.equal(res.json().removed.endpoints, 1, `the endpoint was removed (marker ${marker})`);
+    assert.deepEqual(await scanKeys(`hg:{${id}}:*`), [`hg:{${id}}:purging`], `only the marker is left (marker ${marker})`);
+  }
+});
+
+test('parallel deletes run one purge', { timeout: scaled(30000) }, async () => {
+  const id = uniqueId('pardel');
+  const created = await api.createIntegration(id);
+  await api.createEndpoint(id, created.api_key, { url: receiver.url('/pardel'), event_types: ['*'] });
+  const results = await Promise.all([1, 2, 3, 4].map(() => deleteIntegration(id)));
+  const statuses = results.map((r) => r.status).sort();
+  assert.equal(statuses.filter((s) => s === 200).length, 1, `one delete succeeds: ${statuses}`);
+  for (const res of results.filter((r) => r.status !== 200)) {
+    assert.ok([404, 409].includes(res.status), `the others get 404 or 409: ${res.describe()}`);
+  }
+  const audit = await api.request('GET', '/api/v1/audit', { key: ADMIN_KEY });
+  assert.equal(audit.status, 200, audit.describe());
+  const records = audit.json().data.filter((a) => a.action === 'integration.delete' && a.target === id);
+  assert.equal(records.length, 1, 'one audit record');
+
+  // A live lease of another request: the delete waits for it.
+  const leased = uniqueId('leased');
+  await api.createIntegration(leased);
+  await redisCli(harness.redisPort, ['DEL', `hg:{${leased}}:integration`]);
+  await redisCli(harness.redisPort, ['SET', `hg:{${leased}}:purging`, 'running']);
+  await redisCli(harness.redisPort, ['SET', `hg:{${leased}}:purge_lease`, 'req_other', 'PX', '30000']);
+  const busy = await deleteIntegration(leased);
+  assertProblem(busy, 409, 'CONFLICT', 'delete during another purge');
+  assert.match(busy.json().detail, /already running/, 'detail');
+  assert.equal(busy.headers['retry-after'], '5', 'Retry-After');
+  await redisCli(harness.redisPort, ['DEL', `hg:{${leased}}:purge_lease`]);
+  const resumed = await deleteIntegration(leased);
+  assert.equal(resumed.status, 200, `delete after the lease ended: ${resumed.describe()}`);
+  assert.deepEqual(await scanKeys(`hg:{${leased}}:*`), [`hg:{${leased}}:purging`], 'only the marker is left');
+});
+
 test('recreated integration delivers to new endpoints', { timeout: scaled(30000) }, async () => {
   const id = uniqueId('recreate');
   const before = await api.createIntegration(id);

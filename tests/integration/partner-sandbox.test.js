@@ -11,7 +11,7 @@ const path = require('node:path');
 const { before, test } = require('node:test');
 
 const { CheckedApi, assertProblem, uniqueId } = require('./lib/api');
-const { ADMIN_KEY, Harness, REPO_ROOT, setupHarness, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, Harness, REPO_ROOT, redisCli, setupHarness, tailFile, waitFor } = require('./lib/harness');
 
 const harness = setupHarness('partner-sandbox');
 let api;
@@ -229,6 +229,38 @@ test('sandbox state at start equals reset', async () => {
   } finally {
     await fresh.cleanup();
   }
+});
+
+test('start clears a reset cut short', async () => {
+  // What a reset leaves when its gateway dies during the purge. A second
+  // gateway in sandbox mode must not keep the marker, which drops the
+  // sandbox's metric flushes, unless a purge still holds the lease.
+  const marker = 'hg:{sandbox}:purging';
+  const lease = 'hg:{sandbox}:purge_lease';
+  await redisCli(harness.redisPort, ['SET', marker, 'running']);
+  await redisCli(harness.redisPort, ['SET', lease, 'req_alive', 'PX', '30000']);
+  const leased = await harness.startGateway({ HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: SINK_URL });
+  try {
+    await waitFor(() => /sandbox ready/.test(tailFile(leased.logFile, 50)), {
+      timeoutMs: 5000,
+      description: 'the sandbox fixtures written at start',
+    });
+  } finally {
+    await harness.stop(leased);
+  }
+  assert.equal((await redisCli(harness.redisPort, ['GET', marker])).trim(), 'running', 'a live purge keeps its marker');
+
+  await redisCli(harness.redisPort, ['DEL', lease]);
+  const gateway = await harness.startGateway({ HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: SINK_URL });
+  try {
+    await waitFor(async () => (await redisCli(harness.redisPort, ['EXISTS', marker])).trim() === '0', {
+      timeoutMs: 5000,
+      description: 'the marker to go',
+    });
+  } finally {
+    await harness.stop(gateway);
+  }
+  assert.equal((await reset()).status, 200, 'a reset works afterwards');
 });
 
 test('sandbox reset restores a revoked key', async () => {
