@@ -35,10 +35,12 @@ typedef struct endpoint_input {
     bool create;        /* 201 with the secret and Location, not 200 */
     char secret[HG_SECRET_MAX_LEN];   /* in clear, for the response only */
     char sealed[HG_SECRETBOX_SEALED_MAX];
-    /* A rotation's grace period (s), and the sealed secret it replaces
-     * when the caller chose the new one ("" otherwise). */
+    /* A rotation's grace period (s), the sealed secret it replaces ("" to
+     * replace whatever is current), and whether the caller chose the new
+     * secret. */
     long long grace_s;
     char replaced[HG_SECRETBOX_SEALED_MAX];
+    bool chosen;
     char *strings[FIELDS_MAX];        /* owned copies of values */
     const char *pairs[2 * FIELDS_MAX];
     int npairs;
@@ -807,8 +809,11 @@ static bool same_secret(const char *a, const char *b)
     return same;
 }
 
-/* Rejects a chosen secret that is already the endpoint's current one,
- * because the caller would take the old secret for retired. */
+/* Rotates from the current secret just read, so that a rotation that
+ * races another one gets 409 rather than a secret that the other one
+ * replaced or dropped at once. Rejects a chosen secret that is already
+ * the current one, because the caller would take the old secret for
+ * retired. */
 static void on_current_secret(hg_redis_status status, redisReply *reply,
                               void *arg)
 {
@@ -828,7 +833,8 @@ static void on_current_secret(hg_redis_status status, redisReply *reply,
         rotate_store(r);
     } else {
         snprintf(aad, sizeof(aad), "%s/%s", r->params[0], in->id);
-        if (hg_secretbox_open(gw_config->endpoint_secrets_key, aad, current,
+        if (in->chosen &&
+            hg_secretbox_open(gw_config->endpoint_secrets_key, aad, current,
                               plain, sizeof(plain)) == 0 &&
             same_secret(plain, in->secret)) {
             hg_reply_problem(r, HG_E_CONFLICT,
@@ -853,7 +859,6 @@ static void rotate_authorized(hg_req *r)
     json_t *grace, *secret;
     gw_validate_result res;
     endpoint_input *in;
-    bool chosen;
     char key[HG_KEY_MAX];
 
     hg_req_body(r, &len);
@@ -876,19 +881,12 @@ static void rotate_authorized(hg_req *r)
     in->grace_s = grace != NULL ? json_integer_value(grace)
                                 : gw_config->secret_grace_s;
     secret = json_object_get(body, "secret");
-    chosen = secret != NULL && !json_is_null(secret);
+    in->chosen = secret != NULL && !json_is_null(secret);
     if (!read_secret(r, secret, in) || !seal_secret(r, in, NULL)) {
         json_decref(body);
         return;
     }
     json_decref(body);
-
-    /* A generated secret is new by construction, so only a chosen one is
-     * compared with the current secret. */
-    if (!chosen) {
-        rotate_store(r);
-        return;
-    }
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_command(t->redis, 0, on_current_secret, r, "HMGET %s secret",
                      hg_key_id(key, r->params[0], "ep", in->id));

@@ -10,7 +10,7 @@ const crypto = require('node:crypto');
 const { before, test } = require('node:test');
 
 const { CheckedApi, assertProblem, uniqueId } = require('./lib/api');
-const { ADMIN_KEY, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, redisCli, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { always, startReceiver } = require('./lib/receiver');
 
 const harness = setupHarness('partner-endpoints');
@@ -660,6 +660,20 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
   const back = await rotate(chosenA);
   assert.equal(back.status, 200, `rotate back to the previous secret: ${back.describe()}`);
   assert.equal(back.json().secret, chosenA, 'the previous secret is current again');
+  // Rotations that read the same current secret: Redis holds their writes
+  // until all have read it, so only one may replace it. The others would
+  // get a secret that was replaced at once, so they get 409.
+  await redisCli(harness.redisPort, ['CLIENT', 'PAUSE', '1000', 'WRITE']);
+  const racing = await Promise.all([0, 1, 2, 3].map(
+    (i) => api.request('POST', `${base}/rotate-secret`, { key: owner.api_key, json: i % 2 ? {} : { secret: null } }),
+  ));
+  const won = racing.filter((r) => r.status === 200);
+  assert.equal(won.length, 1, `one racing rotation wins: ${racing.map((r) => r.status)}`);
+  for (const lost of racing.filter((r) => r.status !== 200)) {
+    assertProblem(lost, 409, 'CONFLICT', 'a racing rotation');
+    assert.match(lost.json().detail, /changed during this rotation/, 'the detail says why');
+  }
+
   assertProblem(
     await api.request('POST', `${endpointsPath(owner.id)}/ep_00000000000000000000000000/rotate-secret`, {
       key: owner.api_key,
