@@ -660,7 +660,7 @@ test('secret rotation signs with both secrets', { timeout: scaled(30000) }, asyn
   const back = await rotate(chosenA);
   assert.equal(back.status, 200, `rotate back to the previous secret: ${back.describe()}`);
   assert.equal(back.json().secret, chosenA, 'the previous secret is current again');
-  // Rotations that read the same current secret: Redis holds their writes
+  // Rotations that read the same current secret: Redis pauses their writes
   // until all have read it, so only one may replace it. The others would
   // get a secret that was replaced at once, so they get 409.
   await redisCli(harness.redisPort, ['CLIENT', 'PAUSE', '1000', 'WRITE']);
