@@ -462,7 +462,9 @@ static void resolve_caller(hg_req *r, void (*done)(hg_req *r, auth_step *a),
             reply_unauthorized(r, "the request carries more than one "
                                   SESSION_COOKIE " cookie, possibly one set "
                                   "by another site on this host; sign out "
-                                  "and sign in again");
+                                  "and sign in again, and if this repeats, "
+                                  "delete this site's cookies in the "
+                                  "browser");
         else
             reply_unauthorized(r, "sign in with the admin key, an "
                                   "integration API key or a support token");
@@ -794,10 +796,34 @@ static void end_session(char *token)
     feed_hub_end_session(insp->feed, sha256);
 }
 
+/* Clears the session cookie at "/" and at every path that the request's
+ * path starts with. A browser sends a cookie set with any of those paths
+ * to this route, so a second cookie planted with a longer path (see
+ * session_cookie_ambiguous) is cleared too, while it was set host-only. */
+static void clear_session_cookies(hg_req *r)
+{
+    const char *path = hg_req_path(r);
+    char cookie[HG_KEY_MAX + 128], prefix[HG_KEY_MAX];
+    size_t len = path != NULL ? strlen(path) : 0;
+
+    for (size_t end = 1; end <= len && end < sizeof(prefix); end++) {
+        /* Each prefix that ends just before or just after a "/", or at the
+         * end: "/", "/inspector", "/inspector/", and so on. */
+        if (end < len && path[end] != '/' && path[end - 1] != '/')
+            continue;
+        memcpy(prefix, path, end);
+        prefix[end] = '\0';
+        snprintf(cookie, sizeof(cookie),
+                 SESSION_COOKIE "=; Path=%s; HttpOnly; SameSite=Strict; "
+                                "Max-Age=0%s",
+                 prefix, cookie_secure(r) ? "; Secure" : "");
+        hg_reply_header(r, "Set-Cookie", cookie);
+    }
+}
+
 void insp_session_delete(hg_req *r)
 {
     char token[TOKEN_MAX];
-    char cookie[160];
 
     /* Every session cookie the browser sent ends, so none of them outlives
      * a sign-out (see session_cookie_ambiguous). */
@@ -813,10 +839,6 @@ void insp_session_delete(hg_req *r)
     if (hg_req_bearer(r, token, sizeof(token)) &&
         strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) == 0)
         end_session(token);
-    snprintf(cookie, sizeof(cookie),
-             SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
-                            "Max-Age=0%s",
-             cookie_secure(r) ? "; Secure" : "");
-    hg_reply_header(r, "Set-Cookie", cookie);
+    clear_session_cookies(r);
     hg_reply(r, 204, NULL, NULL, 0);
 }

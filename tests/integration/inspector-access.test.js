@@ -178,6 +178,16 @@ test('two session cookies are refused', async () => {
 
   const out = await insp.request('DELETE', SESSION_PATH, { headers: both });
   assert.equal(out.status, 204, out.describe());
+  // The planted cookie may have any path that this route lies under, and
+  // only a Set-Cookie with that path clears it in the browser.
+  const cleared = [].concat(out.headers['set-cookie'] || [])
+    .map((c) => /^hg_session=; Path=([^;]*);.*Max-Age=0/.exec(c)?.[1])
+    .filter((p) => p !== undefined);
+  assert.deepEqual(
+    cleared.sort(),
+    ['/', '/inspector', '/inspector/', '/inspector/api', '/inspector/api/', SESSION_PATH].sort(),
+    'the cookie is cleared at every path the route lies under',
+  );
   for (const [label, token] of [['mine', mine], ['planted', planted]]) {
     assertProblem(await insp.request('GET', SESSION_PATH, { headers: withCookie(token) }), 401, 'UNAUTHORIZED', `${label} after sign-out`);
   }
