@@ -3,9 +3,9 @@
 -- after this one returns.
 -- KEYS: 1 job hash
 -- ARGV: 1 now (RFC 3339), 2 integration id, 3 job id
--- Returns {"ok", field, value, ...} with the job record after the change
---   (also for a job cancelled before), {"finished", field, value, ...} for
---   a job that is done, or {"missing"}
+-- Returns {"ok", field, value, ...} with the job record after the change,
+--   {"unchanged", field, value, ...} for a job cancelled before,
+--   {"finished", field, value, ...} for a job that is done, or {"missing"}
 local job = redis.call('HMGET', KEYS[1], 'status', 'endpoint_id')
 local status = job[1]
 if not status then
@@ -14,7 +14,9 @@ end
 local result = 'ok'
 if status == 'done' then
   result = 'finished'
-elseif status ~= 'cancelled' then
+elseif status == 'cancelled' then
+  result = 'unchanged'
+else
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'updated_at', ARGV[1],
              'finished_at', ARGV[1])
   -- The endpoint may get a new recovery job now (job_create.lua).

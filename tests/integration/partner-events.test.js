@@ -704,6 +704,10 @@ test('recovery job cancel', { timeout: scaled(45000) }, async () => {
   const again = await api.request('POST', `${jobPath}/cancel`, { key: owner.api_key });
   assert.equal(again.status, 200, `a second cancel: ${again.describe()}`);
   assert.deepEqual(again.json(), cancelled.json(), 'a second cancel changes nothing');
+  const audit = await api.request('GET', `/api/v1/integrations/${owner.id}/audit`, { key: owner.api_key });
+  assert.equal(audit.status, 200, audit.describe());
+  const cancels = audit.json().data.filter((a) => a.action === 'job.cancel' && a.target === job.id);
+  assert.equal(cancels.length, 1, 'only the first cancel is audited');
 
   await redisCli(harness.redisPort, ['XADD', 'hg:{jobs}:queue', '*', 'i', owner.id, 'j', job.id]);
   // The group has read every entry (lag 0) and acknowledged them all.
