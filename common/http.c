@@ -995,13 +995,39 @@ static void allow_add(char *allow, size_t cap, const char *method)
     snprintf(allow + n, cap - n, "%s%s", n > 0 ? ", " : "", method);
 }
 
+/* Finds the route that a path with a trailing slash or a doubled slash
+ * was probably meant for: the same path with those slashes removed. Writes
+ * it to out and returns true when some route matches it. */
+static bool similar_route(const hg_http_options *o, const char *path,
+                          char *out, size_t cap)
+{
+    char params[HG_MAX_PARAMS][HG_PARAM_MAX];
+    size_t n = 0;
+
+    for (const char *c = path; *c != '\0' && n + 1 < cap; c++) {
+        if (*c == '/' && n > 0 && out[n - 1] == '/')
+            continue;
+        out[n++] = *c;
+    }
+    while (n > 1 && out[n - 1] == '/')
+        n--;
+    out[n] = '\0';
+    if (strcmp(out, path) == 0)
+        return false;
+    for (int i = 0; i < o->route_count; i++) {
+        if (match_route(o->routes[i].pattern, out, params))
+            return true;
+    }
+    return false;
+}
+
 static void dispatch(hg_req *r)
 {
     const hg_http_options *o = &r->server->opts;
     const char *path = hg_req_path(r);
     htp_method method = r->req->method;
     bool path_known = false;
-    char allow[160] = "";
+    char allow[160] = "", suggestion[512];
 
     /* A CONNECT client sends tunnel bytes after its request, which must
      * not be read as further requests. */
@@ -1038,7 +1064,13 @@ static void dispatch(hg_req *r)
                          path, allow);
         return;
     }
-    hg_reply_problem(r, HG_E_NOT_FOUND, "no route matches %s", path);
+    if (similar_route(o, path, suggestion, sizeof(suggestion)))
+        hg_reply_problem(r, HG_E_NOT_FOUND,
+                         "no route matches %s; did you mean %s (without "
+                         "the extra slash)?",
+                         path, suggestion);
+    else
+        hg_reply_problem(r, HG_E_NOT_FOUND, "no route matches %s", path);
 }
 
 /* Makes libevhtp read the next pipelined request after a reply sent from

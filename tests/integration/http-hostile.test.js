@@ -125,6 +125,24 @@ test('unknown method gets a readable 405', async () => {
   assert.match(problem.detail, /^this method is not allowed on \/healthz/);
 });
 
+test('extra slash gets a 404 with a hint', async () => {
+  for (const [target, meant] of [
+    ['/api/v1/integrations/acme/events/', '/api/v1/integrations/acme/events'],
+    ['/api/v1//integrations', '/api/v1/integrations'],
+  ]) {
+    const out = await exchange(gateway.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, {
+      expected: 1,
+    });
+    const response = out.responses[0];
+    assert.equal(response.status, 404, `${target}: status`);
+    assert.ok(problemOf(response).detail.endsWith(`did you mean ${meant} (without the extra slash)?`), `${target}: ${problemOf(response).detail}`);
+  }
+  const out = await exchange(gateway.port, 'GET /nothing/here/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', {
+    expected: 1,
+  });
+  assert.equal(problemOf(out.responses[0]).detail, 'no route matches /nothing/here/', 'no hint without a similar route');
+});
+
 test('NUL in bearer token is rejected at the gateway', async () => {
   const route = '/api/v1/integrations';
   const clean = await exchange(gateway.port, get(route, `Authorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n`), {
