@@ -62,12 +62,29 @@ hg_build_web() {
 
 # Configures and builds into $1 (a directory); extra arguments go to cmake.
 # The page's third-party files are copied first (hg_build_web).
+# The compiler's output goes to $dir/build.log; a failed build prints its
+# end. While make runs, the progress it reached is noted every 15 s, so a
+# first build (about a minute on 2 cores) does not look stuck.
 hg_build() {
-  local dir=$1
+  local dir=$1 make_pid rc=0 waited=0
   shift
   hg_build_web
   cmake -S "$HOOKGATE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  make -C "$dir" -j"$(nproc)" --no-print-directory >/dev/null
+  make -C "$dir" -j"$(nproc)" --no-print-directory >"$dir/build.log" 2>&1 &
+  make_pid=$!
+  while kill -0 "$make_pid" 2>/dev/null; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ $((waited % 15)) -eq 0 ]; then
+      hg_note "still building ($(grep -o '^\[ *[0-9]*%\]' "$dir/build.log" | tail -n 1 | tr -d '[ ]' || true) of the targets done)"
+    fi
+  done
+  wait "$make_pid" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    tail -n 40 "$dir/build.log" >&2
+    hg_note "the build failed; the whole log is $dir/build.log"
+    return "$rc"
+  fi
 }
 
 # Prints a free TCP port on 127.0.0.1 at or above $1.
