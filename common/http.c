@@ -538,6 +538,24 @@ const char *hg_req_header(const hg_req *r, const char *name)
     return r->req ? evhtp_header_find(r->req->headers_in, name) : NULL;
 }
 
+size_t hg_req_header_all(const hg_req *r, const char *name, const char **out,
+                         size_t cap)
+{
+    evhtp_kv_t *kv;
+    size_t n = 0;
+
+    if (r->req == NULL || r->req->headers_in == NULL)
+        return 0;
+    TAILQ_FOREACH(kv, r->req->headers_in, next) {
+        if (kv->key != NULL && strcasecmp(kv->key, name) == 0) {
+            if (n < cap)
+                out[n] = kv->val;
+            n++;
+        }
+    }
+    return n;
+}
+
 const char *hg_req_query(const hg_req *r, const char *name)
 {
     for (int i = 0; i < r->query_count; i++) {

@@ -199,6 +199,11 @@ const char *hg_method_name(htp_method method);
 
 /* Request accessors. */
 const char *hg_req_header(const hg_req *r, const char *name);
+/* Stores the values of every header line named name (case-insensitive),
+ * in order, in out (at most cap), and returns how many lines there are,
+ * which may exceed cap. The values belong to the request. */
+size_t hg_req_header_all(const hg_req *r, const char *name, const char **out,
+                         size_t cap);
 /* Returns the value of the first query parameter called name, or NULL.
  * Names and values are percent-decoded once, with "+" as a space. A "%"
  * that is not followed by two hex digits, and "%00", stay as sent, so such

@@ -240,7 +240,14 @@ int insp_cookie_count(const char *header, const char *name)
 static bool cookie_value(const hg_req *r, const char *name, char *out,
                          size_t cap)
 {
-    return insp_cookie_value(hg_req_header(r, "Cookie"), name, out, cap);
+    const char *lines[8];
+    size_t n = hg_req_header_all(r, "Cookie", lines, 8);
+
+    for (size_t i = 0; i < n && i < 8; i++) {
+        if (insp_cookie_value(lines[i], name, out, cap))
+            return true;
+    }
+    return false;
 }
 
 /* Browsers keep cookies per host, not per port, so a page on another port
@@ -249,7 +256,17 @@ static bool cookie_value(const hg_req *r, const char *name, char *out,
  * is unknown, so neither is used. */
 static bool session_cookie_ambiguous(const hg_req *r)
 {
-    return insp_cookie_count(hg_req_header(r, "Cookie"), SESSION_COOKIE) > 1;
+    const char *lines[8];
+    size_t n = hg_req_header_all(r, "Cookie", lines, 8);
+    int count = 0;
+
+    /* Browsers send one Cookie line, but a proxy that turns HTTP/2 into
+     * HTTP/1.1 may pass several. More than 8 is ambiguous already. */
+    if (n > 8)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        count += insp_cookie_count(lines[i], SESSION_COOKIE);
+    return count > 1;
 }
 
 static bool is_admin_hash(const char *sha256)
@@ -827,12 +844,17 @@ void insp_session_delete(hg_req *r)
 
     /* Every session cookie the browser sent ends, so none of them outlives
      * a sign-out (see session_cookie_ambiguous). */
-    for (const char *pair = next_cookie(hg_req_header(r, "Cookie"),
-                                        SESSION_COOKIE);
-         pair != NULL; pair = next_cookie(strchr(pair, ';'), SESSION_COOKIE)) {
-        if (cookie_pair_value(pair, strlen(SESSION_COOKIE), token,
-                              sizeof(token)))
-            end_session(token);
+    const char *lines[8];
+    size_t n = hg_req_header_all(r, "Cookie", lines, 8);
+
+    for (size_t i = 0; i < n && i < 8; i++) {
+        for (const char *pair = next_cookie(lines[i], SESSION_COOKIE);
+             pair != NULL;
+             pair = next_cookie(strchr(pair, ';'), SESSION_COOKIE)) {
+            if (cookie_pair_value(pair, strlen(SESSION_COOKIE), token,
+                                  sizeof(token)))
+                end_session(token);
+        }
     }
     /* A session token can also be sent as a bearer; other bearer
      * credentials have no session to end. */

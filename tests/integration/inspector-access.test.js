@@ -12,6 +12,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 const { before, test } = require('node:test');
 
@@ -37,6 +38,7 @@ const PARTNER_SECRET = `partner-secret-${crypto.randomBytes(8).toString('hex')}`
 let gateway;
 let api;
 let insp;
+let inspectorPort;
 let receiver;
 let alpha;
 let beta;
@@ -128,6 +130,7 @@ before(async () => {
     await startReceiver(() => ({ status: 200, headers: { 'Set-Cookie': `rcv=${PARTNER_SECRET}`, 'X-Trace': 'visible' } })),
   );
   const inspector = await startInspector();
+  inspectorPort = inspector.port;
   insp = harness.closeLater(new Api(inspector.port));
   alpha = await setUpIntegration('alpha', {
     headers: { Authorization: `Bearer ${PARTNER_SECRET}`, 'X-Tenant': 'tenant-7' },
@@ -165,6 +168,20 @@ test('sign-out with a bearer session ends it', async () => {
   assertProblem(await insp.request('GET', SESSION_PATH, { headers: withCookie(token) }), 401, 'UNAUTHORIZED', 'cookie after sign-out');
 });
 
+/** Sends raw bytes to the inspector and returns the response text. */
+function rawStatus(data) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(inspectorPort, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+    });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    socket.write(data);
+  });
+}
+
 test('two session cookies are refused', async () => {
   // A page on another port of this host can add its own session cookie
   // with a longer path, which the browser then sends first.
@@ -175,6 +192,19 @@ test('two session cookies are refused', async () => {
   assertProblem(read, 401, 'UNAUTHORIZED', 'two session cookies');
   assert.match(read.json().detail, /more than one hg_session cookie/, 'the detail names the reason');
   assertProblem(await insp.request('GET', '/inspector/api/activity', { headers: both }), 401, 'UNAUTHORIZED', 'data route');
+
+  // Node's client joins Cookie values into one line, so the two lines that
+  // some HTTP/2 proxies pass on are written by hand.
+  const lines = await rawStatus(
+    `GET ${SESSION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: hg_session=${planted}\r\n` +
+      `Cookie: hg_session=${mine}\r\nConnection: close\r\n\r\n`,
+  );
+  assert.match(lines, /^HTTP\/1\.1 401 /, 'two Cookie lines with a session cookie each');
+  const split = await rawStatus(
+    `GET ${SESSION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: theme=dark\r\n` +
+      `Cookie: hg_session=${mine}\r\nConnection: close\r\n\r\n`,
+  );
+  assert.match(split, /^HTTP\/1\.1 200 /, 'the session cookie on the second Cookie line');
 
   const out = await insp.request('DELETE', SESSION_PATH, { headers: both });
   assert.equal(out.status, 204, out.describe());
