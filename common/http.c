@@ -1075,11 +1075,14 @@ static void dispatch(hg_req *r)
     }
     if (path_known) {
         hg_reply_header(r, "Allow", allow);
+        bool hint = o->method_hint != NULL && strncmp(path, "/api/", 5) == 0;
+
         hg_reply_problem(r, HG_E_METHOD_NOT_ALLOWED,
-                         "%s is not allowed on %s; allowed: %s",
+                         "%s is not allowed on %s; allowed: %s%s%s",
                          method == htp_method_UNKNOWN ? "this method"
                                                       : method_name(method),
-                         path, allow);
+                         path, allow, hint ? ". " : "",
+                         hint ? o->method_hint : "");
         return;
     }
     if (similar_route(o, path, suggestion, sizeof(suggestion)))

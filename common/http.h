@@ -85,6 +85,9 @@ typedef struct hg_http_options {
      * Requests rejected before routing (413 from the head, framing errors,
      * NUL bytes in the head) are not reported. May be NULL. */
     void (*on_done)(hg_req *r, int status, long long duration_us);
+    /* A sentence added to the detail of a 405 for a path under /api/, such
+     * as where the route's other methods are served; may be NULL. */
+    const char *method_hint;
 } hg_http_options;
 
 struct hg_req {

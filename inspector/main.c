@@ -221,6 +221,9 @@ int main(int argc, char **argv)
         .route_count = sizeof(routes) / sizeof(routes[0]),
         /* A sink must accept any delivery the gateway accepted. */
         .max_body_bytes = 2 * config.max_payload_bytes,
+        .method_hint = "The inspector forwards only some partner routes: "
+                       "publish events and change integrations, endpoints "
+                       "and keys at the gateway (HOOKGATE_GATEWAY_ADDR)",
     };
     http = hg_http_new(base, &o);
     if (http == NULL || probe == NULL) {

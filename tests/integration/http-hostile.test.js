@@ -143,6 +143,18 @@ test('extra slash gets a 404 with a hint', async () => {
   assert.equal(problemOf(out.responses[0]).detail, 'no route matches /nothing/here/', 'no hint without a similar route');
 });
 
+test('publish to the inspector points to the gateway', async () => {
+  const out = await exchange(
+    inspector.port,
+    'POST /api/v1/integrations/acme/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+    { expected: 1 },
+  );
+  const response = out.responses[0];
+  assert.equal(response.status, 405, 'status');
+  assert.equal(response.headers.allow, 'GET, HEAD', 'Allow');
+  assert.match(problemOf(response).detail, /publish events .* at the gateway \(HOOKGATE_GATEWAY_ADDR\)/, 'the detail names the gateway');
+});
+
 test('NUL in bearer token is rejected at the gateway', async () => {
   const route = '/api/v1/integrations';
   const clean = await exchange(gateway.port, get(route, `Authorization: Bearer ${ADMIN_KEY}\r\nConnection: close\r\n`), {
