@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/crypto.h"
@@ -22,6 +24,23 @@ typedef struct option_def {
     parse_fn parse;
     const char *help;
 } option_def;
+
+/* Returns true for an option whose empty value means its default, as a
+ * blank assignment in an env file usually does. Every process reads every
+ * option, so a blank path or URL that one process does not use must not
+ * stop the others. For the other options, empty is a value to check. */
+static bool empty_is_default(const char *name)
+{
+    static const char *const names[] = {
+        "HOOKGATE_SANDBOX_SINK_URL", "HOOKGATE_WEB_DIR", "HOOKGATE_CATALOG",
+        "HOOKGATE_OPENAPI"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    }
+    return false;
+}
 
 static int parse_long(const char *value, long long lo, long long hi,
                       long long *out)
@@ -235,21 +254,9 @@ static int opt_sandbox_sink(hg_config *cfg, const char *value, char *err,
                        value, err, errsz);
 }
 
-/* A path option rejects an empty value, which names no file. */
-#define PATH_OPTION(fn, field)                                                \
-    static int fn(hg_config *cfg, const char *value, char *err, size_t errsz) \
-    {                                                                         \
-        if (value[0] == '\0') {                                               \
-            snprintf(err, errsz, "must be a path, not empty");                \
-            return -1;                                                        \
-        }                                                                     \
-        return copy_option(cfg->field, sizeof(cfg->field), value, err,        \
-                           errsz);                                            \
-    }
-
-PATH_OPTION(opt_web_dir, web_dir)
-PATH_OPTION(opt_catalog, catalog_path)
-PATH_OPTION(opt_openapi, openapi_path)
+STRING_OPTION(opt_web_dir, web_dir)
+STRING_OPTION(opt_catalog, catalog_path)
+STRING_OPTION(opt_openapi, openapi_path)
 INT_OPTION(opt_api_rate, api_rate_limit, 0, 100000000, "requests per second")
 INT_OPTION(opt_integration_rate, integration_rate_limit, 0, 100000000,
            "requests per second")
@@ -264,47 +271,110 @@ INT_OPTION(opt_breaker_probe, breaker_probe_s, 1, 86400, "seconds")
 INT_OPTION(opt_breaker_probe_max, breaker_probe_max_s, 1, 7 * 86400,
            "seconds")
 INT_OPTION(opt_disable_after, disable_after_s, 0, 365LL * 86400, "seconds")
-/* Accepts a proxy URL with a proxy scheme that libcurl supports, a host,
- * and nothing after the authority but one "/". A mistyped value must stop
- * the worker, because deliveries through a proxy skip the private-address
- * check. */
+/* Returns true for "host", "host:port", "[v6]" or "[v6]:port" with a port
+ * of 1 to 65535, where host is a name or an IPv4 address. */
+static bool proxy_hostport_valid(const char *s, size_t len)
+{
+    size_t host_end;
+
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+
+        if (close == NULL || close == s + 1)
+            return false;
+        for (const char *c = s + 1; c < close; c++) {
+            if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
+                return false;
+        }
+        host_end = (size_t)(close - s) + 1;
+    } else {
+        host_end = 0;
+        while (host_end < len && (isalnum((unsigned char)s[host_end]) ||
+                                  strchr(".-_", s[host_end]) != NULL))
+            host_end++;
+        if (host_end == 0)
+            return false;
+    }
+    if (host_end == len)
+        return true;
+    if (s[host_end] != ':' || host_end + 1 == len || len - host_end - 1 > 5)
+        return false;
+    long port = 0;
+
+    for (size_t i = host_end + 1; i < len; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        port = port * 10 + (s[i] - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+/* Accepts what libcurl reads as a proxy: an optional scheme that it
+ * supports for proxies (any case; none means http, and then a port is
+ * required), optional user and password, a host with an optional port,
+ * and at most a "/" after it. A
+ * mistyped value must stop the worker, because deliveries through a proxy
+ * skip the private-address check. */
 static int opt_outbound_proxy(hg_config *cfg, const char *value, char *err,
                               size_t errsz)
 {
-    static const char *const schemes[] = {"http://",   "https://",
-                                          "socks4://", "socks4a://",
-                                          "socks5://", "socks5h://"};
-    const char *authority = NULL;
+    static const char *const schemes[] = {"http",   "https",  "socks4",
+                                          "socks4a", "socks5", "socks5h"};
+    const char *authority = value, *sep = strstr(value, "://");
+    const char *at;
     size_t len;
 
     if (value[0] == '\0') {
         cfg->outbound_proxy[0] = '\0';
         return 0;
     }
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-        if (strncmp(value, schemes[i], strlen(schemes[i])) == 0)
-            authority = value + strlen(schemes[i]);
-    }
-    len = authority != NULL ? strlen(authority) : 0;
-    if (len > 0 && authority[len - 1] == '/')
-        len--;
-    if (authority == NULL || len == 0 || authority[0] == ':' ||
-        authority[0] == '@' || memchr(authority, '/', len) != NULL ||
-        strpbrk(authority, "?# \t\r\n") != NULL) {
-        snprintf(err, errsz,
-                 "must be a proxy URL such as http://proxy.internal:3128 "
-                 "(schemes http, https, socks4, socks4a, socks5 and "
-                 "socks5h), with a host and no path");
-        return -1;
-    }
-    for (const char *c = value; *c; c++) {
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            snprintf(err, errsz, "must not contain control characters");
+    if (sep != NULL) {
+        bool known = false;
+
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+            if ((size_t)(sep - value) == strlen(schemes[i]) &&
+                strncasecmp(value, schemes[i], strlen(schemes[i])) == 0)
+                known = true;
+        }
+        if (!known) {
+            snprintf(err, errsz,
+                     "has an unsupported scheme: use http, https, socks4, "
+                     "socks4a, socks5 or socks5h, as in "
+                     "http://proxy.internal:3128");
             return -1;
         }
+        authority = sep + 3;
     }
+    len = strlen(authority);
+    if (len > 0 && authority[len - 1] == '/')
+        len--;
+    /* The user and password end at the last "@" of the authority. */
+    at = NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (authority[i] == '@')
+            at = authority + i;
+    }
+    if (at != NULL) {
+        for (const char *c = authority; c < at; c++) {
+            if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '/')
+                goto invalid;
+        }
+        len -= (size_t)(at + 1 - authority);
+        authority = at + 1;
+    }
+    if (!proxy_hostport_valid(authority, len))
+        goto invalid;
+    /* A bare word is more likely a typing mistake than a proxy on port
+     * 1080, libcurl's default: without a scheme, a port is required. */
+    if (sep == NULL && memchr(authority, ':', len) == NULL)
+        goto invalid;
     return copy_option(cfg->outbound_proxy, sizeof(cfg->outbound_proxy),
                        value, err, errsz);
+invalid:
+    snprintf(err, errsz,
+             "must be a proxy URL with a host and an optional port of 1 to "
+             "65535 and no path, as in http://proxy.internal:3128");
+    return -1;
 }
 INT_OPTION(opt_shutdown_timeout, shutdown_timeout_ms, 0, 3600000,
            "milliseconds")
@@ -638,7 +708,8 @@ static const option_def options[] = {
      "comma-separated networks deliveries may reach even though they are "
      "private, such as 10.20.0.0/16"},
     {"HOOKGATE_OUTBOUND_PROXY", "", HG_SVC_RETRY, opt_outbound_proxy,
-     "proxy for deliveries (http://host:port); the proxy then owns the "
+     "proxy for deliveries (http://host:port; also https, socks4, socks4a, "
+     "socks5, socks5h; host:port means http); the proxy then owns the "
      "address policy"},
     {"HOOKGATE_RESOLVE_OVERRIDE", "", HG_SVC_RETRY, opt_resolve_override,
      "for tests: comma-separated host:port:address entries that replace DNS "
@@ -719,7 +790,7 @@ int hg_config_load(hg_config *cfg, unsigned service, char *err, size_t errsz)
         const option_def *o = &options[i];
         const char *value = getenv(o->name);
 
-        if (value == NULL)
+        if (value == NULL || (value[0] == '\0' && empty_is_default(o->name)))
             value = o->fallback;
         if (value == NULL)
             continue;

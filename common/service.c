@@ -2,6 +2,7 @@
 #include "common/service.h"
 
 #include <event2/event.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -83,15 +84,19 @@ int hg_service_init(int argc, char **argv, const char *program,
             cfg->idle_timeout_ms, hg_http_connection_limit());
     hg_urlpolicy_allow(cfg->allowed_cidrs, cfg->allowed_cidr_count);
     for (int i = 0; i < cfg->allowed_cidr_count; i++) {
-        /* Such a network lets deliveries reach loopback, link-local and
-         * metadata addresses, which is rarely what was meant. */
-        if (cfg->allowed_cidrs[i].prefix < 8)
+        const hg_cidr *c = &cfg->allowed_cidrs[i];
+        char text[INET6_ADDRSTRLEN];
+
+        /* Deliveries to such addresses reach this host or the cloud's
+         * metadata service, which is rarely what was meant. */
+        if (hg_cidr_reaches_local(c) &&
+            inet_ntop(c->family, c->addr, text, sizeof(text)) != NULL)
             hg_warn(NULL,
-                    "HOOKGATE_ALLOWED_CIDRS has a network of prefix /%d, "
-                    "which allows private, loopback and link-local "
-                    "addresses in it; list only the private networks that "
-                    "endpoints need",
-                    cfg->allowed_cidrs[i].prefix);
+                    "HOOKGATE_ALLOWED_CIDRS has %s/%d, which includes "
+                    "loopback or link-local addresses (such as 127.0.0.1 "
+                    "or the metadata address 169.254.169.254); list only "
+                    "the private networks that endpoints need",
+                    text, c->prefix);
     }
     hg_scripts_init();
     /* A peer that closes early must give EPIPE, not end the process. */

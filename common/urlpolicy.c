@@ -532,6 +532,36 @@ static bool in_network(int family, const unsigned char *a, const hg_cidr *c)
                0;
 }
 
+static bool networks_overlap(const hg_cidr *a, const hg_cidr *b)
+{
+    const hg_cidr *wider = a->prefix <= b->prefix ? a : b;
+    const hg_cidr *other = wider == a ? b : a;
+
+    return in_network(other->family, other->addr, wider);
+}
+
+bool hg_cidr_reaches_local(const hg_cidr *c)
+{
+    /* Loopback, "this network" and link-local, in IPv4, IPv6 and as
+     * IPv4-mapped IPv6 addresses. */
+    static const hg_cidr local[] = {
+        {AF_INET, {127}, 8},
+        {AF_INET, {0}, 8},
+        {AF_INET, {169, 254}, 16},
+        {AF_INET6, {[15] = 1}, 128},
+        {AF_INET6, {0}, 128},
+        {AF_INET6, {0xfe, 0x80}, 10},
+        {AF_INET6, {[10] = 0xff, [11] = 0xff, [12] = 127}, 104},
+        {AF_INET6, {[10] = 0xff, [11] = 0xff, [12] = 169, [13] = 254}, 112},
+    };
+
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        if (networks_overlap(c, &local[i]))
+            return true;
+    }
+    return false;
+}
+
 static bool in_allowed(int family, const unsigned char *a)
 {
     for (int i = 0; i < allowed_count; i++) {

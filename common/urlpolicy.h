@@ -39,6 +39,9 @@ typedef struct hg_cidr {
  * sentence in err. An empty string gives no networks. */
 int hg_cidr_list_parse(const char *s, hg_cidr **out, int *count, char *err,
                        size_t errsz);
+/* Returns true when a network includes loopback, link-local (such as the
+ * cloud metadata address 169.254.169.254) or "this network" addresses. */
+bool hg_cidr_reaches_local(const hg_cidr *c);
 /* Sets the networks that are allowed although private, for every later
  * check in this process. Call once at start, before threads. */
 void hg_urlpolicy_allow(const hg_cidr *networks, int count);

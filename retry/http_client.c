@@ -365,6 +365,10 @@ static int configure(transfer *t, const hg_http_request *req)
     /* An empty proxy also stops libcurl from taking one from the
      * environment (http_proxy), which would bypass the address policy. */
     rc |= curl_easy_setopt(e, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+    /* An empty list also stops libcurl from reading NO_PROXY: a host
+     * listed there would be reached directly, and with a proxy set the
+     * socket callback no longer checks addresses. */
+    rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     if (req->resolve != NULL)
         rc |= curl_easy_setopt(e, CURLOPT_RESOLVE, req->resolve);
     return rc;

@@ -78,12 +78,12 @@ const rejected = [
     env: { HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: 'abc' },
     variable: 'HOOKGATE_SANDBOX_SINK_URL',
   },
-  {
-    what: 'empty catalog path',
-    binary: 'hookgate-gateway',
-    env: { HOOKGATE_CATALOG: '' },
-    variable: 'HOOKGATE_CATALOG',
-  },
+  ...['http://u:p@', 'http://proxy:notaport', 'http://proxy:99999', 'http://proxy;x=1', 'http://[::1'].map((proxy) => ({
+    what: `outbound proxy ${proxy}`,
+    binary: 'hookgate-retry',
+    env: { HOOKGATE_OUTBOUND_PROXY: proxy },
+    variable: 'HOOKGATE_OUTBOUND_PROXY',
+  })),
   {
     what: 'catalog that is not a catalog',
     binary: 'hookgate-gateway',
@@ -114,15 +114,35 @@ test('hookgate-retry accepts visibility 5001 ms above delivery', { timeout: scal
 test('retry accepts proxy, warns of /0', { timeout: scaled(20000) }, async () => {
   const worker = await harness.startWorker({
     HOOKGATE_OUTBOUND_PROXY: 'socks5h://user:pw@127.0.0.1:1080/',
-    HOOKGATE_ALLOWED_CIDRS: '10.20.0.0/16, 0.0.0.0/0',
+    HOOKGATE_ALLOWED_CIDRS: '10.20.0.0/16, fc00::/7, 0.0.0.0/0, 169.254.169.254',
   });
   assert.ok(worker.running, 'the worker runs and is ready');
   await harness.stop(worker);
   assert.equal(worker.exitCode, 0, 'exit status after SIGTERM');
   const log = tailFile(worker.logFile, 200);
-  assert.match(log, /HOOKGATE_ALLOWED_CIDRS has a network of prefix \/0/, 'the warning');
-  assert.doesNotMatch(log, /prefix \/16/, 'no warning for a private network');
+  assert.match(log, /HOOKGATE_ALLOWED_CIDRS has 0\.0\.0\.0\/0, which includes loopback/, 'the warning for /0');
+  assert.match(log, /HOOKGATE_ALLOWED_CIDRS has 169\.254\.169\.254\/32/, 'the warning for the metadata address');
+  assert.doesNotMatch(log, /10\.20\.0\.0\/16, which/, 'no warning for a private IPv4 network');
+  assert.doesNotMatch(log, /fc00::\/7, which/, 'no warning for the IPv6 private range');
   assert.doesNotMatch(log, /pw@/, 'the proxy password is not logged');
+});
+
+test('proxy forms libcurl reads start', { timeout: scaled(30000) }, async () => {
+  for (const proxy of ['HTTP://127.0.0.1:3128', '127.0.0.1:3128', 'http://[::1]:3128', 'http://proxy.internal']) {
+    const worker = await harness.startWorker({ HOOKGATE_OUTBOUND_PROXY: proxy });
+    assert.ok(worker.running, `the worker runs with ${proxy}`);
+    await harness.stop(worker);
+  }
+});
+
+test('blank path and URL settings mean the default', { timeout: scaled(30000) }, async () => {
+  const blank = { HOOKGATE_SANDBOX_SINK_URL: '', HOOKGATE_CATALOG: '', HOOKGATE_OPENAPI: '', HOOKGATE_WEB_DIR: '' };
+  const gateway = await harness.startGateway({ ...blank, HOOKGATE_SANDBOX: '1' });
+  assert.ok(gateway.running, 'the gateway runs');
+  await harness.stop(gateway);
+  const worker = await harness.startWorker(blank);
+  assert.ok(worker.running, 'the worker runs');
+  await harness.stop(worker);
 });
 
 /**

@@ -81,6 +81,15 @@ before(async () => {
     strict: common,
     cidr: { ...common, HOOKGATE_ALLOWED_CIDRS: '127.0.0.1/32' },
     private: { ...common, HOOKGATE_ALLOW_PRIVATE_TARGETS: '1' },
+    // A proxy that nothing listens on, and the environment's NO_PROXY
+    // naming the receiver: libcurl would connect to it directly, past the
+    // address policy, unless the worker clears NO_PROXY.
+    proxied: {
+      ...common,
+      HOOKGATE_OUTBOUND_PROXY: `http://127.0.0.1:${await freePort()}`,
+      NO_PROXY: '127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+    },
   };
 });
 
@@ -297,6 +306,15 @@ test('allowed CIDR still blocks metadata', { timeout: scaled(30000) }, async (t)
   requireMetadataTrap();
   await useWorker('cidr');
   await expectBlocked('cidr-metadata', `http://${METADATA_ADDRESS}/latest/meta-data/`, exactly(METADATA_ADDRESS));
+});
+
+test('NO_PROXY does not bypass the proxy', { timeout: scaled(30000) }, async () => {
+  await useWorker('proxied');
+  const before = traps['127.0.0.1'].connections.length;
+  const { eventId, delivery } = await deliverOnce('noproxy', `http://127.0.0.1:${trapPort}/hook`);
+  assert.equal(delivery.status, 'dead', 'delivery status');
+  assert.equal(traps['127.0.0.1'].requestsFor(eventId).length, 0, 'the receiver got nothing');
+  assert.equal(traps['127.0.0.1'].connections.length, before, 'no connection reached the receiver');
 });
 
 test('connect failures do trip the breaker', { timeout: scaled(30000) }, async () => {

@@ -632,6 +632,40 @@ static bool allowed(const char *text, bool allow_private)
     return hg_addr_allowed((const struct sockaddr *)&ss, allow_private);
 }
 
+START_TEST(cidr_reaches_local)
+{
+    static const struct {
+        const char *network;
+        bool local;
+    } cases[] = {
+        {"10.0.0.0/8", false},        {"172.16.0.0/12", false},
+        {"192.168.0.0/16", false},    {"fc00::/7", false},
+        {"100.64.0.0/10", false},     {"0.0.0.0/0", true},
+        {"::/0", true},               {"127.0.0.0/8", true},
+        {"127.0.0.1", true},          {"169.254.169.254", true},
+        {"169.254.0.0/16", true},     {"128.0.0.0/1", true},
+        {"0.0.0.0/8", true},          {"::1", true},
+        {"fe80::/10", true},          {"::ffff:0:0/96", true},
+        {"::ffff:10.0.0.0/104", false},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hg_cidr *list = NULL;
+        int n = 0;
+        char err[128];
+
+        ck_assert_int_eq(hg_cidr_list_parse(cases[i].network, &list, &n, err,
+                                            sizeof(err)),
+                         0);
+        ck_assert_int_eq(n, 1);
+        ck_assert_msg(hg_cidr_reaches_local(&list[0]) == cases[i].local,
+                      "%s: expected %s", cases[i].network,
+                      cases[i].local ? "local" : "not local");
+        free(list);
+    }
+}
+END_TEST
+
 START_TEST(allowed_networks_open_ranges)
 {
     hg_cidr *list = NULL;
@@ -719,6 +753,7 @@ static Suite *urlpolicy_suite(void)
     tcase_add_test(addrs, addr_other_family_private);
     tcase_add_test(addrs, cidr_list_parsed);
     tcase_add_test(addrs, cidr_list_rejected);
+    tcase_add_test(addrs, cidr_reaches_local);
     tcase_add_test(addrs, allowed_networks_open_ranges);
     suite_add_tcase(s, addrs);
 
