@@ -82,15 +82,20 @@ static const char *const active_media_types[] = {
  * the type and subtype count, in any case, before parameters. */
 static bool is_active_media_type(const char *value)
 {
-    size_t n;
+    /* Browsers read a comma-separated list and use its last valid type
+     * (Fetch, "extract a MIME type"), so every item is checked. */
+    for (const char *item = value; item != NULL;
+         item = strchr(item, ',') != NULL ? strchr(item, ',') + 1 : NULL) {
+        size_t n;
 
-    while (*value == ' ' || *value == '\t')
-        value++;
-    n = strcspn(value, "; \t");
-    for (int i = 0; active_media_types[i] != NULL; i++) {
-        if (strlen(active_media_types[i]) == n &&
-            strncasecmp(active_media_types[i], value, n) == 0)
-            return true;
+        while (*item == ' ' || *item == '\t')
+            item++;
+        n = strcspn(item, ",; \t");
+        for (int i = 0; active_media_types[i] != NULL; i++) {
+            if (strlen(active_media_types[i]) == n &&
+                strncasecmp(active_media_types[i], item, n) == 0)
+                return true;
+        }
     }
     return false;
 }
@@ -140,11 +145,13 @@ static bool header_name_valid(const char *name)
 }
 
 /* A field value may contain visible characters, spaces and tabs; CR, LF,
- * NUL and other controls would split or corrupt the response. */
+ * NUL and other controls would split or corrupt the response, and C1
+ * controls are rejected like the others. */
 static bool header_value_valid(const char *value, size_t len)
 {
     return len <= HG_SINK_HEADER_VALUE_MAX &&
-           hg_http_field_value_valid(value, len);
+           hg_http_field_value_valid(value, len) &&
+           !hg_text_has_c1_control(value, len);
 }
 
 static bool is_reserved_header(const char *name)

@@ -131,6 +131,17 @@ bool hg_http_token_valid(const char *s, size_t max)
     return true;
 }
 
+bool hg_text_has_c1_control(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if ((unsigned char)text[i] == 0xC2 &&
+            (unsigned char)text[i + 1] >= 0x80 &&
+            (unsigned char)text[i + 1] <= 0x9F)
+            return true;
+    }
+    return false;
+}
+
 bool hg_http_field_value_valid(const char *value, size_t len)
 {
     for (size_t i = 0; i < len; i++) {

@@ -37,5 +37,10 @@ bool hg_http_token_valid(const char *s, size_t max);
  * but tab (RFC 9110, section 5.5): NUL, CR, LF, the other C0 controls and
  * DEL would split or corrupt a header. */
 bool hg_http_field_value_valid(const char *value, size_t len);
+/* Returns true when the len bytes of UTF-8 text contain a C1 control
+ * character (U+0080 to U+009F, the bytes C2 80 to C2 9F). HTTP lets such
+ * bytes through as obs-text, so a check for "no control characters" must
+ * look for them too. */
+bool hg_text_has_c1_control(const char *text, size_t len);
 
 #endif

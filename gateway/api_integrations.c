@@ -508,6 +508,9 @@ typedef struct purge_state {
     char shared_cursor[48];
     gw_purge_counts counts;
     bool missing_ok;
+    /* Holder of the purge lease: random, because the request id may come
+     * from the client, and retries often repeat it. */
+    char owner[HG_ID_MAX];
     void (*done)(hg_req *r, const gw_purge_counts *counts);
 } purge_state;
 
@@ -720,11 +723,18 @@ static void on_purge_started(hg_redis_status status, redisReply *reply,
         goto done;
     }
     if (result != NULL && strcmp(result, "busy") == 0) {
-        hg_reply_header(r, "Retry-After", "5");
+        char retry_after[24];
+
+        snprintf(retry_after, sizeof(retry_after), "%lld",
+                 nkeys != NULL && nkeys->type == REDIS_REPLY_INTEGER &&
+                         nkeys->integer > 0
+                     ? (nkeys->integer + 999) / 1000
+                     : 1LL);
+        hg_reply_header(r, "Retry-After", retry_after);
         hg_reply_problem(r, HG_E_CONFLICT,
                          "a delete of integration %s is already running; "
-                         "wait for it to finish, or send DELETE again in a "
-                         "few seconds if it stopped",
+                         "wait for it to finish, or send DELETE again after "
+                         "Retry-After if it stopped",
                          p->integration_id);
         goto done;
     }
@@ -809,6 +819,7 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
     p->done = done;
     p->missing_ok = missing_ok;
     p->marker_grace_s = marker_grace_s;
+    hg_id_new("prg_", p->owner);
     snprintf(lease_ms, sizeof(lease_ms), "%d", PURGE_LEASE_MS);
     const char *argv[] = {hg_key(k_int, integration_id, "integration"),
                           hg_key(k_keys, integration_id, "keys"),
@@ -816,7 +827,7 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
                           hg_key(k_marker, integration_id, "purging"),
                           hg_key(k_lease, integration_id, "purge_lease"),
                           hg_key(k_endpoints, integration_id, "endpoints"),
-                          r->request_id,
+                          p->owner,
                           lease_ms};
     hg_req_async(r, gw_config->redis_timeout_ms + 1000);
     hg_redis_eval(t->redis, &hg_script_integration_purge, 0,

@@ -349,8 +349,10 @@ void gw_purge_integration(hg_req *r, const char *integration_id,
 
 json_t *gw_purge_counts_json(const gw_purge_counts *counts);
 
-/* Writes the sandbox fixtures at start (sandbox mode only). */
-void gw_sandbox_ensure(hg_redis *redis);
+/* Writes the sandbox fixtures at start (sandbox mode only). While a
+ * sandbox reset that was cut short still holds its purge lease, it tries
+ * again on base once the lease can have expired. */
+void gw_sandbox_ensure(struct event_base *base, hg_redis *redis);
 void gw_get_sandbox(hg_req *r);
 void gw_reset_sandbox(hg_req *r);
 

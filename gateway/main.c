@@ -274,7 +274,7 @@ static void on_main_redis_safe(void *arg)
     (void)arg;
     atomic_store(&gw_redis_verified, true);
     if (config.sandbox)
-        gw_sandbox_ensure(main_redis);
+        gw_sandbox_ensure(main_base, main_redis);
 }
 
 static void on_main_redis_ready(hg_redis *r, void *arg)

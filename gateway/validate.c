@@ -336,25 +336,16 @@ static bool header_reserved(const char *name)
     return strncasecmp(name, "proxy-", 6) == 0;
 }
 
-/* True for a string of at most HEADER_VALUE_MAX bytes that is a valid
- * field value without control characters other than tab. The C1 controls
- * (U+0080 to U+009F, bytes C2 80 to C2 9F in UTF-8) are bytes that HTTP
- * allows as obs-text, but they are control characters too. */
+/* True for a string of at most HEADER_VALUE_MAX bytes without control
+ * characters other than tab, C1 controls included. */
 static bool header_value_valid(const json_t *value)
 {
     const char *text = json_string_value(value);
     size_t len = json_string_length(value);
 
-    if (text == NULL || len > HEADER_VALUE_MAX ||
-        !hg_http_field_value_valid(text, len))
-        return false;
-    for (size_t i = 0; i + 1 < len; i++) {
-        if ((unsigned char)text[i] == 0xC2 &&
-            (unsigned char)text[i + 1] >= 0x80 &&
-            (unsigned char)text[i + 1] <= 0x9F)
-            return false;
-    }
-    return true;
+    return text != NULL && len <= HEADER_VALUE_MAX &&
+           hg_http_field_value_valid(text, len) &&
+           !hg_text_has_c1_control(text, len);
 }
 
 gw_validate_result gw_validate_headers(const json_t *headers)

@@ -237,17 +237,31 @@ int insp_cookie_count(const char *header, const char *name)
     return count;
 }
 
+/* Returns every Cookie line of the request in a new array, which the
+ * caller frees, and their count in *n; the lines belong to the request.
+ * Browsers send one line, but a proxy that turns HTTP/2 into HTTP/1.1 may
+ * pass several. Returns NULL with *n 0 when there is none or memory ran
+ * out. */
+static const char **cookie_lines(const hg_req *r, size_t *n)
+{
+    size_t count = hg_req_header_all(r, "Cookie", NULL, 0);
+    const char **lines = count > 0 ? calloc(count, sizeof(*lines)) : NULL;
+
+    *n = lines != NULL ? hg_req_header_all(r, "Cookie", lines, count) : 0;
+    return lines;
+}
+
 static bool cookie_value(const hg_req *r, const char *name, char *out,
                          size_t cap)
 {
-    const char *lines[8];
-    size_t n = hg_req_header_all(r, "Cookie", lines, 8);
+    size_t n;
+    const char **lines = cookie_lines(r, &n);
+    bool found = false;
 
-    for (size_t i = 0; i < n && i < 8; i++) {
-        if (insp_cookie_value(lines[i], name, out, cap))
-            return true;
-    }
-    return false;
+    for (size_t i = 0; i < n && !found; i++)
+        found = insp_cookie_value(lines[i], name, out, cap);
+    free(lines);
+    return found;
 }
 
 /* Browsers keep cookies per host, not per port, so a page on another port
@@ -256,16 +270,13 @@ static bool cookie_value(const hg_req *r, const char *name, char *out,
  * is unknown, so neither is used. */
 static bool session_cookie_ambiguous(const hg_req *r)
 {
-    const char *lines[8];
-    size_t n = hg_req_header_all(r, "Cookie", lines, 8);
+    size_t n;
+    const char **lines = cookie_lines(r, &n);
     int count = 0;
 
-    /* Browsers send one Cookie line, but a proxy that turns HTTP/2 into
-     * HTTP/1.1 may pass several. More than 8 is ambiguous already. */
-    if (n > 8)
-        return true;
     for (size_t i = 0; i < n; i++)
         count += insp_cookie_count(lines[i], SESSION_COOKIE);
+    free(lines);
     return count > 1;
 }
 
@@ -844,10 +855,10 @@ void insp_session_delete(hg_req *r)
 
     /* Every session cookie the browser sent ends, so none of them outlives
      * a sign-out (see session_cookie_ambiguous). */
-    const char *lines[8];
-    size_t n = hg_req_header_all(r, "Cookie", lines, 8);
+    size_t n;
+    const char **lines = cookie_lines(r, &n);
 
-    for (size_t i = 0; i < n && i < 8; i++) {
+    for (size_t i = 0; i < n; i++) {
         for (const char *pair = next_cookie(lines[i], SESSION_COOKIE);
              pair != NULL;
              pair = next_cookie(strchr(pair, ';'), SESSION_COOKIE)) {
@@ -856,6 +867,7 @@ void insp_session_delete(hg_req *r)
                 end_session(token);
         }
     }
+    free(lines);
     /* A session token can also be sent as a bearer; other bearer
      * credentials have no session to end. */
     if (hg_req_bearer(r, token, sizeof(token)) &&

@@ -208,12 +208,12 @@ static const char *read_signature_headers(hg_req *r, signature_check *c,
     c->msg_id = hg_req_header(r, "webhook-id");
     c->header = hg_req_header(r, "webhook-signature");
     c->body = hg_req_body(r, &c->body_len);
-    if (ts != NULL && ts[0] != '\0') {
+    /* Unix seconds: 1 to 12 digits, so the skew cannot overflow. */
+    if (ts != NULL && ts[0] != '\0' && strlen(ts) <= 12 &&
+        strspn(ts, "0123456789") == strlen(ts)) {
         c->timestamp = strtoll(ts, &end, 10);
-        if (*end == '\0') {
-            json_decref(*skew);
-            *skew = json_integer(hg_time_ms() / 1000 - c->timestamp);
-        }
+        json_decref(*skew);
+        *skew = json_integer(hg_time_ms() / 1000 - c->timestamp);
     }
     if (c->header == NULL)
         return "the request has no webhook-signature header";

@@ -21,6 +21,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/scripts.h"
+#include "common/text.h"
 #include "inspector/inspector.h"
 
 #define SUPPORT_INDEX "hg:support:index"
@@ -83,7 +84,7 @@ static bool name_valid(const char *name)
         if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
             return false;
     }
-    return true;
+    return !hg_text_has_c1_control(name, len);
 }
 
 /* Reads and checks the create body into s. Sends 422 and returns false
@@ -92,13 +93,22 @@ static bool read_body(hg_req *r, support_state *s, long long *expires_in_s)
 {
     size_t len;
     const char *body = hg_req_body(r, &len);
-    json_t *json = json_loadb(body, len, 0, NULL);
+    json_error_t jerr;
+    /* A repeated member would leave open which "role" was meant. */
+    json_t *json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *field;
     json_t *value;
     const char *name, *role;
     json_t *expires;
     bool ok = false;
 
+    if (json == NULL) {
+        hg_reply_problem(r, HG_E_MALFORMED_JSON,
+                         "the body is not valid JSON or repeats a member: "
+                         "%s at line %d",
+                         jerr.text, jerr.line);
+        goto out;
+    }
     if (!json_is_object(json)) {
         hg_reply_problem(r, HG_E_VALIDATION_ERROR,
                          "send a JSON object: {\"name\": \"alice\", \"role\": "

@@ -22,7 +22,8 @@ if not exists then
   -- version leaves once its marker expired: a new integration would
   -- inherit its endpoints and API keys.
   if redis.call('EXISTS', KEYS[4], prefix .. 'clients',
-                prefix .. 'endpoints') > 0 then
+                prefix .. 'endpoints', prefix .. 'eplist', prefix .. 'epver',
+                prefix .. 'events', prefix .. 'dlvidx') > 0 then
     return 'purging'
   end
 end

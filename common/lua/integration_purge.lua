@@ -18,17 +18,21 @@
 --       6 its endpoint index (the lease is hg:{I}:purge_lease)
 -- ARGV: 1 the request that purges, 2 lease length (ms)
 -- Returns {"ok", key count, client count, key hashes..., client ids...} |
---   {"not_found"} | {"busy"}
+--   {"not_found"} | {"busy", milliseconds left of the lease}
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local marker = redis.call('GET', KEYS[4])
+  -- The indexes that only an integration has; an older purge removed keys
+  -- in SCAN order, so any of them may be what it left.
+  local p = string.gsub(KEYS[1], 'integration$', '')
   local unfinished = (marker and marker ~= 'done') or
-    redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[6]) > 0
+    redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[6], p .. 'eplist',
+               p .. 'epver', p .. 'events', p .. 'dlvidx') > 0
   if not unfinished then
     return {'not_found'}
   end
   local holder = redis.call('GET', KEYS[5])
   if holder and holder ~= ARGV[1] then
-    return {'busy'}
+    return {'busy', redis.call('PTTL', KEYS[5])}
   end
 end
 redis.call('SET', KEYS[4], 'running')

@@ -13,21 +13,27 @@
 --       "ensure" (at start) creates only what is missing, so changes made
 --       through the API (a patched or disabled ep_sandbox, a revoked key)
 --       are kept.
--- Returns "ok"
+-- Returns "ok", or {"purge_alive", ms} (see below)
 local t = ARGV[6]
 -- A missing integration starts over: leftovers of a deleted one would
 -- otherwise keep an endpoint or key out of its new lists.
 local fresh = ARGV[7] == 'reset' or redis.call('EXISTS', KEYS[1]) == 0
 -- A reset cut short (the gateway stopped during its purge) leaves the purge
 -- marker, which would drop the sandbox's metric flushes for good. At start,
--- with no purge alive (its lease expired), the marker goes.
+-- with no purge alive (its lease expired), the marker goes; while a lease
+-- remains, the result is {"purge_alive", milliseconds left of it}, and the
+-- caller tries again then.
 -- NOTE: what that purge had not reached yet (old sandbox events and
 -- deliveries) stays until the next reset or the retention.
+local result = 'ok'
 if ARGV[7] == 'ensure' then
   local marker = redis.call('GET', 'hg:{sandbox}:purging')
-  if marker and marker ~= 'done' and
-     redis.call('EXISTS', 'hg:{sandbox}:purge_lease') == 0 then
-    redis.call('DEL', 'hg:{sandbox}:purging')
+  if marker and marker ~= 'done' then
+    if redis.call('EXISTS', 'hg:{sandbox}:purge_lease') == 0 then
+      redis.call('DEL', 'hg:{sandbox}:purging')
+    else
+      result = {'purge_alive', redis.call('PTTL', 'hg:{sandbox}:purge_lease')}
+    end
   end
 end
 if fresh then
@@ -67,4 +73,4 @@ end
 -- A copy of catalog/sandbox-fixtures.json, which the API cannot change:
 -- refreshed so that it follows the file of the running version.
 redis.call('HSET', KEYS[8], 'json', ARGV[5])
-return 'ok'
+return result

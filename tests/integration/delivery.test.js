@@ -459,7 +459,7 @@ test('empty custom header values are sent', { timeout: scaled(30000) }, async ()
   await api.createEndpoint(id, integration.api_key, {
     url: receiver.url(),
     event_types: ['*'],
-    headers: { 'X-Empty': '', 'X-Blank': ' \t', Accept: '', 'X-Kept': 'value' },
+    headers: { 'X-Empty': '', 'X-Blank': ' \t', Accept: '', 'X-Kept': 'value', 'X-Padded': ' \t a  b \t' },
   });
 
   const eventId = await api.publishAccepted(id, integration.api_key, '{"type":"empty.header"}');
@@ -468,6 +468,7 @@ test('empty custom header values are sent', { timeout: scaled(30000) }, async ()
   assert.equal(request.headers['x-blank'], '', 'a value of only spaces and tabs arrives empty');
   assert.equal(request.headers.accept, '', 'an empty Accept replaces the default one');
   assert.equal(request.headers['x-kept'], 'value', 'a non-empty value arrives as set');
+  assert.equal(request.headers['x-padded'], 'a  b', 'surrounding whitespace is not part of the value');
 
   const event = await api.getEvent(id, integration.api_key, eventId);
   let attempt;
@@ -477,6 +478,7 @@ test('empty custom header values are sent', { timeout: scaled(30000) }, async ()
   }, { timeoutMs: 10000, description: 'the attempt record' });
   assert.equal(attempt.request_headers['x-empty'], '', 'the record shows the empty value');
   assert.equal(attempt.request_headers['x-blank'], '', 'the record shows what was sent for a blank value');
+  assert.equal(attempt.request_headers['x-padded'], 'a  b', 'the record shows the value as sent');
 });
 
 test('new endpoint gets the next publish', { timeout: scaled(30000) }, async () => {

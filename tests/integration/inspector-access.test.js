@@ -205,6 +205,11 @@ test('two session cookies are refused', async () => {
       `Cookie: hg_session=${mine}\r\nConnection: close\r\n\r\n`,
   );
   assert.match(split, /^HTTP\/1\.1 200 /, 'the session cookie on the second Cookie line');
+  const others = Array.from({ length: 12 }, (_, i) => `Cookie: c${i}=v${i}\r\n`).join('');
+  const many = await rawStatus(
+    `GET ${SESSION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n${others}Cookie: hg_session=${mine}\r\nConnection: close\r\n\r\n`,
+  );
+  assert.match(many, /^HTTP\/1\.1 200 /, 'one session cookie among 13 Cookie lines');
 
   const out = await insp.request('DELETE', SESSION_PATH, { headers: both });
   assert.equal(out.status, 204, out.describe());
@@ -339,6 +344,7 @@ test('support token routes', async () => {
     { name: '', role: 'viewer' },
     { name: 'x'.repeat(101), role: 'viewer' },
     { name: 'line\nbreak', role: 'viewer' },
+    { name: 'next\u0085line', role: 'viewer' },
     { name: 'carol', role: 'admin' },
     { name: 'carol' },
     { name: 'carol', role: 'viewer', expires_in_s: 3599 },
@@ -356,7 +362,13 @@ test('support token routes', async () => {
     body: 'not json',
     headers: { 'Content-Type': 'application/json' },
   });
-  assertProblem(notJson, 422, 'VALIDATION_ERROR', 'a body that is not JSON');
+  assertProblem(notJson, 400, 'MALFORMED_JSON', 'a body that is not JSON');
+  const repeated = await insp.request('POST', SUPPORT_PATH, {
+    key: ADMIN_KEY,
+    body: '{"name":"a","role":"viewer","role":"support"}',
+    headers: { 'Content-Type': 'application/json' },
+  });
+  assertProblem(repeated, 400, 'MALFORMED_JSON', 'a repeated role');
   const untyped = await insp.request('POST', SUPPORT_PATH, { key: ADMIN_KEY, body: '{"name":"x","role":"viewer"}' });
   assertProblem(untyped, 415, 'UNSUPPORTED_MEDIA_TYPE', 'a body without Content-Type: application/json');
   const after = (await insp.request('GET', SUPPORT_PATH, { key: ADMIN_KEY })).json().support_tokens;

@@ -511,6 +511,17 @@ test('signature check of real and forged requests', { timeout: scaled(30000) }, 
   });
   const [signed] = await captures(sinkId);
   assert.equal(signed.signature.verified, true, `signed by the test: ${signed.signature.detail}`);
+
+  // Timestamps that are no Unix time in seconds have no skew.
+  for (const odd of ['-9223372036854775808', '99999999999999999999', '+5', '1e9', '-5']) {
+    await sendToSink(sinkId, {
+      body: Buffer.from('odd'),
+      headers: { 'webhook-id': 'msg_odd', 'webhook-timestamp': odd, 'webhook-signature': `v1,${own}` },
+    });
+    const [capture] = await captures(sinkId);
+    assert.equal(capture.signature.timestamp_skew_s, null, `skew for ${JSON.stringify(odd)}`);
+    assert.notEqual(capture.signature.verified, true, `verdict for ${JSON.stringify(odd)}`);
+  }
 });
 
 test('signature check uses the previous secret', { timeout: scaled(30000) }, async () => {

@@ -232,30 +232,24 @@ test('sandbox state at start equals reset', async () => {
 });
 
 test('start clears a reset cut short', async () => {
-  // What a reset leaves when its gateway dies during the purge. A second
-  // gateway in sandbox mode must not keep the marker, which drops the
-  // sandbox's metric flushes, unless a purge still holds the lease.
+  // What a reset leaves when its gateway dies during the purge: the marker,
+  // which drops the sandbox's metric flushes, and the lease, which a
+  // restart may come back within. A gateway that starts in sandbox mode
+  // keeps the marker while the lease lasts, then removes it.
   const marker = 'hg:{sandbox}:purging';
   const lease = 'hg:{sandbox}:purge_lease';
   await redisCli(harness.redisPort, ['SET', marker, 'running']);
-  await redisCli(harness.redisPort, ['SET', lease, 'req_alive', 'PX', '30000']);
-  const leased = await harness.startGateway({ HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: SINK_URL });
-  try {
-    await waitFor(() => /sandbox ready/.test(tailFile(leased.logFile, 50)), {
-      timeoutMs: 5000,
-      description: 'the sandbox fixtures written at start',
-    });
-  } finally {
-    await harness.stop(leased);
-  }
-  assert.equal((await redisCli(harness.redisPort, ['GET', marker])).trim(), 'running', 'a live purge keeps its marker');
-
-  await redisCli(harness.redisPort, ['DEL', lease]);
+  await redisCli(harness.redisPort, ['SET', lease, 'prg_crashed', 'PX', '1500']);
   const gateway = await harness.startGateway({ HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: SINK_URL });
   try {
-    await waitFor(async () => (await redisCli(harness.redisPort, ['EXISTS', marker])).trim() === '0', {
+    await waitFor(() => /checking its purge marker again/.test(tailFile(gateway.logFile, 50)), {
       timeoutMs: 5000,
-      description: 'the marker to go',
+      description: 'the start to find the live lease',
+    });
+    assert.equal((await redisCli(harness.redisPort, ['GET', marker])).trim(), 'running', 'the marker stays while the lease lasts');
+    await waitFor(async () => (await redisCli(harness.redisPort, ['EXISTS', marker])).trim() === '0', {
+      timeoutMs: 8000,
+      description: 'the marker to go after the lease',
     });
   } finally {
     await harness.stop(gateway);

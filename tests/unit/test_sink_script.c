@@ -363,6 +363,7 @@ START_TEST(rejects_bad_headers)
                    "headers.X-A");
     parse_rejected("{\"headers\": {\"X-A\": \"a\\nb\"}}", "headers.X-A");
     parse_rejected("{\"headers\": {\"X-A\": \"a\\u0000b\"}}", "headers.X-A");
+    parse_rejected("{\"headers\": {\"X-A\": \"a\\u0085b\"}}", "headers.X-A");
     parse_rejected("{\"headers\": {\"X-A\": 5}}", "headers.X-A");
     parse_rejected("{\"headers\": {\"Content-Length\": \"5\"}}",
                    "headers.Content-Length");
@@ -385,6 +386,11 @@ START_TEST(rejects_scripts_and_redirects)
          "charset=utf-8\"}}",
          "headers.content-type"},
         {"{\"headers\": {\"Content-Type\": \"text/css\"}}",
+         "headers.Content-Type"},
+        {"{\"headers\": {\"Content-Type\": "
+         "\"text/plain,text/javascript\"}}",
+         "headers.Content-Type"},
+        {"{\"headers\": {\"Content-Type\": \"text/plain, text/css\"}}",
          "headers.Content-Type"},
         {"{\"status\": 302, \"headers\": {\"Location\": "
          "\"http://example.test/\"}}",
