@@ -32,6 +32,11 @@
 #define EVAL_STACK_ARGS 32
 /* Deadline of each Sentinel's reply, connect included. */
 #define SENTINEL_TIMEOUT_MS 1000
+/* How often a connection asks the Sentinels whether its server is still
+ * the primary. A planned failover (SENTINEL FAILOVER) promotes a replica
+ * while the old primary keeps accepting writes until it is reconfigured,
+ * some seconds later; writes in that window would be lost. */
+#define SENTINEL_RECHECK_MS 1000
 
 typedef enum conn_state { STATE_IDLE, STATE_CONNECTING, STATE_READY } conn_state;
 
@@ -61,6 +66,10 @@ struct hg_redis {
     struct evdns_base *dns;
     struct evdns_getaddrinfo_request *dns_request;
     hg_sentinel_query *sentinel_query;
+    /* The periodic question to the Sentinels while connected (see
+     * SENTINEL_RECHECK_MS), and its timer. */
+    hg_sentinel_query *recheck_query;
+    struct event *recheck_timer;
     /* Server to connect to: from the URL, or the primary that a Sentinel
      * named on the last lookup. */
     char target_host[256];
@@ -539,8 +548,51 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply_ptr,
     r->failed_attempts = 0;
     r->down_since_ms = 0;
     set_last_error(r, "");
+    if (uses_sentinel(r) && r->recheck_timer != NULL) {
+        struct timeval every = {0, SENTINEL_RECHECK_MS * 1000};
+
+        evtimer_add(r->recheck_timer, &every);
+    }
     if (r->opts.on_ready != NULL)
         r->opts.on_ready(r, r->opts.on_ready_arg);
+}
+
+static void on_recheck_answer(const char *host, int port, const char *why,
+                              void *arg)
+{
+    hg_redis *r = arg;
+    char text[900];
+
+    (void)why;
+    r->recheck_query = NULL;
+    /* No answer changes nothing: the connection itself shows whether the
+     * server is gone. */
+    if (host == NULL || r->state != STATE_READY)
+        return;
+    if (strcmp(host, r->target_host) != 0 || port != r->target_port) {
+        snprintf(text, sizeof(text),
+                 "the Sentinels name %s:%d as the primary of %s now, not "
+                 "%s:%d",
+                 host, port, r->url.master_name, r->target_host,
+                 r->target_port);
+        drop_connection(r, text);
+    }
+}
+
+static void on_recheck_timer(evutil_socket_t fd, short what, void *arg)
+{
+    hg_redis *r = arg;
+    struct timeval every = {0, SENTINEL_RECHECK_MS * 1000};
+
+    (void)fd;
+    (void)what;
+    if (r->state != STATE_READY)
+        return;
+    if (r->recheck_query == NULL)
+        r->recheck_query = hg_sentinel_query_start(r->base, &r->url,
+                                                   SENTINEL_TIMEOUT_MS,
+                                                   on_recheck_answer, r);
+    evtimer_add(r->recheck_timer, &every);
 }
 
 static void load_scripts(hg_redis *r)
@@ -762,6 +814,7 @@ hg_redis *hg_redis_new(struct event_base *base, const hg_redis_url *url,
     TAILQ_INIT(&r->cmds);
     r->reconnect_timer = evtimer_new(base, on_reconnect_timer, r);
     r->connect_timer = evtimer_new(base, on_connect_timeout, r);
+    r->recheck_timer = evtimer_new(base, on_recheck_timer, r);
     start_connect(r);
     return r;
 }
@@ -776,6 +829,7 @@ void hg_redis_free(hg_redis *r)
     if (r->dns_request != NULL)
         evdns_getaddrinfo_cancel(r->dns_request);
     hg_sentinel_query_cancel(r->sentinel_query);
+    hg_sentinel_query_cancel(r->recheck_query);
     ac = r->ac;
     r->ac = NULL;
     if (ac != NULL) {
@@ -792,6 +846,8 @@ void hg_redis_free(hg_redis *r)
     }
     event_free(r->reconnect_timer);
     event_free(r->connect_timer);
+    if (r->recheck_timer != NULL)
+        event_free(r->recheck_timer);
     if (r->dns != NULL)
         evdns_base_free(r->dns, 0);
     memset(r->url.password, 0, sizeof(r->url.password));

@@ -202,3 +202,39 @@ test('READONLY after demotion finds the new primary', { timeout: scaled(60000) }
   await sleep(100);
   await harness.stop(gateway);
 });
+
+test('new primary named while the old one accepts writes', { timeout: scaled(60000) }, async () => {
+  // After the previous test B is the primary and A its replica.
+  sentinel.primaryPort = nodeB.port;
+  const gateway = await harness.startGateway(await sentinelEnv());
+  const api = harness.closeLater(new Api(gateway.port));
+  const { id, apiKey } = await createIntegrationWithEndpoint(api, 'planned', 'http://127.0.0.1:9/hook', ['*']);
+  await api.publishAccepted(id, apiKey, '{"type":"planned.before"}');
+  const acked = await redisCli(nodeB.port, ['WAIT', '1', '5000']);
+  assert.equal(acked.trim(), '1', 'the replica has every write before the switch');
+
+  // A planned failover promotes the replica first and reconfigures the old
+  // primary seconds later; meanwhile the old one still accepts writes, so
+  // only the Sentinels can tell the gateway to move.
+  await redisCli(nodeA.port, ['REPLICAOF', 'NO', 'ONE']);
+  sentinel.primaryPort = nodeA.port;
+  await waitFor(() => new RegExp(`the Sentinels name 127\\.0\\.0\\.1:${nodeA.port} as the primary`).test(logOf(gateway)), {
+    timeoutMs: 10000,
+    description: 'the gateway to notice the new primary',
+  });
+
+  let last = null;
+  const eventId = await waitFor(
+    async () => {
+      last = await api.publish(id, apiKey, '{"type":"planned.after"}');
+      return last.status === 202 ? last.json().id : null;
+    },
+    { timeoutMs: 15000, intervalMs: 200, description: 'a publish to succeed on the new primary' },
+  ).catch((err) => {
+    err.message += `; last answer: ${last?.describe()}`;
+    throw err;
+  });
+  assert.ok((await redisCli(nodeA.port, ['KEYS', `*${eventId}*`])).trim().length > 0, `event ${eventId} is on the new primary`);
+  assert.equal((await redisCli(nodeB.port, ['KEYS', `*${eventId}*`])).trim(), '', `event ${eventId} is not on the old primary`);
+  await harness.stop(gateway);
+});
