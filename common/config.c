@@ -416,6 +416,7 @@ static int opt_alert_resolve_ratio(hg_config *cfg, const char *value,
 }
 STRING_OPTION(opt_resolve_override, resolve_override)
 BOOL_OPTION(opt_allow_unsafe_redis, allow_unsafe_redis)
+BOOL_OPTION(opt_secret_key_reset, secret_key_reset)
 
 static int opt_allowed_cidrs(hg_config *cfg, const char *value, char *err,
                              size_t errsz)
@@ -718,6 +719,11 @@ static const option_def options[] = {
      opt_allow_unsafe_redis,
      "1 starts even when Redis may lose or evict queued work (no AOF, an "
      "eviction policy)"},
+    {"HOOKGATE_SECRET_KEY_RESET", "0",
+     HG_SVC_GATEWAY | HG_SVC_RETRY | HG_SVC_INSPECTOR, opt_secret_key_reset,
+     "1 accepts a new HOOKGATE_SECRET_KEY after the old one was lost: with "
+     "hg:secret_key_check deleted, this process stores it for its key "
+     "although no stored endpoint secret opens with it"},
     {"HOOKGATE_SHUTDOWN_TIMEOUT_MS", "20000", HG_SVC_ALL,
      opt_shutdown_timeout,
      "milliseconds a process waits, after SIGTERM or SIGINT, for requests "

@@ -100,6 +100,9 @@ typedef struct hg_config {
     char outbound_proxy[512];
     char resolve_override[1024];
     bool allow_unsafe_redis;
+    /* Store the secret key check value for this key although no stored
+     * endpoint secret opens with it (HOOKGATE_SECRET_KEY_RESET). */
+    bool secret_key_reset;
     /* Time a stopping process gives requests and deliveries in progress. */
     int shutdown_timeout_ms;
     /* File the log is appended to, reopened on SIGHUP; empty: stdout. */

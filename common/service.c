@@ -243,10 +243,17 @@ static void on_key_sample(hg_redis_status status, redisReply *reply,
             opened++;
     }
     memset(plain, 0, sizeof(plain));
-    if (tried > 0 && opened == 0) {
+    if (tried > 0 && opened == 0 && !g->cfg->secret_key_reset) {
         reject_secret_key(g);
         return;
     }
+    if (tried > 0 && opened == 0)
+        hg_warn(NULL, "HOOKGATE_SECRET_KEY_RESET=1: storing the check value "
+                      "for this HOOKGATE_SECRET_KEY, which opens none of the "
+                      "%zu endpoint secrets sampled; rotate every endpoint's "
+                      "secret and set its credential headers again, then "
+                      "remove the setting",
+                tried);
     if (hg_secretbox_seal(g->cfg->endpoint_secrets_key, KEY_CHECK_AAD,
                           KEY_CHECK_TEXT, sealed, sizeof(sealed)) != 0) {
         hg_error(NULL, "sealing the secret key check value failed");

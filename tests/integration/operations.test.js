@@ -18,8 +18,10 @@ const path = require('node:path');
 const { before, test } = require('node:test');
 
 const { Api, createIntegrationWithEndpoint, uniqueId } = require('./lib/api');
+const { Webhook } = require('standardwebhooks');
 const {
   ADMIN_KEY,
+  Harness,
   freePort,
   getStatus,
   redisCli,
@@ -433,6 +435,49 @@ test('wrong first key stores no check value', { timeout: scaled(30000) }, async 
     description: 'the worker with the shared key to store the check value',
   });
   await harness.stop(worker);
+});
+
+test('lost secret key can be replaced', { timeout: scaled(60000) }, async () => {
+  // A Redis of its own: the other tests share the harness's key.
+  const lost = new Harness('operations-rekey');
+  try {
+    await lost.startRedis();
+    const receiver = lost.closeLater(await startReceiver(always(200)));
+    const oldGateway = await lost.startGateway({ HOOKGATE_ALLOW_PRIVATE_TARGETS: '1' });
+    const oldApi = lost.closeLater(new Api(oldGateway.port));
+    const { id, apiKey, endpoint } = await createIntegrationWithEndpoint(oldApi, 'rekey', receiver.url());
+    await lost.stop(oldGateway);
+
+    // The documented steps: delete the check value, start one process with
+    // the new key and HOOKGATE_SECRET_KEY_RESET=1, rotate every secret.
+    const newKey = 'ef'.repeat(32);
+    await redisCli(lost.redisPort, ['DEL', 'hg:secret_key_check']);
+    const refused = await lost.runToExit(
+      'hookgate-gateway',
+      { HOOKGATE_SECRET_KEY: newKey, HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${await freePort()}` },
+      scaled(10000),
+    );
+    assert.equal(refused.code, 1, 'without the reset setting the new key is refused');
+    const gateway = await lost.startGateway({
+      HOOKGATE_SECRET_KEY: newKey,
+      HOOKGATE_SECRET_KEY_RESET: '1',
+      HOOKGATE_ALLOW_PRIVATE_TARGETS: '1',
+    });
+    assert.match(fs.readFileSync(gateway.logFile, 'utf8'), /HOOKGATE_SECRET_KEY_RESET=1: storing the check value/, 'the warning');
+    const newApi = lost.closeLater(new Api(gateway.port));
+    const rotated = await newApi.request('POST', `/api/v1/integrations/${id}/endpoints/${endpoint.id}/rotate-secret`, {
+      key: apiKey,
+      json: { grace_period_s: 0 },
+    });
+    assert.equal(rotated.status, 200, `rotate: ${rotated.describe()}`);
+
+    await lost.startWorker({ ...WORKER_ENV, HOOKGATE_SECRET_KEY: newKey });
+    await newApi.publishAccepted(id, apiKey, '{"type":"rekey.after"}');
+    const [request] = await receiver.waitForRequests(1, { timeoutMs: 10000 });
+    assert.doesNotThrow(() => new Webhook(rotated.json().secret).verify(request.body, request.headers), 'signed with the new secret');
+  } finally {
+    await lost.cleanup();
+  }
 });
 
 test('port in use stops each process', { timeout: scaled(30000) }, async () => {
