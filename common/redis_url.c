@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/redis_url.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+
+#include "common/text.h"
 
 static int parse_int(const char *s, size_t len, int lo, int hi, int *out)
 {
@@ -60,16 +63,45 @@ static int parse_unix(const char *rest, hg_redis_url *out, char *err,
     return 0;
 }
 
+/* Copies len bytes of a URL's user or password to dst, decoding each
+ * %XX (RFC 3986, section 2.1), so that a password may contain "/", "@",
+ * ":" or "#". Returns -1 when it does not fit or an escape is invalid. */
+static int copy_decoded(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+
+        if (c == '%') {
+            int hi = i + 2 < len ? hg_hex_value(src[i + 1]) : -1;
+            int lo = i + 2 < len ? hg_hex_value(src[i + 2]) : -1;
+
+            /* A NUL byte would end the password early. */
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        dst[n++] = (char)c;
+    }
+    dst[n] = '\0';
+    return 0;
+}
+
 static int parse_userinfo(const char *s, size_t len, hg_redis_url *out)
 {
     const char *colon = memchr(s, ':', len);
 
     if (colon == NULL)
-        return copy_part(out->password, sizeof(out->password), s, len);
-    if (copy_part(out->user, sizeof(out->user), s, (size_t)(colon - s)) != 0)
+        return copy_decoded(out->password, sizeof(out->password), s, len);
+    if (copy_decoded(out->user, sizeof(out->user), s,
+                     (size_t)(colon - s)) != 0)
         return -1;
-    return copy_part(out->password, sizeof(out->password), colon + 1,
-                     len - (size_t)(colon - s) - 1);
+    return copy_decoded(out->password, sizeof(out->password), colon + 1,
+                        len - (size_t)(colon - s) - 1);
 }
 
 static int parse_tcp(const char *rest, hg_redis_url *out, char *err,
@@ -82,8 +114,19 @@ static int parse_tcp(const char *rest, hg_redis_url *out, char *err,
     size_t host_len = auth_len - (size_t)(host - rest);
     const char *colon;
 
+    /* A "/" in the password ends the authority early, so its "@" comes
+     * after the first "/". */
+    if (slash != NULL && strchr(slash, '@') != NULL) {
+        snprintf(err, errsz, "the Redis URL has a \"/\" before its \"@\": "
+                             "percent-encode \"/\" as %%2F in the user and "
+                             "password (and \"@\" as %%40, \":\" as %%3A, "
+                             "\"#\" as %%23, \"%%\" as %%25)");
+        return -1;
+    }
     if (at != NULL && parse_userinfo(rest, (size_t)(at - rest), out) != 0) {
-        snprintf(err, errsz, "the user or password in the Redis URL is too long");
+        snprintf(err, errsz, "the user or password in the Redis URL is too "
+                             "long or has an invalid %%-escape (use %%XX "
+                             "with two hex digits, not %%00)");
         return -1;
     }
     if (host_len > 0 && host[0] == '[') {
@@ -161,10 +204,21 @@ char *hg_redis_url_redacted(const hg_redis_url *u, char *buf, size_t cap)
         snprintf(buf, cap, "unix://%s?db=%d", u->unix_path, u->db);
         return buf;
     }
-    /* An IPv6 address keeps its brackets, and a user without a password
-     * keeps its ":" because a lone name before "@" is read as a password,
-     * so the output parses again. */
-    snprintf(buf, cap, "redis://%s%s%s%s%s%s:%d/%d", u->user,
+    /* The user is percent-encoded as the parser decodes it, an IPv6
+     * address keeps its brackets, and a user without a password keeps its
+     * ":" because a lone name before "@" is read as a password, so the
+     * output parses again. */
+    char user[3 * sizeof(u->user)];
+    size_t n = 0;
+
+    for (const unsigned char *c = (const unsigned char *)u->user; *c; c++) {
+        if (isalnum(*c) || strchr("-._~", *c) != NULL)
+            user[n++] = (char)*c;
+        else
+            n += (size_t)snprintf(user + n, sizeof(user) - n, "%%%02X", *c);
+    }
+    user[n] = '\0';
+    snprintf(buf, cap, "redis://%s%s%s%s%s%s:%d/%d", user,
              u->password[0] ? ":***" : (u->user[0] ? ":" : ""),
              (u->user[0] || u->password[0]) ? "@" : "",
              strchr(u->host, ':') ? "[" : "", u->host,

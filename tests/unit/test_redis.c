@@ -1664,6 +1664,10 @@ static const url_case valid_urls[] = {
     {"redis://:s3cret@cache:7000", "cache", 7000, "", "", "s3cret", 0},
     {"redis://s3cret@cache", "cache", 6379, "", "", "s3cret", 0},
     {"redis://alice:p@ss@cache", "cache", 6379, "", "alice", "p@ss", 0},
+    {"redis://hg2:ab%2Fcd%2Bef%3D@cache:7000", "cache", 7000, "", "hg2",
+     "ab/cd+ef=", 0},
+    {"redis://al%40ice:p%25w%3a%23@cache", "cache", 6379, "", "al@ice",
+     "p%w:#", 0},
     {"redis://[::1]:6380", "::1", 6380, "", "", "", 0},
     {"redis://[::1]", "::1", 6379, "", "", "", 0},
     {"redis://[2001:db8::7]:6390/5", "2001:db8::7", 6390, "", "", "", 5},
@@ -1735,6 +1739,10 @@ static const url_reject invalid_urls[] = {
     {"unix:///tmp/x.sock?db=", "db=N"},
     {"unix:///tmp/x.sock?db=1001", "db=N"},
     {"unix:///tmp/x.sock?timeout=1", "db=N"},
+    {"redis://hg2:ab/cd@cache:7000", "percent-encode \"/\" as %2F"},
+    {"redis://u:p%2@cache", "invalid %-escape"},
+    {"redis://u:p%zz@cache", "invalid %-escape"},
+    {"redis://u:p%00@cache", "invalid %-escape"},
 };
 
 START_TEST(url_parse_invalid)
@@ -1778,6 +1786,8 @@ typedef struct redact_case {
 
 static const redact_case redactions[] = {
     {"redis://alice:s3cret@cache:7000/1", "redis://alice:***@cache:7000/1"},
+    {"redis://al%40ice:p%2Fw@cache:7000/1",
+     "redis://al%40ice:***@cache:7000/1"},
     {"redis://:s3cret@cache", "redis://:***@cache:6379/0"},
     {"redis://s3cret@cache:6380", "redis://:***@cache:6380/0"},
     {"redis://cache", "redis://cache:6379/0"},
