@@ -763,7 +763,7 @@ static const option_def options[] = {
      "milliseconds"},
     {"HOOKGATE_ALERT_WINDOW_S", "300", HG_SVC_GATEWAY | HG_SVC_RETRY,
      opt_alert_window, "default alert window in seconds (5 to 3600)"},
-    {"HOOKGATE_ALERT_MIN_SAMPLES", "20", HG_SVC_GATEWAY | HG_SVC_RETRY,
+    {"HOOKGATE_ALERT_MIN_SAMPLES", "10", HG_SVC_GATEWAY | HG_SVC_RETRY,
      opt_alert_min_samples,
      "default number of attempts a window needs before an alert can "
      "trigger"},

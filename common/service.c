@@ -98,6 +98,14 @@ int hg_service_init(int argc, char **argv, const char *program,
                     "the private networks that endpoints need",
                     text, c->prefix);
     }
+    if ((service & HG_SVC_RETRY) &&
+        cfg->alert_min_samples > cfg->breaker_failures)
+        hg_warn(NULL,
+                "HOOKGATE_ALERT_MIN_SAMPLES (%lld) is above "
+                "HOOKGATE_BREAKER_FAILURES (%d): an endpoint that fails every "
+                "delivery makes too few attempts for an alert once its "
+                "breaker opens; lower HOOKGATE_ALERT_MIN_SAMPLES",
+                (long long)cfg->alert_min_samples, cfg->breaker_failures);
     hg_scripts_init();
     /* A peer that closes early must give EPIPE, not end the process. */
     signal(SIGPIPE, SIG_IGN);

@@ -34,7 +34,7 @@ const DEFAULT_RULES = {
   error_rate_threshold: 0.05,
   p95_latency_ms: 1000,
   window_s: 300,
-  min_samples: 20,
+  min_samples: 10,
   resolve_ratio: 0.8,
   resolve_after_s: 60,
 };
