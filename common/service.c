@@ -166,11 +166,51 @@ static void reject_secret_key(redis_guard *g)
     free(g);
 }
 
-static void accept_secret_key(redis_guard *g)
+/* The work queue shard count that the processes on a Redis use, stored by
+ * the first one. Work and retries sit in the shard that the count chose,
+ * so a process with another count would miss some or put work where no
+ * worker reads. */
+#define SHARDS_KEY "hg:work_shards"
+
+static void on_shards_stored(hg_redis_status status, redisReply *reply,
+                             void *arg)
 {
+    redis_guard *g = arg;
+    const char *stored = reply != NULL && reply->type == REDIS_REPLY_STRING
+                             ? reply->str
+                             : NULL;
+
+    /* A lost connection: the caller checks again on the next ready. */
+    if (status != HG_REDIS_OK || reply == NULL) {
+        free(g);
+        return;
+    }
+    if (stored != NULL && atoi(stored) != g->cfg->work_shards) {
+        hg_error(NULL,
+                 "refusing to run: HOOKGATE_WORK_SHARDS is %d, but the "
+                 "processes on this Redis use %s (%s); give every process "
+                 "the same value, and see docs/operations.md to change it",
+                 g->cfg->work_shards, stored, SHARDS_KEY);
+        hg_service_fail(g->base);
+        free(g);
+        return;
+    }
+    /* An error reply (a replica, a missing permission) lets it run, as for
+     * the secret key check. */
     if (g->safe != NULL)
         g->safe(g->arg);
     free(g);
+}
+
+static void check_shards(redis_guard *g)
+{
+    hg_redis_command(g->redis, 0, on_shards_stored, g, "SET %s %d NX GET",
+                     SHARDS_KEY, g->cfg->work_shards);
+}
+
+static void accept_secret_key(redis_guard *g)
+{
+    check_shards(g);
 }
 
 /* A reply without a usable value (an error, a replica) lets the process
@@ -297,12 +337,11 @@ static void on_redis_checked(bool checked, const char *problem, void *arg)
             hg_warn(NULL, "running anyway (HOOKGATE_ALLOW_UNSAFE_REDIS=1): "
                           "%s",
                     problem);
-        if (g->cfg->secret_key_set) {
+        if (g->cfg->secret_key_set)
             check_secret_key(g);
-            return;
-        }
-        if (g->safe != NULL)
-            g->safe(g->arg);
+        else
+            check_shards(g);
+        return;
     }
     free(g);
 }

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const { before, test } = require('node:test');
 
 const { Api, createIntegrationWithEndpoint } = require('./lib/api');
-const { scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { redisCli, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { startReceiver } = require('./lib/receiver');
 
 const SHARDS = '4';
@@ -95,5 +95,14 @@ test('retries and redeliveries on every shard', { timeout: scaled(60000) }, asyn
       { timeoutMs: 10000, description: `the redelivery of ${target.eventId}` },
     );
     assert.equal(receiver.requestsFor(target.eventId).length, 3, `${target.id}: requests at the receiver`);
+  }
+});
+
+test('another shard count refuses to run', { timeout: scaled(30000) }, async () => {
+  assert.equal((await redisCli(harness.redisPort, ['GET', 'hg:work_shards'])).trim(), SHARDS, 'the count is stored');
+  for (const binary of ['hookgate-gateway', 'hookgate-retry']) {
+    const result = await harness.runToExit(binary, { HOOKGATE_WORK_SHARDS: '1' }, scaled(10000));
+    assert.equal(result.code, 1, `${binary}: exit code; output: ${result.output}`);
+    assert.match(result.output, /HOOKGATE_WORK_SHARDS is 1, but the processes on this Redis use 4/, `${binary}: message`);
   }
 });
