@@ -4,7 +4,9 @@
  * every HEARTBEAT_MS this worker writes its consumer name into the sorted
  * set hg:{status}:workers, scored by the time in milliseconds, and trims
  * entries older than an hour. Within TICK_MS of a stop signal it removes
- * its own entry, so a clean stop shows at the page's next refresh. A
+ * its own entry, and a worker that stops before that tick removes it
+ * before it exits (retry_heartbeat_stop), so a clean stop shows at the
+ * page's next refresh. A
  * crashed worker ages out after the inspector's
  * HOOKGATE_STATUS_WORKER_STALE_MS. The heartbeat has
  * its own Redis connection, so a busy dispatcher cannot delay it.
@@ -88,6 +90,38 @@ void retry_heartbeat_start(struct event_base *base, const hg_config *cfg,
         return;
     }
     event_add(beat->tick, &every);
+}
+
+typedef struct stop_wait {
+    void (*done)(void *arg);
+    void *arg;
+} stop_wait;
+
+static void on_removed(hg_redis_status status, redisReply *reply, void *arg)
+{
+    stop_wait *w = arg;
+
+    (void)status;
+    (void)reply;
+    w->done(w->arg);
+    free(w);
+}
+
+void retry_heartbeat_stop(void (*done)(void *arg), void *arg)
+{
+    stop_wait *w;
+
+    if (beat == NULL || beat->removed || !hg_redis_ready(beat->redis) ||
+        (w = malloc(sizeof(*w))) == NULL) {
+        done(arg);
+        return;
+    }
+    w->done = done;
+    w->arg = arg;
+    beat->removed = true;
+    /* At most a second: the page drops a silent worker later anyway. */
+    hg_redis_command(beat->redis, 1000, on_removed, w, "ZREM %s %s",
+                     RETRY_KEY_WORKERS, beat->worker);
 }
 
 void retry_heartbeat_free(void)

@@ -50,9 +50,14 @@ static const hg_route routes[] = {
     HG_ROUTE(htp_method_GET, "/metrics", on_metrics),
 };
 
-static void on_stopped(void *arg)
+static void on_heartbeat_removed(void *arg)
 {
     event_base_loopbreak(arg);
+}
+
+static void on_stopped(void *arg)
+{
+    retry_heartbeat_stop(on_heartbeat_removed, arg);
 }
 
 static void on_stop(struct event_base *base, void *arg)

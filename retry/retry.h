@@ -145,6 +145,9 @@ void alert_runner_free(alert_runner *a);
  * accepts being called when it never started. */
 void retry_heartbeat_start(struct event_base *base, const hg_config *cfg,
                            const char *worker);
+/* Removes this worker's entry from the status page's set, then calls
+ * done(arg), also when Redis cannot be reached (within about a second). */
+void retry_heartbeat_stop(void (*done)(void *arg), void *arg);
 void retry_heartbeat_free(void);
 
 dispatcher *dispatcher_new(struct event_base *base, const hg_config *cfg);

@@ -14,7 +14,7 @@ const net = require('node:net');
 const { after, before, test } = require('node:test');
 
 const { CheckedApi, assertProblem, uniqueId } = require('./lib/api');
-const { ADMIN_KEY, freePort, getStatus, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
+const { ADMIN_KEY, freePort, getStatus, redisCli, scaled, setupHarness, sleep, waitFor } = require('./lib/harness');
 const { startRedisMonitor } = require('./lib/flow');
 const { residentKiB } = require('./lib/hostile');
 const { startReceiver } = require('./lib/receiver');
@@ -175,6 +175,21 @@ test('all workers down and back', { timeout: scaled(60000) }, async () => {
   const up = await waitForStatus((d) => component(d, 'delivery').status === 'operational', 'the worker back');
   assert.equal(component(up, 'delivery').workers, 1);
   assert.equal(up.status, 'operational');
+});
+
+test('stopped idle worker leaves the set', { timeout: scaled(30000) }, async () => {
+  const members = async () => (await redisCli(harness.redisPort, ['ZRANGE', 'hg:{status}:workers', '0', '-1']))
+    .split('\n').filter((line) => line !== '').sort();
+  const before = await members();
+  const extra = await harness.startWorker(gatewayEnv());
+  await waitFor(async () => (await members()).length === before.length + 1, {
+    timeoutMs: 10000,
+    description: 'the new worker\'s heartbeat',
+  });
+  // An idle worker stops within milliseconds, before its heartbeat's next
+  // tick, so it must remove its entry on the way out.
+  await harness.stop(extra);
+  assert.deepEqual(await members(), before, 'the stopped worker is gone from the set');
 });
 
 test('status API needs admin key', async () => {
