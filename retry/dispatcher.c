@@ -89,6 +89,9 @@ struct dispatcher {
     struct shard_ctx *shard_ctx;
     bool reading;
     bool stopping;
+    /* Set while the dispatcher is freed: the Redis steps that fail then
+     * were cut off by the exit and are not tried again. */
+    bool freeing;
     int64_t capped_until_ms; /* monotonic; see CAPPED_HOLD_MS */
     int freed;               /* sends finished since the last read */
     int64_t probe_after_ms;  /* monotonic; next paced read without a send */
@@ -211,6 +214,9 @@ static void retry_step(job_node *n, const char *why)
 
     if (delay > STEP_RETRY_MAX_MS)
         delay = STEP_RETRY_MAX_MS;
+    /* Another worker takes the entry over after the visibility timeout. */
+    if (j->d->freeing)
+        return;
     j->record_failures++;
     f.error = why;
     hg_warn(&f, "Redis step of a delivery failed; retrying in %lld ms",
@@ -1531,6 +1537,7 @@ void dispatcher_free(dispatcher *d)
 
     if (d == NULL)
         return;
+    d->freeing = true;
     hg_http_client_free(d->http);
     hg_attempt_packer_free(d->packer);
     curl_slist_free_all(d->resolve);

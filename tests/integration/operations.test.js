@@ -245,6 +245,7 @@ test('SIGTERM past the deadline hands work back', { timeout: scaled(60000) }, as
   assert.ok(stopMs < RECEIVER_DELAY_MS, `the worker stopped in ${stopMs} ms, before the receiver answered`);
   const pending = await redisCli(harness.redisPort, ['XPENDING', WORK_KEY, 'hg-dispatch']);
   assert.match(pending, /^1\n/, `the delivery is still pending in the group: ${pending}`);
+  assert.doesNotMatch(fs.readFileSync(term.logFile, 'utf8'), /retrying in \d+ ms/, 'no retry is promised on the way out');
 
   worker = await harness.startWorker(WORKER_ENV);
   const settled = await waitFor(
