@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,9 @@
 #define RETRY_AFTER_UNAVAILABLE "1"
 /* A client that reads nothing of a response for this long is cut. */
 #define WRITE_TIMEOUT_S 60
+
+/* Set once the process stops accepting connections (see write_head). */
+static atomic_bool http_draining;
 
 /* Requests in progress, across all threads (for draining at shutdown). */
 static _Atomic int active_requests;
@@ -183,7 +187,14 @@ static void write_head(evhtp_request_t *req, int status,
     const hg_http *h = req->htp ? req->htp->arg : NULL;
     struct evbuffer *out = bufferevent_get_output(req->conn->bev);
     bool http10 = req->proto == EVHTP_PROTO_10;
-    bool keepalive = (req->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
+    bool keepalive;
+
+    /* A stopping server closes each connection after its response, so the
+     * client's next request opens a connection to another instance rather
+     * than being reset when this process exits. */
+    if (atomic_load(&http_draining))
+        req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
+    keepalive = (req->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
 
     evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", http10 ? 0 : 1, status,
                         reason_phrase(status));
@@ -2512,6 +2523,7 @@ int hg_http_use_tls(hg_http *h, const char *cert_path, const char *key_path,
 
 void hg_http_stop_accepting(hg_http *h)
 {
+    atomic_store(&http_draining, true);
     if (h != NULL)
         evhtp_unbind_socket(h->evhtp);
 }

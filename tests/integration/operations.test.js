@@ -281,6 +281,9 @@ test('gateway SIGTERM completes requests in flight', { timeout: scaled(60000) },
     assert.ok(gw.running, 'the gateway waits for the requests in flight');
     const ready = await send(gw.port, 'GET', '/readyz', { agent: probeAgent });
     assertNotReady('draining gateway', ready, /^shutting down$/);
+    // The keep-alive connection ends with this response, so the client's
+    // next request goes elsewhere instead of meeting the exit.
+    assert.equal(ready.headers.connection, 'close', 'Connection: close while draining');
     await assert.rejects(getStatus(gw.port, '/healthz'), 'a new connection is refused');
     process.kill(harness.redis.pid, 'SIGCONT');
     results = await Promise.all(pending);
