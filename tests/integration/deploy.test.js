@@ -623,6 +623,8 @@ test('compose file matches hookgate', () => {
   assert.match(redisArgs, /--appendonly yes/);
   assert.match(redisArgs, /--appendfsync everysec/);
   assert.match(redisArgs, /--maxmemory-policy noeviction/);
+  assert.match(redisArgs, /--requirepass \$\{HOOKGATE_REDIS_PASSWORD:\?/, 'Redis requires a password');
+  assert.equal(redis.environment.REDISCLI_AUTH, '${HOOKGATE_REDIS_PASSWORD}', 'the health check authenticates');
   assert.ok(redis.volumes.some((v) => v.endsWith(':/data')), 'Redis keeps no volume at /data');
   assert.ok(redis.healthcheck, 'Redis has no health check');
 
@@ -637,7 +639,7 @@ test('compose file matches hookgate', () => {
     for (const name of Object.keys(svc.environment)) {
       assert.ok(HELP[spec.binary].has(name), `${service}: ${spec.binary} --help does not list ${name}`);
     }
-    assert.match(svc.environment.HOOKGATE_REDIS_URL, /^redis:\/\/redis:6379\//);
+    assert.match(svc.environment.HOOKGATE_REDIS_URL, /^redis:\/\/:\$\{HOOKGATE_REDIS_PASSWORD\}@redis:6379\//);
     const port = addrPort(svc.environment[spec.addrVar]);
     const healthUrl = svc.healthcheck.test.find((w) => w.startsWith('http://'));
     assert.equal(healthUrl, `http://127.0.0.1:${port}/readyz`, `${service} health check`);
