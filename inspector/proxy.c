@@ -261,8 +261,19 @@ static void on_response(struct evhttp_request *up, void *arg)
 
     if (hg_req_done(r)) {
         /* the deadline already replied, or the client left */
-    } else if (status < 100 || status > 599) {
+    } else if (status == 0) {
         reply_failure(c);
+    } else if (status < 200 || status > 599) {
+        /* libevent hands over an interim 1xx as if it were final, and a
+         * status outside HTTP's range is no answer either: neither may
+         * reach the client as the gateway's answer. */
+        hg_log_fields f = {.correlation_id = r->request_id,
+                           .error = "invalid status"};
+
+        hg_warn(&f, "the gateway answered %s with status %d",
+                hg_req_path(r), status);
+        reply_bad_gateway(r, "the gateway answered with a status that is not "
+                             "a final HTTP status");
     } else {
         struct evkeyvalq *in = evhttp_request_get_input_headers(up);
         struct evbuffer *buf = evhttp_request_get_input_buffer(up);
