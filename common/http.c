@@ -194,6 +194,10 @@ static void write_head(evhtp_request_t *req, int status,
      * than being reset when this process exits. */
     if (atomic_load(&http_draining))
         req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
+    /* HTTP/1.0 has no chunked coding (RFC 9112, section 6.1): there a
+     * stream's body is sent as is and ends when the connection closes. */
+    if (chunked && http10)
+        req->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
     keepalive = (req->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
 
     evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", http10 ? 0 : 1, status,
@@ -201,9 +205,9 @@ static void write_head(evhtp_request_t *req, int status,
     evbuffer_add_printf(out, "Server: hookgate/%s\r\n", HOOKGATE_VERSION);
     if (content_type != NULL)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-    if (chunked)
+    if (chunked && !http10)
         evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    else
+    else if (!chunked)
         evbuffer_add_printf(out, "Content-Length: %zu\r\n", content_length);
     if (request_id != NULL)
         evbuffer_add_printf(out, "X-Request-Id: %s\r\n", request_id);
@@ -972,7 +976,9 @@ long hg_stream_write(hg_req *r, const void *data, size_t len)
     if (r->req == NULL || !r->streaming)
         return -1;
     out = bufferevent_get_output(r->req->conn->bev);
-    if (len > 0) {
+    if (len > 0 && r->req->proto == EVHTP_PROTO_10) {
+        evbuffer_add(out, data, len);
+    } else if (len > 0) {
         evbuffer_add_printf(out, "%zx\r\n", len);
         evbuffer_add(out, data, len);
         evbuffer_add(out, "\r\n", 2);
@@ -984,7 +990,10 @@ void hg_stream_end(hg_req *r)
 {
     if (r->req == NULL || !r->streaming)
         return;
-    evbuffer_add(bufferevent_get_output(r->req->conn->bev), "0\r\n\r\n", 5);
+    /* An HTTP/1.0 body ends with the connection (see write_head). */
+    if (r->req->proto != EVHTP_PROTO_10)
+        evbuffer_add(bufferevent_get_output(r->req->conn->bev), "0\r\n\r\n",
+                     5);
     stream_finish(r);
 }
 

@@ -136,8 +136,8 @@ function sendToSink(sinkId, { method = 'POST', suffix = '', body, headers = {} }
   });
 }
 
-/** Sends a raw HTTP/1.1 POST and returns every byte the sink sent until it closed. */
-function rawExchange(sinkId) {
+/** Sends a raw POST and returns every byte the sink sent until it closed. */
+function rawExchange(sinkId, version = '1.1') {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port: inspectorPort });
     const chunks = [];
@@ -146,7 +146,7 @@ function rawExchange(sinkId) {
       reject(new Error('the sink did not close the connection'));
     }, scaled(10000));
     socket.on('connect', () => {
-      socket.write(`POST /sink/${sinkId} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}`);
+      socket.write(`POST /sink/${sinkId} HTTP/${version}\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}`);
     });
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('close', () => {
@@ -344,6 +344,19 @@ test('trickled body arrives whole and slowly', { timeout: scaled(20000) }, async
   assert.equal(res.body.toString(), 'abcdefghijklmnopqrstuvwxyz0123', 'whole body');
   // 30 bytes at 20 bytes per second: about 1.5 s.
   assert.ok(res.ms >= 1300, `took ${res.ms} ms, expected about 1500`);
+});
+
+test('trickled body to HTTP/1.0 is not chunked', { timeout: scaled(20000) }, async () => {
+  // HTTP/1.0 has no chunked coding: the body goes as is and ends with the
+  // connection.
+  const integration = await newIntegration('trickle10');
+  const sinkId = uniqueId('trickle10-sink');
+  await putSink(sinkId, integration.apiKey, { body: 'hello world', trickle_bytes_per_s: 100 });
+  const raw = await rawExchange(sinkId, '1.0');
+  assert.match(raw, /^HTTP\/1\.0 200 /, 'status line');
+  assert.doesNotMatch(raw, /\r\nTransfer-Encoding:/i, 'no Transfer-Encoding');
+  assert.match(raw, /\r\nConnection: close\r\n/i, 'Connection: close');
+  assert.ok(raw.endsWith('\r\n\r\nhello world'), `the body as is: ${JSON.stringify(raw.slice(-30))}`);
 });
 
 test('cut-off answer ends the body early', { timeout: scaled(40000) }, async () => {
