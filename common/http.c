@@ -205,9 +205,12 @@ static void write_head(evhtp_request_t *req, int status,
     evbuffer_add_printf(out, "Server: hookgate/%s\r\n", HOOKGATE_VERSION);
     if (content_type != NULL)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+    /* 204 and 304 carry no Content-Length: the first has no content at
+     * all, and the second's would describe the content it leaves out
+     * (RFC 9110, sections 8.6, 15.3.5 and 15.4.5). */
     if (chunked && !http10)
         evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    else if (!chunked)
+    else if (!chunked && status != 204 && status != 304)
         evbuffer_add_printf(out, "Content-Length: %zu\r\n", content_length);
     if (request_id != NULL)
         evbuffer_add_printf(out, "X-Request-Id: %s\r\n", request_id);
@@ -765,6 +768,12 @@ void hg_reply(hg_req *r, int status, const char *content_type,
 
     if (hg_req_done(r))
         return;
+    /* These statuses have no content (RFC 9110, sections 15.3.5, 15.3.6
+     * and 15.4.5), whatever a sink's script gave them. */
+    if (status == 204 || status == 205 || status == 304) {
+        len = 0;
+        content_type = NULL;
+    }
     write_head(r->req, status, content_type, len, false, r->request_id,
                headers_of(r));
     out = bufferevent_get_output(r->req->conn->bev);

@@ -392,7 +392,7 @@ static int parse_answer(const json_t *o, bool top_level, int64_t now_s,
         read_delivery_shape(o, prefix, a, err) != 0)
         return -1;
     a->status = (int)status;
-    if ((status == 204 || status == 304) && a->body_len > 0)
+    if ((status == 204 || status == 205 || status == 304) && a->body_len > 0)
         return fail(err, prefix, "body",
                     "must be empty with status %lld, which has no body",
                     status);

@@ -359,6 +359,28 @@ test('trickled body to HTTP/1.0 is not chunked', { timeout: scaled(20000) }, asy
   assert.ok(raw.endsWith('\r\n\r\nhello world'), `the body as is: ${JSON.stringify(raw.slice(-30))}`);
 });
 
+test('no-content statuses send no content', { timeout: scaled(20000) }, async () => {
+  const integration = await newIntegration('nocontent');
+  for (const status of [204, 205, 304]) {
+    const sinkId = uniqueId(`nocontent-${status}`);
+    const refused = await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, {
+      key: integration.apiKey,
+      json: { status, body: 'not allowed here' },
+    });
+    assert.equal(refused.status, 422, `${status} with a body: ${refused.describe()}`);
+    await putSink(sinkId, integration.apiKey, { status });
+    const raw = await rawExchange(sinkId, '1.0');
+    const [head, body] = raw.split('\r\n\r\n');
+    assert.match(head, new RegExp(`^HTTP/1\\.0 ${status} `), `${status}: status line`);
+    assert.equal(body, '', `${status}: no content`);
+    if (status === 205) {
+      assert.match(head, /\r\nContent-Length: 0(\r\n|$)/i, '205: Content-Length 0');
+    } else {
+      assert.doesNotMatch(head, /\r\nContent-Length:/i, `${status}: no Content-Length`);
+    }
+  }
+});
+
 test('cut-off answer ends the body early', { timeout: scaled(40000) }, async () => {
   const integration = await newIntegration('cut');
   const sinkId = uniqueId('cut-sink');
