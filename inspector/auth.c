@@ -827,7 +827,8 @@ static void end_session(char *token)
 /* Clears the session cookie at "/" and at every path that the request's
  * path starts with. A browser sends a cookie set with any of those paths
  * to this route, so a second cookie planted with a longer path (see
- * session_cookie_ambiguous) is cleared too, while it was set host-only. */
+ * session_cookie_ambiguous) is cleared too, as long as it was set without
+ * a Domain attribute. */
 static void clear_session_cookies(hg_req *r)
 {
     const char *path = hg_req_path(r);
