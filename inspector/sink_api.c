@@ -59,18 +59,21 @@ static sink_call *call_new(hg_req *r)
     return c;
 }
 
+/* Returns the limit parameter (digits only, 1 to CAPTURES_MAX), the
+ * default without one, or -1; the gateway's lists take the same range
+ * rule. */
 static int query_limit(const hg_req *r)
 {
     const char *v = hg_req_query(r, "limit");
-    char *end;
+    size_t len = v != NULL ? strlen(v) : 0;
     long n;
 
     if (v == NULL)
         return CAPTURES_DEFAULT;
-    n = strtol(v, &end, 10);
-    if (*end != '\0' || n < 1)
+    if (len == 0 || len > 7 || strspn(v, "0123456789") != len)
         return -1;
-    return n > CAPTURES_MAX ? CAPTURES_MAX : (int)n;
+    n = strtol(v, NULL, 10);
+    return n >= 1 && n <= CAPTURES_MAX ? (int)n : -1;
 }
 
 static void reply_validation(hg_req *r, const char *field, const char *message)

@@ -587,6 +587,11 @@ test('clear removes captures', { timeout: scaled(20000) }, async () => {
   await sendToSink(sinkId);
   await sendToSink(sinkId);
   assert.equal((await captures(sinkId)).length, 2, 'two captures');
+  // The limit has one range, as on the gateway's lists.
+  for (const limit of ['0', '1001', '5000', '%205', '-1', 'x']) {
+    const res = await inspector.request('GET', `/api/v1/sinks/${sinkId}/requests?limit=${limit}`, { key: integration.apiKey });
+    assert.equal(res.status, 422, `limit ${limit}: ${res.describe()}`);
+  }
 
   const cleared = await inspector.request('DELETE', `/api/v1/sinks/${sinkId}/requests`, { key: integration.apiKey });
   assert.equal(cleared.status, 204, cleared.describe());
