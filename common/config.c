@@ -280,7 +280,9 @@ static bool proxy_hostport_valid(const char *s, size_t len)
     if (len > 0 && s[0] == '[') {
         const char *close = memchr(s, ']', len);
 
-        if (close == NULL || close == s + 1)
+        /* Brackets hold an IPv6 address only; libcurl rejects "[1.2.3.4]". */
+        if (close == NULL || close == s + 1 ||
+            memchr(s, ':', (size_t)(close - s)) == NULL)
             return false;
         for (const char *c = s + 1; c < close; c++) {
             if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
@@ -348,11 +350,13 @@ static int opt_outbound_proxy(hg_config *cfg, const char *value, char *err,
     len = strlen(authority);
     if (len > 0 && authority[len - 1] == '/')
         len--;
-    /* The user and password end at the last "@" of the authority. */
-    at = NULL;
-    for (size_t i = 0; i < len; i++) {
-        if (authority[i] == '@')
-            at = authority + i;
+    /* One "@" ends the user and password; libcurl rejects a second one,
+     * which must be written %40. */
+    at = memchr(authority, '@', len);
+    if (at != NULL && memchr(at + 1, '@', len - (size_t)(at + 1 - authority))) {
+        snprintf(err, errsz, "has more than one \"@\": write an \"@\" in "
+                             "the user or password as %%40");
+        return -1;
     }
     if (at != NULL) {
         for (const char *c = authority; c < at; c++) {

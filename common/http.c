@@ -118,6 +118,7 @@ static const char *reason_phrase(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 205: return "Reset Content";
     case 301: return "Moved Permanently";
     case 302: return "Found";
     case 303: return "See Other";

@@ -123,6 +123,13 @@ static int parse_tcp(const char *rest, hg_redis_url *out, char *err,
                              "\"#\" as %%23, \"%%\" as %%25)");
         return -1;
     }
+    if (at != NULL && (memchr(rest, '#', (size_t)(at - rest)) != NULL ||
+                       memchr(rest, '?', (size_t)(at - rest)) != NULL)) {
+        snprintf(err, errsz, "the user or password in the Redis URL has a "
+                             "\"#\" or \"?\": percent-encode them as %%23 "
+                             "and %%3F");
+        return -1;
+    }
     if (at != NULL && parse_userinfo(rest, (size_t)(at - rest), out) != 0) {
         snprintf(err, errsz, "the user or password in the Redis URL is too "
                              "long or has an invalid %%-escape (use %%XX "

@@ -172,6 +172,24 @@ static void reject_secret_key(redis_guard *g)
  * worker reads. */
 #define SHARDS_KEY "hg:work_shards"
 
+/* Warns when a Sentinel-managed primary accepts writes without a replica
+ * (min-replicas-to-write 0): in a planned failover the old primary then
+ * keeps taking writes after the promotion, until the Sentinels switch,
+ * and events answered 202 in that window are lost. */
+static void on_min_replicas(hg_redis_status status, redisReply *reply,
+                            void *arg)
+{
+    const char *value = hg_reply_str(reply, 1, NULL);
+
+    (void)arg;
+    if (status == HG_REDIS_OK && value != NULL && strcmp(value, "0") == 0)
+        hg_warn(NULL, "the Redis primary has min-replicas-to-write 0: a "
+                      "planned Sentinel failover can lose events answered "
+                      "202 in the second or two before the Sentinels switch; "
+                      "set min-replicas-to-write 1 on every Redis node (see "
+                      "docs/operations.md)");
+}
+
 static void on_shards_stored(hg_redis_status status, redisReply *reply,
                              void *arg)
 {
@@ -197,6 +215,9 @@ static void on_shards_stored(hg_redis_status status, redisReply *reply,
     }
     /* An error reply (a replica, a missing permission) lets it run, as for
      * the secret key check. */
+    if (g->cfg->redis.sentinel_count > 0)
+        hg_redis_command(g->redis, 0, on_min_replicas, NULL,
+                         "CONFIG GET min-replicas-to-write");
     if (g->safe != NULL)
         g->safe(g->arg);
     free(g);

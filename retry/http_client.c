@@ -33,6 +33,7 @@ typedef struct transfer {
     bool blocked;
     bool allow_private;
     bool proxied;
+    const char *proxy; /* HOOKGATE_OUTBOUND_PROXY, owned by the config */
     char blocked_address[64];
     int64_t started_at_ms;
     int64_t start_us;
@@ -113,6 +114,33 @@ static void transfer_free(transfer *t)
     free(t);
 }
 
+/* Replaces the proxy's user and password in a libcurl error text, which
+ * may quote the whole proxy URL ("Unsupported proxy syntax in '...'"), by
+ * "***": the text goes to logs and to attempt records that partners read. */
+static void scrub_proxy_credentials(char *text, const char *proxy)
+{
+    const char *start = strstr(proxy, "://");
+    const char *at = strchr(proxy, '@');
+    char out[CURL_ERROR_SIZE];
+    size_t len, n = 0;
+    const char *p = text, *hit;
+
+    start = start != NULL ? start + 3 : proxy;
+    if (at == NULL || at <= start)
+        return;
+    len = (size_t)(at - start);
+    while ((hit = memmem(p, strlen(p), start, len)) != NULL &&
+           n + (size_t)(hit - p) + 4 < sizeof(out)) {
+        memcpy(out + n, p, (size_t)(hit - p));
+        n += (size_t)(hit - p);
+        memcpy(out + n, "***", 3);
+        n += 3;
+        p = hit + len;
+    }
+    snprintf(out + n, sizeof(out) - n, "%s", p);
+    snprintf(text, CURL_ERROR_SIZE, "%s", out);
+}
+
 static void finish(transfer *t, CURLcode rc)
 {
     hg_http_client *c = t->client;
@@ -120,6 +148,8 @@ static void finish(transfer *t, CURLcode rc)
     long status = 0;
 
     memset(&res, 0, sizeof(res));
+    if (t->proxied)
+        scrub_proxy_credentials(t->errbuf, t->proxy);
     if (t->easy != NULL)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     /* A 1xx response is interim (RFC 9110, section 15.2), so without a
@@ -399,6 +429,7 @@ void hg_http_client_send(hg_http_client *c, const hg_http_request *req,
     t->capture_limit = req->capture_limit;
     t->allow_private = req->allow_private;
     t->proxied = req->proxy != NULL && req->proxy[0] != '\0';
+    t->proxy = req->proxy;
     t->started_at_ms = hg_time_ms();
     t->start_us = hg_mono_us();
     TAILQ_INSERT_TAIL(&c->transfers, t, link);

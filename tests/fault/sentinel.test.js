@@ -235,6 +235,7 @@ test('new primary named while the old one accepts writes', { timeout: scaled(600
     throw err;
   });
   assert.ok((await redisCli(nodeA.port, ['KEYS', `*${eventId}*`])).trim().length > 0, `event ${eventId} is on the new primary`);
+  assert.match(logOf(gateway), /min-replicas-to-write 0: a planned Sentinel failover can lose/, 'the warning about the unguarded window');
   assert.equal((await redisCli(nodeB.port, ['KEYS', `*${eventId}*`])).trim(), '', `event ${eventId} is not on the old primary`);
   await harness.stop(gateway);
 });

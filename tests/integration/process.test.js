@@ -78,7 +78,16 @@ const rejected = [
     env: { HOOKGATE_SANDBOX: '1', HOOKGATE_SANDBOX_SINK_URL: 'abc' },
     variable: 'HOOKGATE_SANDBOX_SINK_URL',
   },
-  ...['http://u:p@', 'http://proxy:notaport', 'http://proxy:99999', 'http://proxy;x=1', 'http://[::1'].map((proxy) => ({
+  ...[
+    'http://u:p@',
+    'http://proxy:notaport',
+    'http://proxy:99999',
+    'http://proxy;x=1',
+    'http://[::1',
+    // libcurl rejects both at the first delivery.
+    'http://u:p@ss@127.0.0.1:3128',
+    'http://[127.0.0.1]:3128',
+  ].map((proxy) => ({
     what: `outbound proxy ${proxy}`,
     binary: 'hookgate-retry',
     env: { HOOKGATE_OUTBOUND_PROXY: proxy },

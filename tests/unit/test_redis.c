@@ -1743,6 +1743,8 @@ static const url_reject invalid_urls[] = {
     {"redis://u:p%2@cache", "invalid %-escape"},
     {"redis://u:p%zz@cache", "invalid %-escape"},
     {"redis://u:p%00@cache", "invalid %-escape"},
+    {"redis://:p#x@cache", "percent-encode them as %23"},
+    {"redis://:p?x@cache", "percent-encode them as %23"},
 };
 
 START_TEST(url_parse_invalid)
