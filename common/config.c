@@ -280,7 +280,8 @@ static bool proxy_hostport_valid(const char *s, size_t len)
     if (len > 0 && s[0] == '[') {
         const char *close = memchr(s, ']', len);
 
-        /* Brackets hold an IPv6 address only; libcurl rejects "[1.2.3.4]". */
+        /* Brackets contain an IPv6 address only: libcurl rejects
+         * "[1.2.3.4]". */
         if (close == NULL || close == s + 1 ||
             memchr(s, ':', (size_t)(close - s)) == NULL)
             return false;
@@ -311,9 +312,9 @@ static bool proxy_hostport_valid(const char *s, size_t len)
     return port >= 1 && port <= 65535;
 }
 
-/* Accepts what libcurl reads as a proxy: an optional scheme that it
- * supports for proxies (any case; none means http, and then a port is
- * required), optional user and password, a host with an optional port,
+/* Accepts what libcurl reads as a proxy. That is an optional scheme that
+ * it supports for proxies, in any case (none means http, and then a port
+ * is required), optional user and password, a host with an optional port,
  * and at most a "/" after it. A
  * mistyped value must stop the worker, because deliveries through a proxy
  * skip the private-address check. */

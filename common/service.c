@@ -173,9 +173,9 @@ static void reject_secret_key(redis_guard *g)
 #define SHARDS_KEY "hg:work_shards"
 
 /* Warns when a Sentinel-managed primary accepts writes without a replica
- * (min-replicas-to-write 0): in a planned failover the old primary then
- * keeps taking writes after the promotion, until the Sentinels switch,
- * and events answered 202 in that window are lost. */
+ * (min-replicas-to-write 0). In a planned failover the old primary then
+ * keeps taking writes after the promotion until the Sentinels switch, and
+ * events acknowledged with 202 in that window are lost. */
 static void on_min_replicas(hg_redis_status status, redisReply *reply,
                             void *arg)
 {
