@@ -587,22 +587,9 @@ const char *hg_req_query(const hg_req *r, const char *name)
 /* Percent-decodes s in place, as hg_req_query() describes. */
 static void percent_decode(char *s)
 {
-    char *out = s;
+    size_t len = strlen(s);
 
-    for (const char *p = s; *p != '\0'; p++) {
-        int hi = *p == '%' ? hg_hex_value((unsigned char)p[1]) : -1;
-        int lo = hi >= 0 ? hg_hex_value((unsigned char)p[2]) : -1;
-
-        if (*p == '+') {
-            *out++ = ' ';
-        } else if (lo >= 0 && (hi | lo) != 0) {
-            *out++ = (char)(hi << 4 | lo);
-            p += 2;
-        } else {
-            *out++ = *p;
-        }
-    }
-    *out = '\0';
+    hg_percent_decode(s, len, s, len + 1, HG_PCT_PLUS | HG_PCT_LENIENT);
 }
 
 /* Splits the query string at "&", as HTML forms and the WHATWG URL

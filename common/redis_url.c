@@ -63,32 +63,12 @@ static int parse_unix(const char *rest, hg_redis_url *out, char *err,
     return 0;
 }
 
-/* Copies len bytes of a URL's user or password to dst, decoding each
- * %XX (RFC 3986, section 2.1), so that a password may contain "/", "@",
- * ":" or "#". Returns -1 when it does not fit or an escape is invalid. */
+/* Copies len bytes of a URL's user or password to dst, percent-decoded,
+ * so that a password may contain "/", "@", ":" or "#". Returns -1 when it
+ * does not fit or an escape is invalid. */
 static int copy_decoded(char *dst, size_t cap, const char *src, size_t len)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)src[i];
-
-        if (c == '%') {
-            int hi = i + 2 < len ? hg_hex_value(src[i + 1]) : -1;
-            int lo = i + 2 < len ? hg_hex_value(src[i + 2]) : -1;
-
-            /* A NUL byte would end the password early. */
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (n + 1 >= cap)
-            return -1;
-        dst[n++] = (char)c;
-    }
-    dst[n] = '\0';
-    return 0;
+    return hg_percent_decode(src, len, dst, cap, 0) < 0 ? -1 : 0;
 }
 
 static int parse_userinfo(const char *s, size_t len, hg_redis_url *out)

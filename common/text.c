@@ -111,6 +111,41 @@ int hg_hex_value(int c)
     return -1;
 }
 
+long hg_percent_decode(const char *src, size_t len, char *dst, size_t cap,
+                       unsigned flags)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+
+        if (c == '%') {
+            int hi = i + 2 < len ? hg_hex_value(src[i + 1]) : -1;
+            int lo = hi >= 0 ? hg_hex_value(src[i + 2]) : -1;
+
+            if (lo >= 0 && (hi | lo) != 0) {
+                c = hi << 4 | lo;
+                i += 2;
+            } else if ((flags & HG_PCT_LENIENT) == 0) {
+                return -1;
+            }
+        } else if (c == '+' && (flags & HG_PCT_PLUS) != 0) {
+            c = ' ';
+        } else if (c == '\0' && (flags & HG_PCT_LENIENT) == 0) {
+            return -1;
+        }
+        if (dst != NULL) {
+            if (n + 1 >= cap)
+                return -1;
+            dst[n] = (char)c;
+        }
+        n++;
+    }
+    if (dst != NULL)
+        dst[n] = '\0';
+    return (long)n;
+}
+
 bool hg_http_tchar(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

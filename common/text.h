@@ -28,6 +28,24 @@ void hg_text_sanitize(const char *s, char *out, size_t cap);
 /* Returns the value of a hexadecimal digit (either case), or -1. */
 int hg_hex_value(int c);
 
+/* Flags of hg_percent_decode(). */
+enum {
+    /* "+" means a space, as in query strings and HTML form bodies. */
+    HG_PCT_PLUS = 1 << 0,
+    /* A "%" that does not start a valid escape, and "%00", stay as they
+     * are instead of failing the decode. */
+    HG_PCT_LENIENT = 1 << 1,
+};
+
+/* Decodes the len bytes of src, turning each %XX into its byte (RFC 3986,
+ * section 2.1), into dst of cap bytes and NUL-terminates it. dst may be
+ * src (the result is never longer), or NULL to check src only. Without
+ * HG_PCT_LENIENT an invalid escape or %00 fails, since a NUL byte would
+ * cut the text short where it is used. Returns the decoded length, or -1
+ * when src is invalid or the result and its NUL do not fit. */
+long hg_percent_decode(const char *src, size_t len, char *dst, size_t cap,
+                       unsigned flags);
+
 /* Returns true for an RFC 9110 token character (section 5.6.2). */
 bool hg_http_tchar(int c);
 /* Returns true when s is 1 to max bytes of token characters, as a header

@@ -3,12 +3,12 @@
  * Reading JSON request bodies of the management routes (not of published
  * events, which are never parsed into a tree).
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "gateway/gateway.h"
 
 bool gw_is_json_media_type(const char *content_type)
@@ -119,32 +119,6 @@ bool gw_parse_time(const char *text, long long *ms)
 
 int gw_query_decode(const char *in, char *out, size_t cap)
 {
-    size_t o = 0;
-
-    for (const char *p = in; *p; p++) {
-        char c = *p;
-
-        if (c == '%') {
-            int hi = isxdigit((unsigned char)p[1]) ? p[1] : -1;
-            int lo = hi >= 0 && isxdigit((unsigned char)p[2]) ? p[2] : -1;
-
-            if (lo < 0)
-                return -1;
-            c = (char)((isdigit(hi) ? hi - '0' : (tolower(hi) - 'a' + 10)) << 4 |
-                       (isdigit(lo) ? lo - '0' : (tolower(lo) - 'a' + 10)));
-            p += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (c == '\0')
-            return -1;
-        if (out == NULL)
-            continue;
-        if (o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    if (out != NULL)
-        out[o] = '\0';
-    return 0;
+    return hg_percent_decode(in, strlen(in), out, cap, HG_PCT_PLUS) < 0 ? -1
+                                                                         : 0;
 }
