@@ -86,7 +86,7 @@ typedef struct hg_http_options {
      * NUL bytes in the head) are not reported. May be NULL. */
     void (*on_done)(hg_req *r, int status, long long duration_us);
     /* A sentence added to the detail of a 405 for a path under /api/, such
-     * as where the route's other methods are served; may be NULL. */
+     * as where the route's other methods are served. May be NULL. */
     const char *method_hint;
 } hg_http_options;
 

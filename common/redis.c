@@ -32,8 +32,8 @@
 #define EVAL_STACK_ARGS 32
 /* Deadline of each Sentinel's reply, connect included. */
 #define SENTINEL_TIMEOUT_MS 1000
-/* How often a connection asks the Sentinels whether its server is still
- * the primary. A planned failover (SENTINEL FAILOVER) promotes a replica
+/* How often a connection queries the Sentinels whether its server is
+ * still the primary. A planned failover (SENTINEL FAILOVER) promotes a replica
  * while the old primary keeps accepting writes until it is reconfigured,
  * some seconds later; writes in that window would be lost. */
 #define SENTINEL_RECHECK_MS 1000
@@ -565,8 +565,8 @@ static void on_recheck_answer(const char *host, int port, const char *why,
 
     (void)why;
     r->recheck_query = NULL;
-    /* No answer changes nothing: the connection itself shows whether the
-     * server is gone. */
+    /* Without a reply the connection stays: its own errors show whether
+     * the server is gone. */
     if (host == NULL || r->state != STATE_READY)
         return;
     if (strcmp(host, r->target_host) != 0 || port != r->target_port) {
@@ -605,8 +605,8 @@ static void load_scripts(hg_redis *r)
     }
 }
 
-/* Queues AUTH, SELECT and SCRIPT LOAD ahead of any user command; hiredis
- * sends them once the socket connects, and Redis answers in order. */
+/* Queues AUTH, SELECT and SCRIPT LOAD ahead of any user command. hiredis
+ * sends them once the socket connects, and Redis replies in order. */
 static void queue_handshake(hg_redis *r)
 {
     if (r->url.password[0] != '\0' && r->url.user[0] != '\0') {

@@ -222,8 +222,8 @@ static void on_job_cancelled(hg_redis_status status, redisReply *reply,
                          "cancel",
                          r->params[1]);
     } else {
-        /* A repeated cancel answers the same, but only the first one
-         * changed something worth an audit record. */
+        /* A repeated cancel gets the same response, but only the first
+         * one changed something worth an audit record. */
         if (strcmp(result, "ok") == 0)
             gw_audit(r, r->params[0], "job.cancel", r->params[1], NULL);
         hg_reply_json(r, 200, job_json(reply, 1));

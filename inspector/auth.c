@@ -238,7 +238,8 @@ int insp_cookie_count(const char *header, const char *name)
 }
 
 /* Returns every Cookie line of the request in a new array, which the
- * caller frees, and their count in *n; the lines belong to the request.
+ * caller frees, and stores their count in *n. The lines belong to the
+ * request.
  * Browsers send one line, but a proxy that turns HTTP/2 into HTTP/1.1 may
  * pass several. Returns NULL with *n 0 when there is none or memory ran
  * out. */

@@ -264,9 +264,9 @@ static void on_response(struct evhttp_request *up, void *arg)
     } else if (status == 0) {
         reply_failure(c);
     } else if (status < 200 || status > 599) {
-        /* libevent hands over an interim 1xx as if it were final, and a
-         * status outside HTTP's range is no answer either: neither may
-         * reach the client as the gateway's answer. */
+        /* libevent returns an interim 1xx as if it were final. Neither it
+         * nor a status outside HTTP's range may reach the client as the
+         * gateway's response. */
         hg_log_fields f = {.correlation_id = r->request_id,
                            .error = "invalid status"};
 

@@ -402,23 +402,23 @@ test('slow gateway gives 503 after the timeout', async () => {
 });
 
 test('interim or odd gateway status gives 502', async () => {
-  // A stand-in gateway that answers with raw bytes: an interim 103 before
-  // the real answer, or a status outside HTTP's range.
-  const answers = [
+  // A stand-in gateway that sends raw bytes: an interim 103 before the
+  // final response, or a status outside HTTP's range.
+  const rawResponses = [
     'HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
     'HTTP/1.1 999 Odd\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
   ];
-  for (const answer of answers) {
+  for (const rawResponse of rawResponses) {
     const raw = net.createServer((socket) => {
       socket.on('error', () => {});
-      socket.once('data', () => socket.end(answer));
+      socket.once('data', () => socket.end(rawResponse));
     });
     await new Promise((resolve) => raw.listen(0, '127.0.0.1', resolve));
     const odd = await startInspector({ HOOKGATE_INSPECTOR_GATEWAY_URL: `http://127.0.0.1:${raw.address().port}` });
     const client = new Api(odd.port);
     try {
       const res = await client.request('GET', `/api/v1/integrations/${alpha.id}`, { key: ADMIN_KEY });
-      assertInspectorProblem(res, 502, 'BAD_GATEWAY', `answer ${answer.slice(0, 20)}`);
+      assertInspectorProblem(res, 502, 'BAD_GATEWAY', `response ${rawResponse.slice(0, 20)}`);
     } finally {
       await client.close();
       await harness.stop(odd);
