@@ -147,10 +147,13 @@ static gw_validate_result read_description(json_t *description,
     return res;
 }
 
-/* Values of custom headers that carry credentials (the names that
- * hg_redact_header_name() matches, which no response ever shows) are
- * stored sealed like the signing secret, bound to the endpoint and the
- * header name. So a copy of the Redis data alone does not reveal them. */
+/* Values of custom headers are stored without surrounding spaces and
+ * tabs, which are not part of a field value (RFC 9110, section 5.5), so
+ * that reads show what deliveries send. Values that carry credentials
+ * (the names that hg_redact_header_name() matches, which no response ever
+ * shows) are stored sealed like the signing secret, bound to the endpoint
+ * and the header name. So a copy of the Redis data alone does not reveal
+ * them. */
 static gw_validate_result read_headers(hg_req *r, json_t *headers,
                                        endpoint_input *in)
 {
@@ -165,7 +168,16 @@ static gw_validate_result read_headers(hg_req *r, json_t *headers,
     stored = json_deep_copy(headers);
     json_object_foreach(stored, name, value) {
         char aad[HG_KEY_MAX + 160], sealed[HG_HEADER_SEALED_MAX];
+        const char *text_value = json_string_value(value);
+        size_t len;
 
+        text_value += strspn(text_value, " \t");
+        len = strlen(text_value);
+        while (len > 0 &&
+               (text_value[len - 1] == ' ' || text_value[len - 1] == '\t'))
+            len--;
+        value = json_stringn(text_value, len);
+        json_object_set_new(stored, name, value);
         if (!hg_redact_header_name(name))
             continue;
         hg_endpoint_header_aad(aad, sizeof(aad), r->params[0], in->id, name);

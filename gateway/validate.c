@@ -326,7 +326,7 @@ gw_validate_result gw_validate_description(const json_t *description)
     return valid();
 }
 
-/* True for an RFC 9110 token of 1 to HEADER_NAME_MAX bytes. */
+/* True for a name in reserved_headers or one that starts with "proxy-". */
 static bool header_reserved(const char *name)
 {
     for (int i = 0; reserved_headers[i] != NULL; i++) {

@@ -456,11 +456,13 @@ test('empty custom header values are sent', { timeout: scaled(30000) }, async ()
   const receiver = await receiverWith(always(200));
   const id = uniqueId('emptyhdr');
   const integration = await api.createIntegration(id);
-  await api.createEndpoint(id, integration.api_key, {
+  const endpoint = await api.createEndpoint(id, integration.api_key, {
     url: receiver.url(),
     event_types: ['*'],
     headers: { 'X-Empty': '', 'X-Blank': ' \t', Accept: '', 'X-Kept': 'value', 'X-Padded': ' \t a  b \t' },
   });
+  assert.equal(endpoint.headers['X-Padded'], 'a  b', 'the endpoint stores the value without surrounding whitespace');
+  assert.equal(endpoint.headers['X-Blank'], '', 'a blank value is stored empty');
 
   const eventId = await api.publishAccepted(id, integration.api_key, '{"type":"empty.header"}');
   const [request] = await receiver.waitForRequests(1, { timeoutMs: 10000 });
