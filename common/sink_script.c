@@ -124,6 +124,10 @@ static int fail(hg_sink_error *err, const char *prefix, const char *field,
     va_list ap;
 
     snprintf(err->field, sizeof(err->field), "%s%s", prefix, field);
+    /* A cut may split a character of a long header name, and the field
+     * goes into a JSON string. */
+    err->field[hg_utf8_valid_prefix((const unsigned char *)err->field,
+                                    strlen(err->field))] = '\0';
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
@@ -212,7 +216,7 @@ static int read_headers(const json_t *o, const char *prefix, hg_sink_answer *a,
     {
         char field[HG_SINK_FIELD_MAX];
 
-        snprintf(field, sizeof(field), "headers.%.40s", name);
+        snprintf(field, sizeof(field), "headers.%s", name);
         if (!header_name_valid(name))
             return fail(err, prefix, field,
                         "is not a valid header name: use 1 to %d token "

@@ -28,7 +28,9 @@
 /* Longest time a trickled body may take, at its configured rate. */
 #define HG_SINK_TRICKLE_MAX_MS 60000
 #define HG_SINK_RETRY_AFTER_MAX_S 86400
-#define HG_SINK_FIELD_MAX 64
+/* Bytes of a field path with its NUL: "sequence[99].headers." and a
+ * header name of HG_SINK_HEADER_NAME_MAX bytes fit. */
+#define HG_SINK_FIELD_MAX 192
 
 typedef enum hg_sink_after {
     HG_SINK_AFTER_REPEAT_LAST = 0, /* the last response is repeated */

@@ -79,7 +79,7 @@ static int query_limit(const hg_req *r)
 static void reply_validation(hg_req *r, const char *field, const char *message)
 {
     json_t *problem;
-    char detail[400];
+    char detail[HG_SINK_FIELD_MAX + 256 + 2];
 
     snprintf(detail, sizeof(detail), "%s %s", field, message);
     problem = hg_problem_new(r, HG_E_VALIDATION_ERROR, detail);

@@ -13,6 +13,7 @@
 
 #include "common/backoff.h"
 #include "common/sink_script.h"
+#include "common/text.h"
 #include "fuzz.h"
 
 /* 2026-12-05T00:00:00Z, so that HTTP-dates compare reproducibly. */
@@ -119,6 +120,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The field is empty only for a member whose name is "". */
         FUZZ_CHECK(err.message[0] != '\0');
         FUZZ_CHECK(memchr(err.field, '\0', sizeof(err.field)) != NULL);
+        /* The field and the message go into JSON strings. */
+        FUZZ_CHECK(hg_utf8_valid_prefix((const unsigned char *)err.field,
+                                        strlen(err.field)) ==
+                   strlen(err.field));
+        FUZZ_CHECK(hg_utf8_valid_prefix((const unsigned char *)err.message,
+                                        strlen(err.message)) ==
+                   strlen(err.message));
         FUZZ_CHECK(script.sequence == NULL && script.sequence_len == 0);
         FUZZ_CHECK(script.single.body == NULL && script.single.header_count == 0);
     }

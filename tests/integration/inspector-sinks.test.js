@@ -850,6 +850,10 @@ test('invalid configs are rejected with the field', { timeout: scaled(30000) }, 
     [{ headers: { 'Content-Length': '3' } }, 'headers.Content-Length'],
     [{ headers: { 'Set-Cookie': 'hg_session=hgs_x; Path=/' } }, 'headers.Set-Cookie'],
     [{ headers: { 'Content-Security-Policy': 'default-src *' } }, 'headers.Content-Security-Policy'],
+    // Long names are named in full, and a name that is not a token is
+    // never cut inside a UTF-8 sequence.
+    [{ headers: { [`X-${'a'.repeat(126)}`]: 'a\r\nb' } }, `headers.X-${'a'.repeat(126)}`],
+    [{ sequence: [{}, { headers: { [`${'a'.repeat(39)}\u00e9`]: 'x' } }] }, `sequence[1].headers.${'a'.repeat(39)}\u00e9`],
     [{ body: 'x'.repeat(64 * 1024 + 1) }, 'body'],
     [{ delay_ms: 60001 }, 'delay_ms'],
     [{ sequence: [] }, 'sequence'],
