@@ -19,6 +19,7 @@
     X(FORBIDDEN, 403, "The credentials do not allow this action")             \
     X(NOT_FOUND, 404, "Not found")                                            \
     X(METHOD_NOT_ALLOWED, 405, "Method not allowed")                          \
+    X(PRECONDITION_FAILED, 412, "The precondition failed")                    \
     X(CONFLICT, 409, "The request conflicts with the current state")          \
     X(ALREADY_REVOKED, 409, "The credential is already revoked")              \
     X(IDEMPOTENCY_KEY_REUSED, 422,                                            \

@@ -133,6 +133,7 @@ static const char *reason_phrase(int status)
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 410: return "Gone";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
@@ -1056,6 +1057,37 @@ static bool similar_route(const hg_http_options *o, const char *path,
     return false;
 }
 
+/* Returns true when every If-Match line of a state-changing request is
+ * "*" (or there is none). hookgate sends no entity tags, so no current
+ * representation matches a listed tag, and RFC 9110 (section 13.1.1)
+ * forbids performing the method when the condition is false. Ignoring
+ * the header would let a client that relies on it lose updates. "*" is
+ * left to the route, which returns 404 when the resource is missing. */
+static bool if_match_holds(const hg_req *r, htp_method method)
+{
+    const char *lines[8];
+    size_t n;
+
+    if (method != htp_method_POST && method != htp_method_PUT &&
+        method != htp_method_PATCH && method != htp_method_DELETE)
+        return true;
+    n = hg_req_header_all(r, "If-Match", lines, 8);
+    if (n > 8)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = lines[i];
+        size_t len;
+
+        v += strspn(v, " \t");
+        len = strlen(v);
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        if (len != 1 || v[0] != '*')
+            return false;
+    }
+    return true;
+}
+
 static void dispatch(hg_req *r)
 {
     const hg_http_options *o = &r->server->opts;
@@ -1082,6 +1114,15 @@ static void dispatch(hg_req *r)
         if (route->method == method ||
             (r->head && route->method == htp_method_GET)) {
             r->route = route;
+            if (!if_match_holds(r, method)) {
+                hg_reply_problem(r, HG_E_PRECONDITION_FAILED,
+                                 "If-Match lists an entity tag, but hookgate "
+                                 "sends none, so no tag matches and nothing "
+                                 "was changed. Send the request without "
+                                 "If-Match (changes are last-writer-wins) or "
+                                 "with If-Match: *");
+                return;
+            }
             route->handler(r);
             return;
         }

@@ -18,6 +18,7 @@
 #include "common/jsonschema.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "gateway/gateway.h"
 
 /* GET /api/v1/integrations/{id}/event-types was deprecated on
@@ -114,14 +115,21 @@ void gw_list_event_types(hg_req *r)
 
 void gw_get_event_type(hg_req *r)
 {
-    const hg_catalog_type *t = hg_catalog_find(gw_catalog, r->params[0]);
+    char name[HG_PARAM_MAX];
+    const hg_catalog_type *t;
     json_t *out;
 
+    /* Path parameters arrive percent-encoded as sent, and a client may
+     * encode any character of a type name. */
+    if (hg_percent_decode(r->params[0], strlen(r->params[0]), name,
+                          sizeof(name), 0) < 0)
+        snprintf(name, sizeof(name), "%s", r->params[0]);
+    t = hg_catalog_find(gw_catalog, name);
     if (t == NULL) {
         hg_reply_problem(r, HG_E_NOT_FOUND,
                          "event type %s is not in the catalog; GET "
                          "/api/v1/event-types lists them",
-                         r->params[0]);
+                         name);
         return;
     }
     out = type_summary(t);
@@ -254,13 +262,20 @@ static bool test_payload(hg_req *r, json_t *body, gw_publish *s)
                              "\"payload\" must be a JSON object");
             return false;
         }
+        if (name != NULL && inner != NULL && strcmp(inner, name) != 0) {
+            hg_reply_problem(r, HG_E_VALIDATION_ERROR,
+                             "\"type\" is %s but the payload's \"type\" "
+                             "is %.128s: give the same type in both, or "
+                             "only one of them",
+                             name, inner);
+            return false;
+        }
         if (name == NULL)
             name = inner;
-        if (name == NULL || (inner != NULL && strcmp(inner, name) != 0)) {
+        if (name == NULL) {
             hg_reply_problem(r, HG_E_VALIDATION_ERROR,
                              "give the test event a type: \"type\", or a "
-                             "\"type\" member of the payload (the same one "
-                             "when both are given)");
+                             "\"type\" member of the payload");
             return false;
         }
         s->owned_body = json_dumps(payload, JSON_COMPACT);

@@ -29,6 +29,7 @@ static const char *error_code_of(int status)
     case 404: return "NOT_FOUND";
     case 405: return "METHOD_NOT_ALLOWED";
     case 409: return "CONFLICT";
+    case 412: return "PRECONDITION_FAILED";
     case 413: return "PAYLOAD_TOO_LARGE";
     case 415: return "UNSUPPORTED_MEDIA_TYPE";
     case 422: return "VALIDATION_ERROR";
@@ -114,6 +115,7 @@ typedef struct metrics_read {
     int keys;            /* hashes read, one per step */
     bool hourly;         /* hour roll-ups instead of minute hashes */
     long long first_slot; /* series: unix minute or hour of the oldest step */
+    void (*read)(hg_req *r); /* runs once the ids are checked */
 } metrics_read;
 
 static const struct {
@@ -444,11 +446,42 @@ static void read_series(hg_req *r)
 
 /* ---- parameters ---------------------------------------------------------- */
 
-/* Validates the period, stores the parameters as r->data and authorizes,
- * then runs next. The integration and endpoint ids were checked. With
- * existing, the admin key gets 404 for an integration that does not
- * exist. */
-static void start_read(hg_req *r, const char *endpoint_id, bool existing,
+static void on_endpoint_checked(hg_redis_status status, redisReply *reply,
+                                void *arg)
+{
+    hg_req *r = arg;
+    metrics_read *q = r->data;
+
+    if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        /* already replied, or the client left */
+    } else if (reply->type != REDIS_REPLY_INTEGER || reply->integer == 0) {
+        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s not found",
+                         q->endpoint_id);
+    } else {
+        q->read(r);
+    }
+    hg_req_release(r);
+}
+
+/* A mistyped endpoint id would otherwise read as an idle endpoint. The
+ * metrics of a deleted endpoint still count in the integration's. */
+static void check_endpoint(hg_req *r)
+{
+    gw_thread *t = hg_req_thread(r);
+    metrics_read *q = r->data;
+    char suffix[HG_PARAM_MAX + 8], key[HG_KEY_MAX];
+
+    snprintf(suffix, sizeof(suffix), "ep:%s", q->endpoint_id);
+    hg_req_async(r, gw_config->redis_timeout_ms + 1000);
+    hg_redis_command(t->redis, 0, on_endpoint_checked, r, "EXISTS %s",
+                     hg_key(key, q->integration_id, suffix));
+}
+
+/* Validates the period, stores the parameters as r->data, authorizes and
+ * checks that the endpoint exists, then runs next. The ids are well
+ * formed. The admin key gets 404 for an integration that does not exist
+ * (the other credentials belong to one that does). */
+static void start_read(hg_req *r, const char *endpoint_id,
                        void (*next)(hg_req *r))
 {
     const char *period = hg_req_query(r, "time_period");
@@ -477,18 +510,17 @@ static void start_read(hg_req *r, const char *endpoint_id, bool existing,
     q->period = periods[known].name;
     q->keys = periods[known].keys;
     q->hourly = periods[known].hourly;
+    q->read = next;
     r->data = q;
     r->data_free = free;
-    if (existing)
-        gw_authorize_existing(r, r->params[0], SCOPE_READ, next);
-    else
-        gw_authorize(r, r->params[0], SCOPE_READ, next);
+    gw_authorize_existing(r, r->params[0], SCOPE_READ,
+                          endpoint_id != NULL ? check_endpoint : next);
 }
 
 void gw_get_integration_metrics(hg_req *r)
 {
     if (gw_check_integration_param(r, r->params[0]))
-        start_read(r, NULL, false, read_metrics);
+        start_read(r, NULL, read_metrics);
 }
 
 void gw_get_endpoint_metrics(hg_req *r)
@@ -500,7 +532,7 @@ void gw_get_endpoint_metrics(hg_req *r)
                          r->params[1]);
         return;
     }
-    start_read(r, r->params[1], false, read_metrics);
+    start_read(r, r->params[1], read_metrics);
 }
 
 void gw_get_metrics_series(hg_req *r)
@@ -515,5 +547,5 @@ void gw_get_metrics_series(hg_req *r)
                          "ep_2x8Yb9");
         return;
     }
-    start_read(r, endpoint_id, true, read_series);
+    start_read(r, endpoint_id, read_series);
 }

@@ -223,11 +223,12 @@ gw_validate_result gw_validate_endpoint_members(const json_t *body,
         if (name_in(name, endpoint_members) &&
             (create || strcmp(name, "secret") != 0))
             continue;
+        if (strcmp(name, "secret") == 0)
+            return invalid(HG_E_VALIDATION_ERROR, name,
+                           "\"secret\" cannot be changed with PATCH: "
+                           "rotate it with POST .../rotate-secret");
         return invalid(HG_E_VALIDATION_ERROR, name,
-                       "unknown field \"%.64s\"%s", name,
-                       create ? ""
-                              : " (rotate a secret with "
-                                "POST .../rotate-secret)");
+                       "unknown field \"%.64s\"", name);
     }
 
     if (create && json_object_get(body, "url") == NULL)

@@ -130,7 +130,7 @@ static bool check_event_params(hg_req *r)
     }
     if (!insp_may_see(r, r->params[0])) {
         hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "this session cannot see integration %s",
+                         "these credentials cannot see integration %s",
                          r->params[0]);
         return false;
     }

@@ -429,8 +429,8 @@ static void proxy_authorized(hg_req *r)
         !(action ? insp_may_act(r, r->params[0])
                  : insp_may_see(r, r->params[0]))) {
         hg_reply_problem(r, HG_E_FORBIDDEN,
-                         action ? "this session may not change integration %s"
-                                : "this session cannot see integration %s",
+                         action ? "these credentials may not change integration %s"
+                                : "these credentials cannot see integration %s",
                          r->params[0]);
         return;
     }

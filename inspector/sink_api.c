@@ -182,7 +182,7 @@ static bool owner_allows(hg_req *r, const redisReply *reply, bool act)
     }
     if (act && !insp_may_act(r, owner)) {
         hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "this session cannot change sink %s of integration "
+                         "these credentials cannot change sink %s of integration "
                          "%s",
                          r->params[0], owner);
         return false;
@@ -377,7 +377,7 @@ static bool choose_owner(hg_req *r, const char *current, const char *requested)
     snprintf(c->owner, sizeof(c->owner), "%s", requested);
     if (!insp_may_act(r, c->owner)) {
         hg_reply_problem(r, HG_E_FORBIDDEN,
-                         "this session cannot configure sinks of integration "
+                         "these credentials cannot configure sinks of integration "
                          "%s",
                          c->owner);
         return false;

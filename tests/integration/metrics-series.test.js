@@ -88,7 +88,13 @@ before(async () => {
 test('series has exact points per minute and per hour', async () => {
   const minute = minuteNow();
   const hour = Math.floor(minute / 60);
-  const endpoint = 'ep_written';
+  // An endpoint that gets no traffic, so only the hashes below count.
+  const created = await api.request('POST', `/api/v1/integrations/${subject.id}/endpoints`, {
+    key: subject.apiKey,
+    json: { url: receiver.url('/ok'), event_types: ['series.written'] },
+  });
+  assert.equal(created.status, 201, created.describe());
+  const endpoint = created.json().id;
   // Three minutes ago: 5 events, 4 successes (3 in the 10-20 ms bucket and
   // 1 in the 50-100 ms one), 1 failure. One minute ago: 2 dead attempts.
   await writeHash(`m:${minute - 3}`, { ev: 5, d_ok: 4, d_fail: 1, 'dl:4': 3, 'dl:6': 1, req: 9 });
@@ -232,6 +238,7 @@ test('series rejects bad parameters with problem+json', async () => {
     assertProblem(await series(subject.id, `?endpoint_id=${value}`), 422, 'VALIDATION_ERROR', `endpoint_id=${value}`);
   }
   assertProblem(await series('no-such-integration'), 404, 'NOT_FOUND', 'unknown integration');
+  assertProblem(await series(subject.id, '?endpoint_id=ep_00000000000000000000000000'), 404, 'NOT_FOUND', 'unknown endpoint');
   assertProblem(await series('Bad_ID'), 404, 'NOT_FOUND', 'malformed integration id');
   const post = await api.request('POST', `/api/v1/metrics/integration/${subject.id}/series`, { key: ADMIN_KEY, json: {} });
   assertProblem(post, 405, 'METHOD_NOT_ALLOWED', 'POST');

@@ -219,6 +219,16 @@ test('metrics validate time_period', async () => {
   assertProblem(badEndpoint, 404, 'NOT_FOUND', 'invalid endpoint id');
 });
 
+test('metrics of unknown ids are 404', async () => {
+  const integration = await readMetrics('metrics-no-such-integration', '', ADMIN_KEY);
+  assertProblem(integration, 404, 'NOT_FOUND', 'unknown integration with the admin key');
+  const endpoint = await readMetrics(subject.id, '', subject.apiKey, 'ep_00000000000000000000000000');
+  assertProblem(endpoint, 404, 'NOT_FOUND', 'unknown endpoint');
+  assert.match(endpoint.json().detail, /ep_00000000000000000000000000/, 'the detail names the endpoint');
+  const known = await readMetrics(subject.id, '', subject.apiKey, subject.endpoints.fast);
+  assert.equal(known.status, 200, known.describe());
+});
+
 test('manual attempts leave delivery latency alone', { timeout: scaled(30000) }, async () => {
   const id = uniqueId('metrics-manual');
   const created = await api.createIntegration(id);

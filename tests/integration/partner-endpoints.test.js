@@ -428,12 +428,9 @@ test('endpoint patch is a partial update', async () => {
   const secretPatch = await patchEndpoint(owner.id, owner.api_key, created.id, { secret: newSecret() });
   assertProblem(secretPatch, 422, 'VALIDATION_ERROR', 'secret on PATCH');
   assert.match(secretPatch.json().detail, /rotate-secret/, 'detail points to rotate-secret');
-  assertProblem(
-    await patchEndpoint(owner.id, owner.api_key, created.id, { colour: 'red' }),
-    422,
-    'VALIDATION_ERROR',
-    'unknown field',
-  );
+  const unknownField = await patchEndpoint(owner.id, owner.api_key, created.id, { colour: 'red' });
+  assertProblem(unknownField, 422, 'VALIDATION_ERROR', 'unknown field');
+  assert.equal(unknownField.json().detail, 'unknown field "colour"', 'an unknown field gets no rotation hint');
   assertProblem(
     await patchEndpoint(owner.id, owner.api_key, created.id, { url: 'ftp://example.com' }),
     422,
@@ -460,6 +457,27 @@ test('endpoint patch is a partial update', async () => {
   );
   const read = await readEndpoint(owner.id, owner.api_key, created.id);
   assert.equal(read.description, 'after', 'rejected updates change nothing');
+});
+
+test('endpoint If-Match with a tag is 412', async () => {
+  const owner = await api.createIntegration(uniqueId('epifmatch'));
+  const created = await createEndpoint(owner.id, owner.api_key, { url: PUBLIC_URL, event_types: ['*'], description: 'before' });
+  const path = `${endpointsPath(owner.id)}/${created.id}`;
+  const json = { description: 'after' };
+
+  for (const value of ['"v1"', 'W/"v1"', '"a", *']) {
+    const res = await api.request('PATCH', path, { key: owner.api_key, json, headers: { 'If-Match': value } });
+    assertProblem(res, 412, 'PRECONDITION_FAILED', `PATCH with If-Match: ${value}`);
+  }
+  const deleted = await api.request('DELETE', path, { key: owner.api_key, headers: { 'If-Match': '"v1"' } });
+  assertProblem(deleted, 412, 'PRECONDITION_FAILED', 'DELETE with If-Match');
+  assert.equal((await readEndpoint(owner.id, owner.api_key, created.id)).description, 'before', 'a failed precondition changes nothing');
+
+  const read = await api.request('GET', path, { key: owner.api_key, headers: { 'If-Match': '"v1"' } });
+  assert.equal(read.status, 200, `GET ignores If-Match: ${read.describe()}`);
+  const any = await api.request('PATCH', path, { key: owner.api_key, json, headers: { 'If-Match': '*' } });
+  assert.equal(any.status, 200, `If-Match: * applies: ${any.describe()}`);
+  assert.equal(any.json().description, 'after', 'the change is made');
 });
 
 test('custom headers arrive at receiver', { timeout: scaled(20000) }, async () => {
@@ -771,10 +789,12 @@ test('test event rejects bad requests', async () => {
     ['invalid type', { type: 'bad type' }],
     ['payload number', { payload: 5 }],
     ['payload without type', { payload: { data: {} } }],
-    ['type differs from payload type', { type: 'a.b', payload: { type: 'c.d' } }],
+    ['type differs from payload type', { type: 'a.b', payload: { type: 'c.d' } }, /"type" is a\.b but the payload's "type" is c\.d/],
   ];
-  for (const [label, json] of cases) {
-    assertProblem(await api.request('POST', base, { key: owner.api_key, json }), 422, 'VALIDATION_ERROR', label);
+  for (const [label, json, detail] of cases) {
+    const res = await api.request('POST', base, { key: owner.api_key, json });
+    assertProblem(res, 422, 'VALIDATION_ERROR', label);
+    if (detail) assert.match(res.json().detail, detail, `detail of ${label}`);
   }
   assertProblem(await api.request('POST', base, { key: reader.json().key }), 403, 'FORBIDDEN', 'read-only key');
 

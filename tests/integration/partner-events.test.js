@@ -226,6 +226,12 @@ test('catalog lists and reads types', async () => {
   assert.match(one.headers['cache-control'] || '', /max-age=\d+/, 'Cache-Control of a catalog entry');
 
   assertProblem(await api.request('GET', '/api/v1/event-types/nope.unknown'), 404, 'NOT_FOUND', 'unknown type');
+  const encoded = await api.request('GET', '/api/v1/event-types/booking%2Ecreated');
+  assert.equal(encoded.status, 200, `percent-encoded type: ${encoded.describe()}`);
+  assert.equal(encoded.json().type, 'booking.created', 'the encoded name is decoded');
+  const spaced = await api.request('GET', '/api/v1/event-types/a%20b');
+  assertProblem(spaced, 404, 'NOT_FOUND', 'unknown type with a space');
+  assert.match(spaced.json().detail, /event type a b is not in the catalog/, 'the detail shows the decoded name');
 
   const owner = await api.createIntegration(uniqueId('catalog'));
   const legacy = await api.request('GET', `/api/v1/integrations/${owner.id}/event-types`, { key: owner.api_key });
