@@ -115,7 +115,8 @@ typedef struct metrics_read {
     int keys;            /* hashes read, one per step */
     bool hourly;         /* hour roll-ups instead of minute hashes */
     long long first_slot; /* series: unix minute or hour of the oldest step */
-    void (*read)(hg_req *r); /* runs once the ids are checked */
+    void (*read)(hg_req *r); /* runs once the endpoint was looked up */
+    bool endpoint_missing;   /* the endpoint does not exist (now) */
 } metrics_read;
 
 static const struct {
@@ -229,6 +230,14 @@ static void add_delivery_metrics(json_t *m, json_t *errors,
     }
 }
 
+static void reply_no_endpoint(hg_req *r, const metrics_read *q)
+{
+    hg_reply_problem(r, HG_E_NOT_FOUND,
+                     "endpoint %s not found: it does not exist and has no "
+                     "metrics in %s",
+                     q->endpoint_id, q->period);
+}
+
 static void on_summed(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
@@ -237,6 +246,14 @@ static void on_summed(hg_redis_status status, redisReply *reply, void *arg)
     json_t *out, *m = json_object(), *errors = json_object();
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
+        json_decref(sums);
+        json_decref(m);
+        json_decref(errors);
+        hg_req_release(r);
+        return;
+    }
+    if (q->endpoint_missing && reply->elements == 0) {
+        reply_no_endpoint(r, q);
         json_decref(sums);
         json_decref(m);
         json_decref(errors);
@@ -363,6 +380,22 @@ static json_t *series_point(const metrics_read *q, const redisReply *row,
     return p;
 }
 
+/* Returns true when every counter of every row is 0. */
+static bool series_empty(const redisReply *reply)
+{
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *row = reply->element[i];
+
+        for (size_t k = 0; row->type == REDIS_REPLY_ARRAY && k < row->elements;
+             k++) {
+            if (row->element[k]->type == REDIS_REPLY_INTEGER &&
+                row->element[k]->integer != 0)
+                return false;
+        }
+    }
+    return true;
+}
+
 static void on_series(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
@@ -382,6 +415,11 @@ static void on_series(hg_redis_status status, redisReply *reply, void *arg)
                 reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0,
                 q->keys);
         hg_reply_problem(r, HG_E_INTERNAL_ERROR, "unexpected store reply");
+        hg_req_release(r);
+        return;
+    }
+    if (q->endpoint_missing && series_empty(reply)) {
+        reply_no_endpoint(r, q);
         hg_req_release(r);
         return;
     }
@@ -454,17 +492,18 @@ static void on_endpoint_checked(hg_redis_status status, redisReply *reply,
 
     if (gw_redis_failed(r, status, reply) || hg_req_done(r)) {
         /* already replied, or the client left */
-    } else if (reply->type != REDIS_REPLY_INTEGER || reply->integer == 0) {
-        hg_reply_problem(r, HG_E_NOT_FOUND, "endpoint %s not found",
-                         q->endpoint_id);
     } else {
+        q->endpoint_missing =
+            reply->type != REDIS_REPLY_INTEGER || reply->integer == 0;
         q->read(r);
     }
     hg_req_release(r);
 }
 
-/* A mistyped endpoint id would otherwise read as an idle endpoint. The
- * metrics of a deleted endpoint still count in the integration's. */
+/* Looks the endpoint up before its metrics are read. A deleted endpoint
+ * keeps its history, but an endpoint that does not exist and has no
+ * metrics in the period gets 404, so that a mistyped id does not read as
+ * an idle endpoint. */
 static void check_endpoint(hg_req *r)
 {
     gw_thread *t = hg_req_thread(r);
