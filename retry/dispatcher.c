@@ -118,6 +118,7 @@ struct dispatcher {
 static void read_work(dispatcher *d);
 static void run_step(job_node *n);
 static void start_send(job_node *n);
+static void count_attempt(job *j, int http_status);
 
 static void arm(struct event *ev, int64_t ms)
 {
@@ -321,10 +322,17 @@ static void on_recorded(hg_redis_status status, redisReply *reply, void *arg)
     job_node *n = arg;
     job *j = &n->j;
     hg_log_fields f = job_fields(j);
+    const redisReply *number = hg_reply_elem(reply, 0);
     const redisReply *state = hg_reply_elem(reply, 1);
+    const char *late = hg_reply_str(reply, 3, NULL);
 
     if (step_failed(n, status, reply))
         return;
+    /* Attempt number 0: the delivery or its integration is gone, and
+     * counters written now would outlive the integration's purge. */
+    if (number != NULL && number->type == REDIS_REPLY_INTEGER &&
+        number->integer > 0 && (late == NULL || late[0] == '\0'))
+        count_attempt(j, j->http_status);
     if (state != NULL && state->type == REDIS_REPLY_STRING &&
         strcmp(state->str, "failed") == 0 && j->outcome == OUTCOME_FAILED &&
         !j->manual) {
@@ -449,8 +457,10 @@ static int64_t event_time_ms(const char *event_id)
 }
 
 /* Counts the attempt's outcome in the integration's and the endpoint's
- * metrics. */
-static void count_attempt(job *j, const hg_http_result *res)
+ * metrics, once Redis recorded it. A late duplicate (see
+ * record_attempt.lua) is left out: the attempt that ended its delivery
+ * was counted, and nothing was scheduled after this one. */
+static void count_attempt(job *j, int http_status)
 {
     hg_metrics *m = j->d->metrics;
     static const char *const counters[] = {
@@ -485,9 +495,9 @@ static void count_attempt(job *j, const hg_http_result *res)
         field[i] = '\0';
     } else {
         snprintf(field, sizeof(field), "err:%s",
-                 res->http_status >= 500   ? "HTTP_5XX"
-                 : res->http_status >= 400 ? "HTTP_4XX"
-                                           : "HTTP_STATUS");
+                 http_status >= 500   ? "HTTP_5XX"
+                 : http_status >= 400 ? "HTTP_4XX"
+                                      : "HTTP_STATUS");
     }
     hg_metrics_add(m, j->integration_id, NULL, field, 1);
     hg_metrics_add(m, j->integration_id, j->endpoint_id, field, 1);
@@ -664,7 +674,7 @@ static void on_sent(const hg_http_result *res, void *arg)
         hg_error(&f, "out of memory recording an attempt");
         abort();
     }
-    count_attempt(j, res);
+    j->http_status = res->http_status;
     prom_count_attempt(j, res);
     n->step = STEP_RECORD;
     run_step(n);

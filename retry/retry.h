@@ -78,6 +78,7 @@ typedef struct job {
      * blocked address, the address. */
     char error_message[384];
     const char *error_class; /* of the attempt, a static string, or NULL */
+    int http_status;         /* of the response, 0 for none */
     char attempt_id[HG_ID_MAX];
     char *attempt_json;
     unsigned char *attempt_packed; /* attempt_json deflated, for Redis */

@@ -25,7 +25,11 @@
 --       the network failed; not a refusal by hookgate's own policy),
 --       23 "1" when the attempt was the breaker's probe
 -- Returns {attempt number, status, endpoint action: "", "opened",
---   "closed" or "disabled"} or {0, "missing"}
+--   "closed" or "disabled", "1" for a late duplicate} or {0, "missing"}.
+--   A late duplicate is a scheduled attempt of a delivery that ended while
+--   it was in flight, such as one sent again by a worker that took the
+--   entry over from a stalled one. Its outcome does not count for the
+--   endpoint's health, because the attempt that ended the delivery did.
 -- @include principal
 -- @include activity
 -- @include schedule
@@ -73,6 +77,7 @@ end
 
 local current = delivery[4]
 local outcome = ARGV[3]
+local late = ARGV[8] ~= '1' and (current == 'succeeded' or current == 'dead')
 local status = current
 local next_at = delivery[5] or ''
 local fields = {'HSET', KEYS[1], 'last_attempt_id', ARGV[15],
@@ -129,7 +134,7 @@ local action = ''
 if ARGV[16] ~= '' then
   hg_disable_endpoint(integration, d[3], ARGV[16], op)
   action = 'disabled'
-elseif ARGV[22] == '1' then
+elseif ARGV[22] == '1' and not late then
   action = hg_endpoint_health(integration, d[3], outcome == 'succeeded', now,
                               {failures = tonumber(ARGV[17]),
                                probe_ms = tonumber(ARGV[18]),
@@ -154,4 +159,4 @@ local record = '{"kind":"attempt","integration_id":' .. cjson.encode(integration
   ',"next_attempt_at":' .. (next_at ~= '' and cjson.encode(next_at) or 'null') ..
   ',' .. ARGV[14] .. '}'
 hg_activity(KEYS[5], integration, record, ARGV[11])
-return {n, status, action}
+return {n, status, action, late and '1' or ''}

@@ -25,6 +25,7 @@ const WORKER_ENV = {
 const harness = setupHarness('worker');
 let api;
 let receiver;
+let takeoverWorker;
 
 before(async () => {
   await harness.startRedis();
@@ -56,7 +57,7 @@ test('killed worker work taken over by another', { timeout: scaled(90000) }, asy
   );
 
   const killedAt = Date.now();
-  await harness.startWorker(WORKER_ENV);
+  takeoverWorker = await harness.startWorker(WORKER_ENV);
 
   // Visibility timeout (7.5 s), a claim pass every 1.9 s and the 1.5 s
   // response delay bound the takeover to about 11 s.
@@ -116,4 +117,78 @@ test('SIGTERM finishes deliveries in flight', { timeout: scaled(60000) }, async 
     assert.equal(event.deliveries[0].attempt_count, 1, `event ${eventId} attempt count`);
   }
   assert.equal(receiver.requests.filter(onPath).length, eventIds.length, 'each event was sent once');
+});
+
+test('stalled worker late failures ignored', { timeout: scaled(90000) }, async () => {
+  // Only the worker stopped below takes the entries.
+  await harness.stop(takeoverWorker);
+  // Two failures would open the breaker, which then holds deliveries for
+  // the 30 s probe.
+  const env = { ...WORKER_ENV, HOOKGATE_BREAKER_FAILURES: '2' };
+  const stalled = await harness.startWorker(env);
+  const { id, apiKey } = await createIntegrationWithEndpoint(api, 'stall', receiver.url('/stall'), ['*']);
+  const onPath = (r) => r.path === '/stall';
+  const eventIds = [];
+  for (let i = 0; i < 3; i++) {
+    eventIds.push(await api.publishAccepted(id, apiKey, `{"type":"stall.test","sequence":${i}}`));
+  }
+  await receiver.waitForRequests(eventIds.length, { timeoutMs: 10000, filter: onPath });
+
+  // The receiver answers while the worker is stopped, and the worker's
+  // 2 s timeout passes, so after SIGCONT it records each attempt late:
+  // another worker took the entries over and delivered them meanwhile.
+  process.kill(stalled.pid, 'SIGSTOP');
+  let deliveries;
+  try {
+    await harness.startWorker(env);
+    const deliveryIds = [];
+    for (const eventId of eventIds) {
+      deliveryIds.push((await api.getEvent(id, apiKey, eventId)).deliveries[0].id);
+    }
+    await waitFor(
+      async () => {
+        for (const deliveryId of deliveryIds) {
+          if ((await api.getDelivery(id, apiKey, deliveryId)).status !== 'succeeded') return false;
+        }
+        return true;
+      },
+      { timeoutMs: scaled(30000), intervalMs: 500, description: 'the takeover to deliver every event' },
+    );
+    process.kill(stalled.pid, 'SIGCONT');
+    deliveries = await waitFor(
+      async () => {
+        const all = [];
+        for (const deliveryId of deliveryIds) {
+          const delivery = await api.getDelivery(id, apiKey, deliveryId);
+          if (delivery.attempts.length < 2) return null;
+          all.push(delivery);
+        }
+        return all;
+      },
+      { timeoutMs: scaled(20000), intervalMs: 250, description: 'the stalled worker to record its late attempts' },
+    );
+  } finally {
+    if (stalled.running) process.kill(stalled.pid, 'SIGCONT');
+  }
+  // Stopping flushes the stalled worker's metrics.
+  await harness.stop(stalled);
+
+  for (const delivery of deliveries) {
+    assert.equal(delivery.status, 'succeeded', `delivery ${delivery.id} stays succeeded`);
+  }
+  const late = deliveries.flatMap((d) => d.attempts).filter((a) => a.error_class !== null);
+  assert.ok(late.length >= 1, `some late attempts failed: ${JSON.stringify(deliveries.map((d) => d.attempts))}`);
+
+  // The late failures count neither for the breaker nor in the metrics.
+  const nextEvent = await api.publishAccepted(id, apiKey, '{"type":"stall.test","sequence":3}');
+  const started = Date.now();
+  await waitFor(async () => receiver.requestsFor(nextEvent).length > 0, {
+    timeoutMs: scaled(10000),
+    description: 'an event published after the late failures to arrive',
+  });
+  assert.ok(Date.now() - started < scaled(5000), 'the breaker did not hold the next event');
+  const metrics = await api.request('GET', `/api/v1/metrics/integration/${id}?time_period=last_1h`, { key: apiKey });
+  assert.equal(metrics.status, 200, metrics.describe());
+  assert.equal(metrics.json().metrics.deliveries_failed, 0, 'late failures are not counted as failed deliveries');
+  assert.deepEqual(metrics.json().errors_by_type, {}, 'late failures are not counted as errors');
 });
