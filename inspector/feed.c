@@ -92,6 +92,11 @@
 #define CLOSE_LOG_BURST 20
 #define CLOSE_LOG_WINDOW_S 10
 
+/* The "status" messages: whether the shared reader can read the activity
+ * stream. */
+#define STATUS_DOWN "event: status\ndata: {\"redis\":\"unavailable\"}\n\n"
+#define STATUS_UP "event: status\ndata: {\"redis\":\"ok\"}\n\n"
+
 typedef insp_stream_id stream_id;
 
 typedef struct held_msg {
@@ -147,6 +152,9 @@ struct feed_hub {
     bool started;
     bool reading;
     bool stopping;
+    /* False while the shared reader's reads fail; the clients get a
+     * "status" message at each change. */
+    bool redis_down;
     struct client_list clients;
     int count;
     int max_clients;
@@ -1080,6 +1088,8 @@ static void start_stream(hg_req *r)
     hg_reply_header(r, "X-Accel-Buffering", "no");
     hg_stream_start(r, 200, "text/event-stream");
     client_send(c, hello, sizeof(hello) - 1);
+    if (hub->redis_down)
+        client_send(c, STATUS_DOWN, sizeof(STATUS_DOWN) - 1);
     if (resume) {
         c->last = since;
         c->catching_up = true;
@@ -1144,6 +1154,23 @@ static void hub_dispatch(struct feed_hub *hub, const redisReply *entries)
     }
 }
 
+/* Sends every client the reader's state as a "status" message, so a page
+ * can tell an idle feed from one that cannot read. */
+static void hub_set_redis_down(struct feed_hub *hub, bool down)
+{
+    feed_client *c, *tmp;
+
+    if (hub->redis_down == down)
+        return;
+    hub->redis_down = down;
+    TAILQ_FOREACH_SAFE(c, &hub->clients, link, tmp) {
+        if (down)
+            client_send(c, STATUS_DOWN, sizeof(STATUS_DOWN) - 1);
+        else
+            client_send(c, STATUS_UP, sizeof(STATUS_UP) - 1);
+    }
+}
+
 static void retry_later(struct feed_hub *hub)
 {
     struct timeval tv = {0, 500 * 1000};
@@ -1159,9 +1186,11 @@ static void on_hub_read(hg_redis_status status, redisReply *reply, void *arg)
     if (hub->stopping)
         return;
     if (status != HG_REDIS_OK || reply->type == REDIS_REPLY_ERROR) {
+        hub_set_redis_down(hub, true);
         retry_later(hub);
         return;
     }
+    hub_set_redis_down(hub, false);
     if (reply->type == REDIS_REPLY_ARRAY)
         hub_dispatch(hub, hg_reply_elem(hg_reply_elem(reply, 0), 1));
     hub_read(hub);
@@ -1177,9 +1206,11 @@ static void on_hub_start(hg_redis_status status, redisReply *reply,
     if (hub->stopping)
         return;
     if (status != HG_REDIS_OK || reply->type != REDIS_REPLY_ARRAY) {
+        hub_set_redis_down(hub, true);
         retry_later(hub);
         return;
     }
+    hub_set_redis_down(hub, false);
     if (id != NULL)
         insp_stream_id_parse(id, &hub->last);
     hub->started = true;
@@ -1267,16 +1298,22 @@ static int feed_client_limit(const hg_config *cfg)
     return (int)limit;
 }
 
+/* Sends the keep-alive: a comment, which keeps proxies from closing the
+ * idle connection, and a "ping" message with the interval, which lets a
+ * page notice a connection that stopped carrying anything. */
 static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
     struct feed_hub *hub = arg;
-    static const char ping[] = ": keepalive\n\n";
+    char ping[96];
+    int len = snprintf(ping, sizeof(ping),
+                       ": keepalive\nevent: ping\ndata: {\"every_s\":%d}\n\n",
+                       hub->in->cfg->feed_keepalive_s);
     feed_client *c, *tmp;
 
     (void)fd;
     (void)what;
     TAILQ_FOREACH_SAFE(c, &hub->clients, link, tmp)
-        client_send(c, ping, sizeof(ping) - 1);
+        client_send(c, ping, (size_t)len);
 }
 
 struct feed_hub *feed_hub_new(inspector *in)

@@ -686,7 +686,12 @@ function openStream(session, messages) {
           while ((end = buffer.indexOf('\n\n')) >= 0) {
             const block = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            for (const line of block.split('\n')) {
+            const lines = block.split('\n');
+            // Named events (ping, status) are not activity records.
+            if (lines.some((line) => line.startsWith('event:'))) {
+              continue;
+            }
+            for (const line of lines) {
               if (line.startsWith('data: ')) {
                 messages.push(JSON.parse(line.slice(6)));
               }

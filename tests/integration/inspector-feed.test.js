@@ -97,6 +97,9 @@ function splitBlocks(text) {
 class FeedClient {
   constructor(port, { key = ADMIN_KEY, lastEventId, urlPath = STREAM_PATH, headers: extraHeaders = {} } = {}) {
     this.messages = [];
+    // Keep-alive pings and Redis status messages, apart from the records.
+    this.pings = [];
+    this.statuses = [];
     this.comments = [];
     this.ended = false;
     this.pending = '';
@@ -139,7 +142,11 @@ class FeedClient {
     for (const block of blocks) {
       const message = parseBlock(block);
       this.comments.push(...message.comments);
-      if (message.data !== null) {
+      if (message.event === 'ping') {
+        this.pings.push(message);
+      } else if (message.event === 'status') {
+        this.statuses.push(message);
+      } else if (message.data !== null) {
         this.messages.push(message);
       }
     }
@@ -237,6 +244,9 @@ test('stream headers and keep-alive', { timeout: scaled(20000) }, async () => {
       `two keep-alive comments on ${urlPath}`,
       KEEPALIVE_S * 1000 * 4,
     );
+    assert.ok(client.pings.length >= 2, `ping messages with the keep-alives on ${urlPath}`);
+    assert.deepEqual(client.pings[0].data, { every_s: KEEPALIVE_S }, 'the ping names the interval');
+    assert.equal(client.statuses.length, 0, 'no status message while Redis is reachable');
     client.close();
   }
 
@@ -825,6 +835,35 @@ test('Redis pause keeps streams open', { timeout: scaled(60000) }, async () => {
   client.close();
   await harness.stop(paused);
   assert.equal(paused.exitCode, 0, `exit status; log: ${tailFile(paused.logFile, 20)}`);
+});
+
+test('Redis pause sends status messages', { timeout: scaled(60000) }, async () => {
+  const paused = await startInspector({ HOOKGATE_REDIS_TIMEOUT_MS: '300' });
+  const client = await openConnected(paused.port);
+  // The shared reader blocks 5 s per XREAD; with the 300 ms deadline a
+  // read fails at most 5.3 s into the pause.
+  process.kill(harness.redis.pid, 'SIGSTOP');
+  try {
+    await client.waitFor((c) => c.statuses.length > 0, 'a status message during the pause', 8000);
+  } finally {
+    process.kill(harness.redis.pid, 'SIGCONT');
+  }
+  assert.deepEqual(client.statuses[0].data, { redis: 'unavailable' }, 'the reader reports Redis unavailable');
+  assert.equal(client.ended, false, 'the stream stays open');
+
+  // The gateway may still be reconnecting to Redis after the pause.
+  const eventId = await waitFor(
+    async () => {
+      const res = await api.publish(intC.id, intC.apiKey, { type: 'feed.test', label: 'after-status' });
+      return res.status === 202 ? res.json().id : null;
+    },
+    { timeoutMs: 10000, intervalMs: 200, description: 'a publish after the pause' },
+  );
+  await client.waitFor((c) => c.about(eventId).length > 0, `the stream to relay ${eventId}`, 15000);
+  const last = client.statuses[client.statuses.length - 1];
+  assert.deepEqual(last.data, { redis: 'ok' }, 'the reader reports Redis back before relaying');
+  client.close();
+  await harness.stop(paused);
 });
 
 test('reconnect storm is rate limited', { timeout: scaled(60000) }, async () => {
