@@ -21,6 +21,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Describes a failed partner API call when the gateway behind the inspector
+ * (502, 503 or 504) or the inspector itself (status 0) did not respond, or
+ * returns null for any other failure.
+ */
+export function unreachableText(err) {
+  if ([502, 503, 504].includes(err?.status)) {
+    return `The gateway is not responding (${err.message}).`;
+  }
+  if (err?.status === 0) {
+    return err.message;
+  }
+  return null;
+}
+
 // Called on every 401 outside the sign-in request, so the page can show
 // the sign-in form again.
 let onUnauthorized = () => {};

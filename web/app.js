@@ -3,10 +3,10 @@
 // #event/<integration>/<event>), the sinks view (at #sinks/<sink>) and the
 // dashboard (at #dashboard/<integration>/<endpoint>).
 
-import { api, setUnauthorizedHandler } from './api.js';
+import { api, setUnauthorizedHandler, unreachableText } from './api.js';
 import { DashboardView } from './dashboard-view.js';
 import { DetailView } from './detail-view.js';
-import { confirmAction } from './dialog.js';
+import { announce, confirmAction } from './dialog.js';
 import { code, byId, h, refreshTimes, replaceChildren, timeElement } from './dom.js';
 import { EventsView, eventHash } from './events-view.js';
 import { Feed, FeedState } from './feed.js';
@@ -23,6 +23,7 @@ const FILL_CONCURRENCY = 4;
 const STATE_TEXT = {
   [FeedState.CONNECTING]: 'Connecting…',
   [FeedState.LIVE]: 'Live',
+  [FeedState.STALLED]: 'Waiting for Redis…',
   [FeedState.RECONNECTING]: 'Reconnecting…',
   [FeedState.OFFLINE]: 'Offline',
 };
@@ -50,6 +51,7 @@ const elements = {
   navDashboard: byId('nav-dashboard'),
   filters: byId('filters'),
   filtersClear: byId('filters-clear'),
+  filtersNote: byId('filters-note'),
   integrationOptions: byId('integration-options'),
   endpointOptions: byId('endpoint-options'),
   typeOptions: byId('type-options'),
@@ -335,14 +337,31 @@ function fillDatalist(datalist, values) {
   replaceChildren(datalist, [...new Set(values)].sort().map((value) => h('option', { value })));
 }
 
+/**
+ * Shows under the filters why their suggestions are missing when the
+ * gateway or the inspector did not respond. Other failures, such as 403,
+ * only leave a suggestion list empty.
+ */
+function showOptionsFailure(err) {
+  const text = unreachableText(err);
+  if (text === null) {
+    return;
+  }
+  elements.filtersNote.textContent = `${text} The filters offer no suggestions; reload the page once it responds again.`;
+  elements.filtersNote.hidden = false;
+}
+
 /** Loads the integrations and event types offered by the filter inputs. */
 async function loadOptions() {
+  elements.filtersNote.hidden = true;
+  elements.filtersNote.textContent = '';
   if (!session?.integration_id) {
     try {
       const body = await api.integrations();
       fillDatalist(elements.integrationOptions, (body?.data || body?.integrations || []).map((i) => i.id));
     } catch (err) {
       console.info(`integration list not available: ${err.message}`);
+      showOptionsFailure(err);
     }
   }
   try {
@@ -351,6 +370,7 @@ async function loadOptions() {
     fillDatalist(elements.typeOptions, types.filter(Boolean));
   } catch (err) {
     console.info(`event type list not available: ${err.message}`);
+    showOptionsFailure(err);
   }
   loadEndpointOptions();
 }
@@ -366,6 +386,7 @@ async function loadEndpointOptions() {
     fillDatalist(elements.endpointOptions, (body?.data || body?.endpoints || []).map((e) => e.id));
   } catch (err) {
     console.info(`endpoint list not available: ${err.message}`);
+    showOptionsFailure(err);
   }
 }
 
@@ -469,9 +490,7 @@ async function search(text) {
       closeSearchButton(),
     ),
     results.length === 0
-      ? h('p', { class: 'muted note' }, body?.payloads_searched === false && text.length >= 3
-          ? 'No visible event has this id. Payloads were not searched: choose an integration in the filters to search its payloads.'
-          : 'No visible event matches.')
+      ? h('p', { class: 'muted note' }, noResultText(body, text))
       : h(
           'ul',
           { class: 'search-list' },
@@ -488,6 +507,21 @@ async function search(text) {
           ),
         ),
   );
+}
+
+/** Explains an empty search result, and why payloads were not searched when they were not. */
+function noResultText(body, text) {
+  if (body?.payloads_searched !== false || text.length < 3) {
+    return 'No visible event matches.';
+  }
+  // The server searches payloads of at most 20 integrations, and never for
+  // an event id or delivery id, so with one integration chosen the text
+  // was read as an id.
+  const integrationId = session?.integration_id || filters.integration;
+  if (integrationId) {
+    return `No event of ${integrationId} has this id. Event ids and delivery ids are not searched in payloads.`;
+  }
+  return 'No visible event has this id. Payloads were not searched: choose an integration in the filters to search its payloads.';
 }
 
 function closeSearchButton() {
@@ -544,12 +578,18 @@ function handleRecord(record) {
     return;
   }
   dashboardView.onRecord(record);
+  const deleted = record.kind === 'integration_deleted';
+  const hadRows = deleted && [...store.events.values()].some((event) => event.integrationId === record.integration_id);
   if (!store.apply(record)) {
     return;
   }
-  // The integration was deleted or its sandbox reset: an open event of it
-  // no longer exists.
-  if (record.kind === 'integration_deleted' && detailView.key?.startsWith(`${record.integration_id}/`)) {
+  // When the integration was deleted or its sandbox reset, its rows are
+  // gone and an open event of it no longer exists.
+  const detailGone = deleted && detailView.key?.startsWith(`${record.integration_id}/`);
+  if (hadRows || detailGone) {
+    announce(`Integration ${record.integration_id} was deleted or reset, so its events are no longer listed.`, 'info');
+  }
+  if (detailGone) {
     location.hash = '';
     return;
   }

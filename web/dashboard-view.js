@@ -3,7 +3,7 @@
 // active alerts, and its failing, disabled and paused endpoints. It polls
 // while it is shown, and sooner after live feed records of its integration.
 
-import { api } from './api.js';
+import { api, unreachableText } from './api.js';
 import { Chart, loadUPlot } from './dashboard-charts.js';
 import {
   CHARTS,
@@ -135,11 +135,16 @@ export class DashboardView {
   /** Shows the dashboard of an integration (null: the first one) and endpoint (null: all). */
   async show(integrationId, endpointId) {
     this.visible = true;
+    clearTimeout(this.timer);
     const own = this.session?.integration_id || null;
     this.integrationId = own || integrationId || null;
     this.endpointId = endpointId || null;
-    await this.loadIntegrations();
+    const failure = await this.loadIntegrations();
     if (!this.visible) {
+      return;
+    }
+    if (!this.integrationId && failure) {
+      this.showUnavailable(failure);
       return;
     }
     if (!this.integrationId) {
@@ -172,13 +177,29 @@ export class DashboardView {
     }, FEED_REFRESH_MS);
   }
 
+  /**
+   * Shows why the integration list failed in place of the panels' loading
+   * text, and calls show again after POLL_MS.
+   */
+  showUnavailable(err) {
+    const reason = unreachableText(err) || `Loading the integrations failed: ${err.message}`;
+    this.showMessage(`${reason} The dashboard tries again every ${POLL_MS / 1000} s.`, 'error');
+    this.alertsBox.dataset.state = 'unavailable';
+    replaceChildren(this.alertsBox, h('h2', { id: 'dashboard-alerts-heading' }, 'Active alerts'), h('p', { class: 'muted' }, 'Not available.'));
+    replaceChildren(this.healthBox, h('h2', { id: 'dashboard-health-heading' }, 'Endpoints'), h('p', { class: 'muted' }, 'Not available.'));
+    const endpointId = this.endpointId;
+    this.timer = setTimeout(() => this.show(null, endpointId), POLL_MS);
+  }
+
   showMessage(text, kind = 'muted') {
     replaceChildren(this.message, text ? h('p', { class: kind === 'error' ? 'notice notice-error' : 'muted note', role: kind === 'error' ? 'alert' : null }, text) : null);
   }
 
+  /** Fills the integration select. Returns the error of the integration list, or null. */
   async loadIntegrations() {
     const own = this.session?.integration_id;
     let ids = [];
+    let failure = null;
     if (own) {
       ids = [own];
     } else {
@@ -186,6 +207,7 @@ export class DashboardView {
         const body = await api.integrations();
         ids = (body?.data || []).map((i) => i.id).filter(Boolean).sort();
       } catch (err) {
+        failure = err;
         this.showMessage(`Loading the integrations failed: ${err.message}`, 'error');
       }
     }
@@ -197,6 +219,7 @@ export class DashboardView {
     }
     replaceChildren(this.integrationSelect, ids.map((id) => h('option', { value: id }, id)));
     this.integrationSelect.disabled = Boolean(own);
+    return failure;
   }
 
   fillEndpointSelect() {
@@ -240,12 +263,14 @@ export class DashboardView {
       series = await api.metricsSeries(integrationId, { time_period: this.period, endpoint_id: this.endpointId || undefined });
     } catch (err) {
       if (current()) {
-        this.showMessage(
-          err.status === 404 && !err.code
-            ? 'Metrics are not available: this inspector does not forward the metrics series API.'
-            : `Loading the metrics failed: ${err.message}`,
-          'error',
-        );
+        const unreachable = unreachableText(err);
+        let text = `Loading the metrics failed: ${err.message}`;
+        if (unreachable) {
+          text = `${unreachable} The dashboard tries again every ${POLL_MS / 1000} s.`;
+        } else if (err.status === 404 && !err.code) {
+          text = 'Metrics are not available: this inspector does not forward the metrics series API.';
+        }
+        this.showMessage(text, 'error');
       }
       return;
     }

@@ -14,6 +14,7 @@ import {
   replaceChildren,
   statusBadge,
   timeElement,
+  visibleText,
 } from './dom.js';
 import { actionError, announce, confirmAction } from './dialog.js';
 import { prettyElement } from './json.js';
@@ -39,6 +40,9 @@ export class DetailView {
     // Endpoint state by endpoint id (GET .../endpoints/{id}), for the
     // enable or disable button.
     this.endpoints = new Map();
+    // The redelivery whose "queued" status line waits for its new attempt:
+    // { deliveryId, attempts } with the attempt count before it.
+    this.pendingRedelivery = null;
   }
 
   /**
@@ -58,6 +62,7 @@ export class DetailView {
   async show(integrationId, eventId) {
     const token = ++this.loadToken;
     this.current = { integrationId, eventId };
+    this.pendingRedelivery = null;
     this.attemptOpen.clear();
     this.endpoints.clear();
     clearTimeout(this.refreshTimer);
@@ -120,10 +125,25 @@ export class DetailView {
             .querySelector(`.delivery[data-delivery-id="${CSS.escape(focusedDelivery)}"] [data-action="${CSS.escape(focused)}"]`)
             ?.focus();
         }
+        this.announceRedelivered(event);
       }
     } catch (err) {
       console.warn(`refreshing event ${eventId} failed: ${err.message}`);
     }
+  }
+
+  /** Replaces the "queued" status line of a redelivery once its attempt is listed. */
+  announceRedelivered(event) {
+    const pending = this.pendingRedelivery;
+    const delivery = pending && (event.deliveries || []).find((d) => d.id === pending.deliveryId);
+    const attempts = delivery?.attempts || [];
+    if (!delivery || attempts.length <= pending.attempts) {
+      return;
+    }
+    this.pendingRedelivery = null;
+    const attempt = attempts[attempts.length - 1];
+    const outcome = typeof attempt.http_status === 'number' ? `HTTP ${attempt.http_status}` : attempt.error_class || 'no response';
+    announce(`Redelivery of ${delivery.id} made attempt ${attempt.attempt}: ${outcome}.`, typeof attempt.http_status === 'number' && attempt.http_status < 300 ? 'ok' : 'error');
   }
 
   showError(err, eventId) {
@@ -206,9 +226,14 @@ export class DetailView {
     if (!confirmed) {
       return;
     }
+    // The count from the newest render, since the delivery object that the
+    // button was made with may be older.
+    const latest = (this.event?.deliveries || []).find((d) => d.id === delivery.id) || delivery;
+    const attemptsBefore = (latest.attempts || []).length;
     try {
       await api.redeliver(this.current.integrationId, delivery.id);
       announce(`Redelivery of ${delivery.id} queued. The new attempt appears below when it is made.`);
+      this.pendingRedelivery = { deliveryId: delivery.id, attempts: attemptsBefore };
       this.scheduleRefresh();
     } catch (err) {
       announce(actionError('Redelivering', err), 'error');
@@ -306,6 +331,7 @@ export class DetailView {
           type: 'button',
           class: 'button-ghost button-small',
           dataset: { action: enable ? 'enable' : 'disable' },
+          'aria-label': `${enable ? 'Enable' : 'Disable'} endpoint ${delivery.endpoint_id}`,
           onclick: () => this.setEndpointEnabled(delivery.endpoint_id, enable),
         },
         enable ? 'Enable endpoint' : 'Disable endpoint',
@@ -314,9 +340,31 @@ export class DetailView {
     return h(
       'div',
       { class: 'card-tools delivery-actions' },
-      h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'redeliver' }, onclick: () => this.redeliver(delivery) }, 'Redeliver now'),
+      // Each accessible name starts with the visible label and names the
+      // delivery or endpoint, because every delivery has the same buttons.
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'button-ghost button-small',
+          dataset: { action: 'redeliver' },
+          'aria-label': `Redeliver now: delivery ${delivery.id}`,
+          onclick: () => this.redeliver(delivery),
+        },
+        'Redeliver now',
+      ),
       this.canSendTest
-        ? h('button', { type: 'button', class: 'button-ghost button-small', dataset: { action: 'test' }, onclick: () => this.sendTest(delivery.endpoint_id) }, 'Send test event')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'button-ghost button-small',
+              dataset: { action: 'test' },
+              'aria-label': `Send test event: endpoint ${delivery.endpoint_id}`,
+              onclick: () => this.sendTest(delivery.endpoint_id),
+            },
+            'Send test event',
+          )
         : null,
       toggle,
     );
@@ -338,7 +386,7 @@ export class DetailView {
 
     const raw =
       payload.text !== null
-        ? h('pre', { class: 'code-block', id: 'payload-raw', tabindex: '0', 'aria-label': 'Raw payload' }, payload.text)
+        ? h('pre', { class: 'code-block', id: 'payload-raw', tabindex: '0', 'aria-label': 'Raw payload' }, visibleText(payload.text))
         : h('pre', { class: 'code-block', id: 'payload-raw', tabindex: '0', 'aria-label': 'Raw payload (not UTF-8, shown as hex)' }, hexDump(payload.bytes));
     const pretty = payload.text !== null ? prettyElement(payload.text, { id: 'payload-pretty', tabindex: '0', 'aria-label': 'Pretty-printed payload' }) : null;
     const header = card.querySelector('.card-header');
@@ -397,7 +445,7 @@ export class DetailView {
     const facts = h(
       'dl',
       { class: 'meta-grid meta-compact' },
-      wideMetaItem('Delivery id', h('span', { class: 'with-copy' }, code(delivery.id), copyButton(delivery.id))),
+      wideMetaItem('Delivery id', h('span', { class: 'with-copy' }, code(delivery.id), copyButton(delivery.id, 'Copy', `Copy delivery id ${delivery.id}`))),
       metaItem('Attempts', String(delivery.attempt_count ?? attempts.length)),
       metaItem('Next attempt', delivery.next_attempt_at ? timeElement(delivery.next_attempt_at, '—', { upcoming: true }) : h('span', { class: 'muted' }, 'none')),
       metaItem('Created', timeElement(delivery.created_at)),
@@ -580,7 +628,7 @@ function headersTable(headers, label) {
       'tbody',
       null,
       entries.map(([name, value]) =>
-        h('tr', { dataset: { header: name.toLowerCase() } }, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'mono' }, String(value))),
+        h('tr', { dataset: { header: name.toLowerCase() } }, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'mono' }, visibleText(String(value)))),
       ),
     ),
   );
@@ -596,7 +644,7 @@ function responseBody(attempt) {
     'div',
     null,
     base64 ? h('p', { class: 'muted note' }, 'The body is not UTF-8; it is shown as base64.') : null,
-    h('pre', { class: 'code-block response-body', tabindex: '0', 'aria-label': 'Response body' }, body),
+    h('pre', { class: 'code-block response-body', tabindex: '0', 'aria-label': 'Response body' }, visibleText(body)),
   );
 }
 

@@ -64,14 +64,18 @@ export function confirmAction({ heading, text, confirmLabel = 'Confirm', content
       resolve(confirmed);
     };
     dialog.showModal();
-    (content?.querySelector('select, input, textarea') || okButton).focus();
+    // Cancel gets the focus, so an Enter pressed twice on the opener does
+    // not confirm the action it opened.
+    (content?.querySelector('select, input, textarea') || cancelButton).focus();
   });
 }
 
-/** Shows the result of an action in the status line. `kind` is "ok" or "error". */
+const NOTICE_CLASS = { ok: 'notice notice-ok', info: 'notice notice-info', error: 'notice notice-error' };
+
+/** Shows a message in the status line. `kind` is "ok", "info" or "error". */
 export function announce(text, kind = 'ok') {
   clearTimeout(statusTimer);
-  replaceChildren(statusLine, h('div', { class: `notice notice-${kind === 'ok' ? 'ok' : 'error'}`, dataset: { kind } }, text));
+  replaceChildren(statusLine, h('div', { class: NOTICE_CLASS[kind] || NOTICE_CLASS.error, dataset: { kind } }, text));
   statusTimer = setTimeout(() => statusLine.replaceChildren(), STATUS_CLEAR_MS);
 }
 

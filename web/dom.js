@@ -188,6 +188,35 @@ export function formatDuration(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
+// Bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
+// to U+2069) and invisible characters (U+00AD, U+200B to U+200D, U+2060,
+// U+FEFF). They reorder or hide the text around them, so that
+// "bk_<U+202E>gnp.exe" reads as "bk_exe.png".
+const HIDDEN_CHAR = /[\u00AD\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/;
+const HIDDEN_CHARS = new RegExp(HIDDEN_CHAR.source, 'g');
+
+/**
+ * Returns text with each bidirectional control or invisible character
+ * replaced by a marked \uXXXX escape, as a DocumentFragment, or the text
+ * itself when it has none. It is for display only, so copy buttons and
+ * downloads must use the original text.
+ */
+export function visibleText(text) {
+  if (!HIDDEN_CHAR.test(text)) {
+    return text;
+  }
+  const fragment = document.createDocumentFragment();
+  let start = 0;
+  for (const match of text.matchAll(HIDDEN_CHARS)) {
+    fragment.append(text.slice(start, match.index));
+    const hex = match[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    fragment.append(h('span', { class: 'hidden-char', title: `U+${hex}: invisible or text direction character`, dataset: { char: hex } }, `\\u${hex}`));
+    start = match.index + 1;
+  }
+  fragment.append(text.slice(start));
+  return fragment;
+}
+
 /** Creates a monospace identifier with its full value in the title, for cut-off ids. */
 export function code(text, extraClass = '') {
   return h('code', { class: `mono ${extraClass}`.trim(), title: String(text) }, String(text));
@@ -195,14 +224,15 @@ export function code(text, extraClass = '') {
 
 /**
  * Creates a small button that copies `text` to the clipboard and confirms
- * it in its own label, which screen readers announce.
+ * it in its own label, which screen readers announce. `accessibleName`
+ * replaces the default name, "label: text".
  */
 // Longest copied text that the button's accessible name repeats; a screen
 // reader would read a whole payload otherwise.
 const COPY_LABEL_TEXT_MAX = 80;
 
-export function copyButton(text, label = 'Copy') {
-  const name = text.length <= COPY_LABEL_TEXT_MAX ? `${label}: ${text}` : label;
+export function copyButton(text, label = 'Copy', accessibleName = null) {
+  const name = accessibleName || (text.length <= COPY_LABEL_TEXT_MAX ? `${label}: ${text}` : label);
   const button = h('button', { type: 'button', class: 'button-ghost button-small copy', 'aria-label': name }, label);
   button.addEventListener('click', async () => {
     try {

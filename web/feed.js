@@ -7,15 +7,28 @@
 // wrong content type, for example a 503 while Redis is away or a 401 after
 // the session ended. Then this class reopens it with backoff from the last
 // id it saw.
+//
+// A connection can also stop carrying anything without an error, for
+// example behind a proxy that stalls it. The server sends a "ping" message
+// every few seconds (its interval in `every_s`), so a feed that hears
+// nothing for two intervals and a margin reopens the stream. A "status"
+// message says whether the server can read Redis, which an open but idle
+// stream cannot show.
 
 import { api } from './api.js';
 
 const REOPEN_MIN_MS = 2000;
 const REOPEN_MAX_MS = 30000;
+// The server's default keep-alive interval, until a ping names its own.
+const DEFAULT_PING_S = 15;
+const SILENCE_MARGIN_MS = 5000;
+const SILENCE_CHECK_MS = 2000;
 
 export const FeedState = Object.freeze({
   CONNECTING: 'connecting',
   LIVE: 'live',
+  // Connected, but the server cannot read Redis, so nothing new arrives.
+  STALLED: 'stalled',
   RECONNECTING: 'reconnecting',
   OFFLINE: 'offline',
 });
@@ -42,6 +55,31 @@ export class Feed {
     this.generation = 0;
     // Base URL of the feed, chosen once by api.feedBase().
     this.base = null;
+    // performance.now() of the last byte-carrying message, and the longest
+    // silence that is still normal.
+    this.heardAt = 0;
+    this.silenceLimitMs = 2 * DEFAULT_PING_S * 1000 + SILENCE_MARGIN_MS;
+    this.silenceTimer = null;
+  }
+
+  heard() {
+    this.heardAt = performance.now();
+  }
+
+  watchSilence() {
+    clearInterval(this.silenceTimer);
+    this.heard();
+    this.silenceTimer = setInterval(() => {
+      if (this.source && performance.now() - this.heardAt > this.silenceLimitMs) {
+        console.info('the live feed carried nothing for', Math.round(this.silenceLimitMs / 1000), 's; reopening it');
+        this.source.close();
+        this.source = null;
+        clearInterval(this.silenceTimer);
+        this.silenceTimer = null;
+        this.setState(FeedState.RECONNECTING);
+        this.scheduleReopen();
+      }
+    }, SILENCE_CHECK_MS);
   }
 
   setState(state) {
@@ -76,12 +114,46 @@ export class Feed {
     const source = new EventSource(`${this.base}?since=${encodeURIComponent(this.lastId)}`);
     this.source = source;
 
+    this.watchSilence();
     source.addEventListener('open', () => {
+      this.heard();
       this.reopenDelay = REOPEN_MIN_MS;
       this.setState(FeedState.LIVE);
     });
-    source.addEventListener('message', (message) => this.handleMessage(message));
-    source.addEventListener('reset', () => this.onReset());
+    source.addEventListener('message', (message) => {
+      this.heard();
+      this.handleMessage(message);
+    });
+    source.addEventListener('ping', (message) => {
+      this.heard();
+      let everyS;
+      try {
+        everyS = JSON.parse(message.data).every_s;
+      } catch {
+        everyS = undefined;
+      }
+      if (Number.isInteger(everyS) && everyS > 0) {
+        this.silenceLimitMs = 2 * everyS * 1000 + SILENCE_MARGIN_MS;
+      }
+    });
+    source.addEventListener('status', (message) => {
+      this.heard();
+      let redis;
+      try {
+        redis = JSON.parse(message.data).redis;
+      } catch {
+        redis = undefined;
+      }
+      if (redis === 'unavailable') {
+        this.setState(FeedState.STALLED);
+      } else if (redis === 'ok' && this.state === FeedState.STALLED) {
+        this.setState(FeedState.LIVE);
+      }
+    });
+    source.addEventListener('reset', () => {
+      this.heard();
+      this.onReset();
+    });
     // The server ends the stream of a credential that was revoked, expired
     // or signed out; opening it again could only fail.
     source.addEventListener('signed-out', () => {
@@ -154,6 +226,8 @@ export class Feed {
     this.generation++;
     clearTimeout(this.reopenTimer);
     this.reopenTimer = null;
+    clearInterval(this.silenceTimer);
+    this.silenceTimer = null;
     if (this.source) {
       this.source.close();
       this.source = null;

@@ -3,7 +3,7 @@
 // numbers beyond double precision, string escapes, key order and duplicate
 // keys appear exactly as they were published.
 
-import { h } from './dom.js';
+import { h, visibleText } from './dom.js';
 
 const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
 const PUNCTUATION = new Set(['{', '}', '[', ']', ':', ',']);
@@ -125,7 +125,8 @@ export function prettyText(text) {
 
 /**
  * Creates a <pre> with the pretty-printed, highlighted JSON, or null when
- * the text is not JSON.
+ * the text is not JSON. Bidirectional controls and invisible characters
+ * appear as marked escapes (visibleText).
  */
 export function prettyElement(text, props = {}) {
   const segments = prettySegments(text);
@@ -135,12 +136,12 @@ export function prettyElement(text, props = {}) {
 
   const pre = h('pre', { class: 'code-block json', ...props });
   if (segments.length > HIGHLIGHT_MAX_TOKENS) {
-    pre.textContent = segments.map((segment) => segment[0]).join('');
+    pre.append(visibleText(segments.map((segment) => segment[0]).join('')));
     return pre;
   }
   for (const [segmentText, className] of segments) {
     if (className) {
-      pre.append(h('span', { class: className }, segmentText));
+      pre.append(h('span', { class: className }, visibleText(segmentText)));
     } else {
       pre.append(document.createTextNode(segmentText));
     }

@@ -4,12 +4,16 @@
 // so the view reloads the captures when one arrives.
 
 import { api } from './api.js';
-import { code, copyButton, formatBytes, h, replaceChildren, timeElement } from './dom.js';
+import { code, copyButton, formatBytes, h, httpStatusClass, replaceChildren, timeElement, visibleText } from './dom.js';
 import { actionError, announce, confirmAction } from './dialog.js';
 import { prettyElement } from './json.js';
 
 const CAPTURE_LIMIT = 50;
+// Body bytes a capture stores. body_truncated marks a longer body.
+const CAPTURE_BODY_MAX = 262144;
 const RELOAD_DELAY_MS = 250;
+// The ids the server accepts for a sink. PUT rejects others with 422.
+const SINK_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export class SinkView {
   constructor({ list, count, detail, openForm, openInput }) {
@@ -136,7 +140,8 @@ export class SinkView {
     if (token !== this.loadToken) {
       return;
     }
-    this.capturesBox = h('section', { class: 'card', 'aria-labelledby': 'captures-heading', id: 'captures' });
+    // A sink with an invalid id cannot exist, so it has no captures to show.
+    this.capturesBox = SINK_ID_PATTERN.test(sinkId) ? h('section', { class: 'card', 'aria-labelledby': 'captures-heading', id: 'captures' }) : null;
     replaceChildren(
       this.detail,
       h(
@@ -178,12 +183,34 @@ export class SinkView {
         h('p', { class: 'muted note', id: 'sink-counters' }, `${plural(sinceConfig)} since the configuration was set, ${plural(requests)} in all.`),
       );
     }
+    const url = `/sink/${this.sinkId}`;
     if (current) {
       body.append(
         h('details', { class: 'current-config' }, h('summary', null, 'Current configuration (JSON)'), h('pre', { class: 'code-block', id: 'sink-config-json', tabindex: '0' }, JSON.stringify(current, null, 2))),
       );
+    } else if (!SINK_ID_PATTERN.test(this.sinkId)) {
+      body.append(
+        h('p', { class: 'notice notice-error', id: 'sink-missing' }, `"${this.sinkId}" is not a valid sink id: use 1 to 63 lowercase letters, digits, "_" or "-", starting with a letter or digit.`),
+      );
+      return box;
+    } else if (!this.sinks.has(this.sinkId)) {
+      // Only configured sinks and those named after an integration exist,
+      // and the list contains every one that this session may see.
+      body.append(
+        h(
+          'p',
+          { class: 'muted note', id: 'sink-missing' },
+          'No such sink: requests to ',
+          code(url),
+          ' get 404.',
+          this.mayChange() ? ' Saving answers below creates the sink.' : '',
+        ),
+      );
+      if (!this.mayChange()) {
+        return box;
+      }
     } else {
-      body.append(h('p', { class: 'muted note' }, 'Not configured: the sink answers 200 with an empty body.'));
+      body.append(h('p', { class: 'muted note' }, 'Not configured: the sink answers 200 with {"received": true, "capture_id": "cap_…"}.'));
     }
     body.append(this.renderForm(current || {}, view?.integration_id || this.sinks.get(this.sinkId)?.integration_id || ''));
     return box;
@@ -246,7 +273,10 @@ export class SinkView {
             'div',
             { class: 'form-buttons' },
             h('button', { type: 'submit', class: 'button-primary', id: 'sink-save' }, 'Save answers'),
-            h('button', { type: 'button', class: 'button-ghost', id: 'sink-delete', onclick: () => this.deleteSink() }, 'Remove configuration'),
+            // A sink that does not exist has nothing to remove (DELETE returns 404).
+            this.sinks.has(this.sinkId)
+              ? h('button', { type: 'button', class: 'button-ghost', id: 'sink-delete', onclick: () => this.deleteSink() }, 'Remove configuration')
+              : null,
           )
         : h('p', { class: 'muted note', id: 'sink-read-only' }, 'This session can read sinks but not change them.'),
     );
@@ -383,8 +413,11 @@ export class SinkView {
         h(
           'span',
           { class: 'capture-meta' },
+          answerTag(capture.answer),
           signatureTag(capture.signature),
-          h('span', { class: 'muted' }, formatBytes(body.bytes ? body.bytes.length : capture.body_bytes)),
+          // body_bytes is the size received, and the stored body may be shorter.
+          h('span', { class: 'muted capture-size' }, formatBytes(typeof capture.body_bytes === 'number' ? capture.body_bytes : body.bytes?.length)),
+          capture.body_truncated ? truncatedTag() : null,
           timeElement(received),
         ),
       ),
@@ -410,11 +443,11 @@ export class SinkView {
             'tbody',
             null,
             Object.entries(headers).map(([name, value]) =>
-              h('tr', { dataset: { header: name.toLowerCase() } }, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'mono' }, String(value))),
+              h('tr', { dataset: { header: name.toLowerCase() } }, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'mono' }, visibleText(String(value)))),
             ),
           ),
         ),
-        h('h5', null, 'Body ', body.text !== null ? copyButton(body.text, 'Copy body') : null),
+        h('h5', null, 'Body ', capture.body_truncated ? truncatedTag() : null, ' ', body.text !== null ? copyButton(body.text, 'Copy body') : null),
         body.element,
       ),
     );
@@ -539,6 +572,18 @@ function headerValue(headers, name) {
   return null;
 }
 
+/** Creates the tag of the sink's response status, or null without one. */
+function answerTag(answer) {
+  if (typeof answer?.status !== 'number') {
+    return null;
+  }
+  return h('span', { class: `http-status capture-answer ${httpStatusClass(answer.status)}`, title: 'Status of the sink\'s response' }, `responded ${answer.status}`);
+}
+
+function truncatedTag() {
+  return h('span', { class: 'tag tag-warning', dataset: { truncated: 'true' }, title: `The inspector kept only the first ${formatBytes(CAPTURE_BODY_MAX)} of this body` }, 'truncated');
+}
+
 function signatureTag(signature) {
   if (!signature || !signature.checked) {
     return null;
@@ -575,6 +620,44 @@ function signatureText(signature) {
   return h('span', { dataset: { signature: marker } }, state, explanation);
 }
 
+/**
+ * Returns the offset where an incomplete UTF-8 sequence of 1 to 3 bytes
+ * ends `bytes`, or bytes.length when the last sequence is not cut short.
+ */
+function incompleteTailOffset(bytes) {
+  for (let back = 1; back <= 3 && back <= bytes.length; back++) {
+    const byte = bytes[bytes.length - back];
+    if (byte >= 0x80 && byte <= 0xbf) {
+      continue;
+    }
+    let length = 0;
+    if (byte >= 0xc2 && byte <= 0xdf) {
+      length = 2;
+    } else if (byte >= 0xe0 && byte <= 0xef) {
+      length = 3;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      length = 4;
+    }
+    return length > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
+/**
+ * Decodes UTF-8 bytes, or returns null when they are not UTF-8. A cut
+ * body may end inside a character, so with `cut` its incomplete final
+ * sequence is dropped, as the server's hg_json_set_body does.
+ */
+function decodeUtf8(bytes, cut) {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const end = cut ? incompleteTailOffset(bytes) : bytes.length;
+  try {
+    return decoder.decode(bytes.subarray(0, end));
+  } catch {
+    return null;
+  }
+}
+
 /** Decodes a capture body: { bytes, text (null unless UTF-8), element }. */
 function captureBody(capture) {
   let bytes = null;
@@ -582,11 +665,7 @@ function captureBody(capture) {
   if (typeof capture.body_base64 === 'string') {
     const binary = atob(capture.body_base64);
     bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    try {
-      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-    } catch {
-      text = null;
-    }
+    text = decodeUtf8(bytes, capture.body_truncated === true);
   } else if (typeof capture.body === 'string' && capture.body_encoding !== 'base64') {
     text = capture.body;
   }
@@ -605,7 +684,7 @@ function captureBody(capture) {
   } else if (text === '') {
     element = h('p', { class: 'muted note' }, 'empty');
   } else {
-    element = prettyElement(text, { tabindex: '0' }) || h('pre', { class: 'code-block', tabindex: '0' }, text);
+    element = prettyElement(text, { tabindex: '0' }) || h('pre', { class: 'code-block', tabindex: '0' }, visibleText(text));
   }
   return { bytes, text, element };
 }

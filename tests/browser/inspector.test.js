@@ -16,7 +16,7 @@ const { after, before, test } = require('node:test');
 const { chromium } = require('playwright-core');
 
 const { Api } = require('../integration/lib/api');
-const { ADMIN_KEY, freePort, scaled, setupHarness, waitFor } = require('../integration/lib/harness');
+const { ADMIN_KEY, freePort, getStatus, scaled, setupHarness, sleep, waitFor } = require('../integration/lib/harness');
 const { startReceiver } = require('../integration/lib/receiver');
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,6 +38,13 @@ const LIVE_ROW_MS = scaled(3000);
 const SETTLE_MS = scaled(10000);
 const RECONNECT_MS = scaled(20000);
 const OUTAGE_MS = 2500;
+// The sink keeps this many body bytes of a request (SINK_BODY_MAX).
+const SINK_BODY_MAX = 262144;
+const SANDBOX_KEY = 'hgk_sandbox_local_development_key';
+// A right-to-left override makes this name read as "bk_exe.png_rtl", so
+// the page shows such characters as escapes.
+const BIDI_NAME = 'bk_\u202Egnp.exe\u202C_rtl';
+const BIDI_SHOWN = 'bk_\\u202Egnp.exe\\u202C_rtl';
 
 // Registered before setupHarness so the browser closes before the
 // processes it talks to stop.
@@ -58,6 +65,8 @@ let inspectorApi;
 let gateway;
 let inspector;
 let inspectorPort;
+// Environment of the gateway, for restarting it on the same port.
+let gatewayEnv;
 let receiver;
 let integrationKey;
 let hookEndpoint;
@@ -77,7 +86,9 @@ const published = {
 };
 
 async function startInspector() {
-  return harness.startInspector({}, { port: inspectorPort, gatewayPort: gateway.port });
+  // A short Redis deadline, so the live feed notices a Redis pause within
+  // its 5 s blocking read and 1 s more.
+  return harness.startInspector({ HOOKGATE_REDIS_TIMEOUT_MS: '1000' }, { port: inspectorPort, gatewayPort: gateway.port });
 }
 
 function baseUrl() {
@@ -111,6 +122,31 @@ async function openList() {
   await page.locator('#list-view').waitFor({ state: 'visible' });
 }
 
+/**
+ * Starts the gateway again on its previous port, which the inspector
+ * forwards to. harness.startGateway would choose a new port.
+ */
+async function restartGateway() {
+  const port = gateway.port;
+  const env = harness.serviceEnv({ ...gatewayEnv, HOOKGATE_GATEWAY_ADDR: `127.0.0.1:${port}` });
+  const child = harness.spawnLogged('gateway', harness.binary('hookgate-gateway'), [], env, port);
+  await harness.waitReady(child, async () => (await getStatus(port, '/readyz')) === 200);
+  return child;
+}
+
+/** Signs in with a "#key=" link as `role`, confirming the switch when a session exists. */
+async function signInWithLink(key, role) {
+  await page.goto(`${baseUrl()}/#key=${encodeURIComponent(key)}`);
+  const dialog = page.locator('#confirm-dialog');
+  const signedIn = async () =>
+    (await page.locator('#app-view').isVisible()) && (await page.locator('#identity-role').textContent()) === role;
+  await waitFor(async () => (await dialog.isVisible()) || signedIn(), { timeoutMs: 5000, description: 'the switch question or the session' });
+  if (await dialog.isVisible()) {
+    await dialog.getByRole('button', { name: 'Sign in with the link' }).click();
+  }
+  await waitFor(signedIn, { timeoutMs: 5000, description: `the ${role} session` });
+}
+
 /** Returns [name, value] of each request header the page shows for one attempt. */
 function displayedRequestHeaders(attempt) {
   return attempt.locator('.request tr[data-header]').evaluateAll((rows) =>
@@ -125,7 +161,9 @@ before(async () => {
     HOOKGATE_ALLOW_PRIVATE_TARGETS: '1',
     HOOKGATE_INSPECTOR_ADDR: `127.0.0.1:${inspectorPort}`,
   };
-  gateway = await harness.startGateway(shared);
+  // Sandbox mode adds the integration "sandbox", whose reset the page reports.
+  gatewayEnv = { ...shared, HOOKGATE_SANDBOX: '1' };
+  gateway = await harness.startGateway(gatewayEnv);
   // Two retries one second apart: a 500, 500, 200 sink settles in about 2 s.
   await harness.startWorker({ ...shared, HOOKGATE_RETRY_SCHEDULE: '1,1' });
   inspector = await startInspector();
@@ -258,6 +296,35 @@ test('redeliver from the page', { timeout: scaled(30000) }, async () => {
   await second.locator('summary .http-status', { hasText: 'HTTP 200' }).waitFor({ timeout: SETTLE_MS });
   await receiver.waitForRequests(2, { timeoutMs: SETTLE_MS, filter: (r) => r.headers['webhook-id'] === published.eventId });
   assert.equal(receiver.requestsFor(published.eventId).length, 2, 'the receiver got the event twice');
+  await waitFor(async () => !/appears below/.test(await page.locator('#action-status').textContent()), {
+    timeoutMs: 3000,
+    description: 'the status line to stop announcing an attempt that arrived',
+  });
+});
+
+test('delivery buttons name their target', { timeout: scaled(30000) }, async () => {
+  const deliveryId = await page.locator('.delivery').first().getAttribute('data-delivery-id');
+  const endpointId = hookEndpoint.id;
+  const names = [
+    `Redeliver now: delivery ${deliveryId}`,
+    `Send test event: endpoint ${endpointId}`,
+    `Disable endpoint ${endpointId}`,
+    `Copy delivery id ${deliveryId}`,
+  ];
+  await page.locator('.delivery button[data-action="disable"]').first().waitFor();
+  for (const name of names) {
+    assert.equal(await page.getByRole('button', { name, exact: true }).count(), 1, `one button named "${name}"`);
+  }
+
+  // Enter right after the dialog opens must not confirm the action.
+  await page.getByRole('button', { name: names[0], exact: true }).click();
+  const dialog = page.locator('#confirm-dialog');
+  await dialog.waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-cancel', 'the dialog focuses Cancel');
+  await page.keyboard.press('Enter');
+  await dialog.waitFor({ state: 'hidden' });
+  await sleep(300);
+  assert.doesNotMatch(await page.locator('#action-status').textContent(), /queued/, 'no redelivery was queued');
 });
 
 test('replay, test event and endpoint toggle', { timeout: scaled(45000) }, async () => {
@@ -349,12 +416,92 @@ test('sink responds 500, 500, 200 live', { timeout: scaled(60000) }, async (t) =
   await page.locator(`#sinks-list a[href="#sinks/${SINK_ID}"]`).click();
   const captures = page.locator(`#sink-list details.capture[data-webhook-id="${eventId}"]`);
   await waitFor(async () => (await captures.count()) === 3, { timeoutMs: 5000, description: 'three captures of the event' });
+  const answers = await captures.locator('summary .capture-answer').allTextContents();
+  assert.deepEqual(answers, ['responded 200', 'responded 500', 'responded 500'], 'each capture shows the status of the sink response');
   const capture = captures.first();
   await capture.locator('summary').click();
   assert.equal(await capture.locator('tr[data-header="webhook-id"] td').textContent(), eventId, 'captured webhook-id header');
   assert.match(await capture.locator('pre').textContent(), /"payment_id": "p_browser_1"/, 'captured body');
   assert.match(await capture.locator('[data-signature]').first().getAttribute('data-signature'), /verified|failed|unknown|not-checked/, 'signature state shown');
   await screenshot('sinks');
+});
+
+// Published with BIDI_NAME in its payload, and checked again in its sink capture.
+let bidiEventId = null;
+
+test('detail shows bidi controls', { timeout: scaled(30000) }, async () => {
+  const put = await inspectorApi.request('PUT', `/api/v1/sinks/${SINK_ID}`, {
+    key: ADMIN_KEY,
+    json: { status: 200, headers: { 'X-File': BIDI_NAME }, body: `saved ${BIDI_NAME}`, endpoint_id: sinkEndpoint.id },
+  });
+  assert.equal(put.status, 200, `sink answer set: ${put.describe()}`);
+  const body = `{"type":"payment.succeeded","file":"${BIDI_NAME}"}`;
+  bidiEventId = await publish(body);
+  await page.goto(`${baseUrl()}/#event/${INTEGRATION}/${bidiEventId}`);
+  const attempt = page.locator('.delivery .attempt[data-attempt="1"]');
+  await attempt.locator('summary .http-status', { hasText: 'HTTP 200' }).waitFor({ timeout: SETTLE_MS });
+
+  const pretty = page.locator('#payload-pretty');
+  assert.ok((await pretty.textContent()).includes(`"file": "${BIDI_SHOWN}"`), 'pretty view shows the escapes');
+  assert.equal(await pretty.locator('.hidden-char').count(), 2, 'pretty view marks both characters');
+  await page.getByRole('button', { name: 'Raw', exact: true }).click();
+  assert.equal(await page.locator('#payload-raw').textContent(), body.replace(BIDI_NAME, BIDI_SHOWN), 'raw view shows the escapes');
+
+  await page.evaluate(() => {
+    navigator.clipboard.writeText = async (text) => {
+      window.hookgateCopied = text;
+    };
+  });
+  await page.locator('#payload-raw').locator('xpath=ancestor::section').getByRole('button', { name: /^Copy raw/ }).click();
+  assert.equal(await page.evaluate(() => window.hookgateCopied), body, 'Copy raw copies the published bytes');
+
+  assert.equal(await attempt.locator('.response-body').textContent(), `saved ${BIDI_SHOWN}`, 'response body shows the escapes');
+  assert.equal(await attempt.locator('.response tr[data-header="x-file"] td').textContent(), BIDI_SHOWN, 'response header shows the escapes');
+});
+
+test('sink capture of a cut body', { timeout: scaled(30000) }, async () => {
+  // The stored start of this body ends inside the two bytes of "é".
+  const body = Buffer.concat([Buffer.alloc(SINK_BODY_MAX - 1, 'a'), Buffer.from('é'), Buffer.alloc(300000 - SINK_BODY_MAX - 1, 'b')]);
+  const sent = await inspectorApi.request('POST', `/sink/${SINK_ID}`, {
+    body,
+    // Node sends a latin1 string as its bytes, so this is BIDI_NAME in UTF-8.
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-File': Buffer.from(BIDI_NAME).toString('latin1') },
+  });
+  assert.equal(sent.status, 200, `sink request: ${sent.describe()}`);
+  const stored = (await inspectorApi.request('GET', `/api/v1/sinks/${SINK_ID}/requests?limit=1`, { key: ADMIN_KEY })).json().requests[0];
+  assert.equal(stored.body_truncated, true, 'the sink stored only the start of the body');
+
+  await page.goto(`${baseUrl()}/#sinks/${SINK_ID}`);
+  const capture = page.locator(`#sink-list details.capture[data-capture-id="${stored.id}"]`);
+  await capture.waitFor();
+  const meta = capture.locator('summary .capture-meta');
+  assert.match(await meta.textContent(), /293\.0 KiB/, 'the size is body_bytes, not the stored size');
+  assert.equal(await meta.locator('.tag', { hasText: 'truncated' }).count(), 1, 'a truncated tag');
+  await capture.locator('summary').click();
+  assert.equal(await capture.getByText(/not UTF-8/).count(), 0, 'the body is not called binary');
+  assert.equal(await capture.locator('.capture-body pre').last().textContent(), 'a'.repeat(SINK_BODY_MAX - 1), 'the text before the cut character');
+  assert.equal(await capture.locator('tr[data-header="x-file"] td').textContent(), BIDI_SHOWN, 'a header value shows the escapes');
+
+  const signed = page.locator(`#sink-list details.capture[data-webhook-id="${bidiEventId}"]`);
+  await signed.locator('summary').click();
+  assert.ok((await signed.locator('.capture-body pre').last().textContent()).includes(BIDI_SHOWN), 'a captured body shows the escapes');
+});
+
+test('unknown sink id says so', { timeout: scaled(30000) }, async () => {
+  const unknown = `nosuch-${suffix}`;
+  await page.goto(`${baseUrl()}/#sinks/${unknown}`);
+  const detail = page.locator('#sink-detail');
+  await detail.locator('#sink-title', { hasText: unknown }).waitFor();
+  await detail.locator('#sink-config-heading').waitFor();
+  assert.match(await detail.textContent(), /No such sink/, 'the page says the sink does not exist');
+  assert.doesNotMatch(await detail.textContent(), /answers 200/, 'no claim that the sink answers');
+  assert.equal(await page.locator('#sink-form').count(), 1, 'the form can create the sink');
+
+  await page.goto(`${baseUrl()}/#sinks/Not%20valid`);
+  await detail.locator('#sink-title', { hasText: 'Not valid' }).waitFor();
+  await detail.locator('#sink-config-heading').waitFor();
+  assert.match(await detail.textContent(), /not a valid sink id/, 'the page says the id is invalid');
+  assert.equal(await page.locator('#sink-form').count(), 0, 'no form that cannot save');
 });
 
 test('filters live in the URL', { timeout: scaled(30000) }, async () => {
@@ -484,6 +631,24 @@ test('reload during a Redis outage recovers', { timeout: scaled(60000) }, async 
   }
 });
 
+test('badge waits for a paused Redis', { timeout: scaled(60000) }, async () => {
+  await openList();
+  await page.locator('#connection[data-state="live"]').waitFor();
+  inspectorDown = true;
+  try {
+    process.kill(harness.redis.pid, 'SIGSTOP');
+    try {
+      await page.locator('#connection[data-state="stalled"]').waitFor({ timeout: scaled(10000) });
+      assert.equal(await page.locator('#connection-text').textContent(), 'Waiting for Redis…', 'badge text');
+    } finally {
+      process.kill(harness.redis.pid, 'SIGCONT');
+    }
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: RECONNECT_MS });
+  } finally {
+    inspectorDown = false;
+  }
+});
+
 test('search opens the event', { timeout: scaled(30000) }, async () => {
   await openList();
   await page.getByLabel(/Search by event id/).fill(published.correlationId);
@@ -560,6 +725,9 @@ test('viewer token sees no actions', { timeout: scaled(30000) }, async (t) => {
   await page.locator('#sink-read-only').waitFor();
   assert.equal(await page.locator('#sink-save').count(), 0, 'no save button for a viewer');
   assert.equal(await page.locator('#captures-clear').count(), 0, 'no clear button for a viewer');
+  await page.goto(`${baseUrl()}/#sinks/nosuch-${suffix}`);
+  await page.locator('#sink-detail #sink-config-heading').waitFor();
+  assert.equal(await page.locator('#sink-form').count(), 0, 'no form for a sink a viewer cannot create');
 
   const rejected = await inspectorApi.request(
     'POST',
@@ -619,6 +787,20 @@ test('integration key via fragment', { timeout: scaled(30000) }, async () => {
   assert.equal(await integrationInput.isDisabled(), true, 'the integration filter cannot change');
   await row(published.eventId).waitFor();
   assert.equal(await page.locator('#events-table').evaluate((t) => t.classList.contains('hide-integration')), true, 'no integration column');
+});
+
+test('id search by integration key', { timeout: scaled(30000) }, async () => {
+  await openList();
+  const last = published.eventId.slice(-1);
+  const unknownId = `${published.eventId.slice(0, -1)}${last === '0' ? '1' : '0'}`;
+  await page.getByLabel(/Search by event id/).fill(unknownId);
+  await page.getByLabel(/Search by event id/).press('Enter');
+  const box = page.locator('#search-results');
+  await box.locator('.search-header').waitFor();
+  const text = await box.textContent();
+  assert.doesNotMatch(text, /choose an integration/, 'no advice that the integration key cannot follow');
+  assert.match(text, /not searched in payloads/, 'the reason payloads were not searched');
+  await box.getByRole('button', { name: 'Close results' }).click();
 });
 
 test('fragment key confirms before switching', { timeout: scaled(30000) }, async () => {
@@ -774,6 +956,49 @@ test('second confirmation survives the first close', { timeout: scaled(30000) },
   assert.equal(outcome.firstResult, false, 'the first confirmation was cancelled');
   assert.equal(outcome.openAfter, true, 'the second confirmation stays open');
   assert.equal(outcome.secondResult, false, 'the second confirmation ends by its own cancel');
+});
+
+test('sandbox reset is announced', { timeout: scaled(30000) }, async () => {
+  await signInWithLink(ADMIN_KEY, 'admin');
+  const eventId = await api.publishAccepted('sandbox', SANDBOX_KEY, '{"type":"booking.created","booking_id":"b_sandbox"}');
+  await page.goto(`${baseUrl()}/#event/sandbox/${eventId}`);
+  await page.locator('.detail-title').waitFor();
+
+  const reset = await api.request('POST', '/api/v1/sandbox/reset', { key: ADMIN_KEY });
+  assert.equal(reset.status, 200, `reset: ${reset.describe()}`);
+  await waitFor(async () => new URL(page.url()).hash === '', { timeoutMs: LIVE_ROW_MS, description: 'the detail to close' });
+  assert.match(await page.locator('#action-status').textContent(), /sandbox was deleted or reset/, 'the status line says why');
+});
+
+test('dashboard reports the gateway down', { timeout: scaled(45000) }, async () => {
+  // The inspector answers 503 while the gateway is down, which the browser
+  // logs as console errors.
+  inspectorDown = true;
+  try {
+    await harness.stop(gateway);
+    try {
+      await page.reload();
+      await page.locator('#app-view').waitFor({ state: 'visible' });
+      await waitFor(async () => /gateway is not responding/.test(await page.locator('#filters-note').textContent()), {
+        timeoutMs: 5000,
+        description: 'the note on the filter suggestions',
+      });
+      await page.goto(`${baseUrl()}/#dashboard`);
+      await waitFor(async () => /gateway is not responding/.test(await page.locator('#dashboard-message').textContent()), {
+        timeoutMs: 5000,
+        description: 'the dashboard message',
+      });
+      const dashboardText = await page.locator('#dashboard-view').textContent();
+      assert.doesNotMatch(dashboardText, /No integration to show yet/, 'no false empty state');
+      assert.doesNotMatch(dashboardText, /Loading…/, 'no endless loading');
+    } finally {
+      gateway = await restartGateway();
+    }
+    // The dashboard tries again by itself.
+    await page.locator(`#dashboard-integration option[value="${INTEGRATION}"]`).waitFor({ state: 'attached', timeout: scaled(10000) });
+  } finally {
+    inspectorDown = false;
+  }
 });
 
 test('page has no script or CSP errors', () => {
