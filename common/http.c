@@ -1057,35 +1057,37 @@ static bool similar_route(const hg_http_options *o, const char *path,
     return false;
 }
 
-/* Returns true when every If-Match line of a state-changing request is
- * "*" (or there is none). hookgate sends no entity tags, so no current
- * representation matches a listed tag, and RFC 9110 (section 13.1.1)
- * forbids performing the method when the condition is false. Ignoring
- * the header would let a client that relies on it lose updates. "*" is
- * left to the route, which returns 404 when the resource is missing. */
-static bool if_match_holds(const hg_req *r, htp_method method)
+bool hg_req_if_match_fails(const hg_req *r)
 {
-    const char *lines[8];
-    size_t n;
+    htp_method method = r->method;
+    evhtp_kv_t *kv;
 
-    if (method != htp_method_POST && method != htp_method_PUT &&
-        method != htp_method_PATCH && method != htp_method_DELETE)
-        return true;
-    n = hg_req_header_all(r, "If-Match", lines, 8);
-    if (n > 8)
+    if (r->req == NULL || r->req->headers_in == NULL ||
+        (method != htp_method_POST && method != htp_method_PUT &&
+         method != htp_method_PATCH && method != htp_method_DELETE))
         return false;
-    for (size_t i = 0; i < n; i++) {
-        const char *v = lines[i];
+    TAILQ_FOREACH(kv, r->req->headers_in, next) {
+        const char *v;
         size_t len;
 
-        v += strspn(v, " \t");
+        if (kv->key == NULL || strcasecmp(kv->key, "If-Match") != 0)
+            continue;
+        v = kv->val != NULL ? kv->val + strspn(kv->val, " \t") : "";
         len = strlen(v);
         while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
             len--;
         if (len != 1 || v[0] != '*')
-            return false;
+            return true;
     }
-    return true;
+    return false;
+}
+
+bool hg_req_preconditions_hold(hg_req *r)
+{
+    if (!hg_req_if_match_fails(r))
+        return true;
+    hg_reply_problem(r, HG_E_PRECONDITION_FAILED, "%s", HG_IF_MATCH_DETAIL);
+    return false;
 }
 
 static void dispatch(hg_req *r)
@@ -1114,15 +1116,6 @@ static void dispatch(hg_req *r)
         if (route->method == method ||
             (r->head && route->method == htp_method_GET)) {
             r->route = route;
-            if (!if_match_holds(r, method)) {
-                hg_reply_problem(r, HG_E_PRECONDITION_FAILED,
-                                 "If-Match lists an entity tag, but hookgate "
-                                 "sends none, so no tag matches and nothing "
-                                 "was changed. Send the request without "
-                                 "If-Match (changes are last-writer-wins) or "
-                                 "with If-Match: *");
-                return;
-            }
             route->handler(r);
             return;
         }

@@ -133,6 +133,9 @@ struct hg_req {
     /* Handler state, freed with the request by data_free. */
     void *data;
     void (*data_free)(void *data);
+    /* The step that the process's authorization runs next, kept while it
+     * checks the request's preconditions first. */
+    void (*authorized_next)(struct hg_req *r);
     /* Set by the process's authentication step. auth_actor names the
      * caller in audit records: "admin", "key:<key id>", "client:<id>".
      * auth_role is the inspector role of a person signed in: "admin",
@@ -202,6 +205,20 @@ const char *hg_method_name(htp_method method);
 
 /* Request accessors. */
 const char *hg_req_header(const hg_req *r, const char *name);
+/* Returns true when a POST, PUT, PATCH or DELETE has an If-Match line
+ * other than "*" (RFC 9110, section 13.1.1). hookgate sends no entity
+ * tags, so no current representation matches a listed tag, and ignoring
+ * the header would let a client that relies on it lose updates. */
+bool hg_req_if_match_fails(const hg_req *r);
+/* Replies 412 and returns false when hg_req_if_match_fails(). Routes call
+ * it once the request is authorized and would otherwise succeed, because a
+ * precondition must not replace a 401 or a 404. */
+bool hg_req_preconditions_hold(hg_req *r);
+#define HG_IF_MATCH_DETAIL                                                    \
+    "If-Match lists an entity tag, but hookgate sends none, so no tag "     \
+    "matches and nothing was changed. Send the request without If-Match "   \
+    "(changes are last-writer-wins) or with If-Match: *"
+
 /* Stores the values of every header line named name (case-insensitive),
  * in order, in out (at most cap), and returns how many lines there are,
  * which may exceed cap. The values belong to the request. */

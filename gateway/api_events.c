@@ -159,7 +159,7 @@ reply_problem_authorized(hg_req *r, unsigned scope, hg_error code,
         r->data_free(r->data);
     r->data = p;
     r->data_free = free;
-    gw_authorize(r, r->params[0], scope, reply_held_problem);
+    gw_authorize_for_error(r, r->params[0], scope, reply_held_problem);
 }
 
 /* ---- request checks ----------------------------------------------------- */
@@ -684,6 +684,13 @@ void gw_publish_event(hg_req *r)
     if (reply_intake_error(r, res, &info) || !choose_type(r, &info, s) ||
         !read_publish_headers(r, s))
         return;
+    /* The credential is checked by the publish script, together with the
+     * write, so a failed If-Match is sent only to an authorized caller. */
+    if (hg_req_if_match_fails(r)) {
+        reply_problem_authorized(r, SCOPE_PUBLISH, HG_E_PRECONDITION_FAILED,
+                                 "%s", HG_IF_MATCH_DETAIL);
+        return;
+    }
     gw_set_actor(r, &s->cred, "");
     gw_publish_start(r);
 }

@@ -701,10 +701,24 @@ static void authorize_delegated(hg_req *r, const gw_credential *c,
                   1, 3, argv, NULL);
 }
 
+/* Runs the route's step once the caller is authorized and, for the admin
+ * key and support tokens, the integration is known to exist. */
+static void after_authorization(hg_req *r)
+{
+    if (hg_req_preconditions_hold(r))
+        r->authorized_next(r);
+}
+
 static void authorize(hg_req *r, const char *integration_id, unsigned scope,
-                      bool existing, void (*next)(hg_req *r))
+                      bool existing, bool preconditions,
+                      void (*next)(hg_req *r))
 {
     gw_credential c;
+
+    if (preconditions) {
+        r->authorized_next = next;
+        next = after_authorization;
+    }
 
     if (!atomic_load(&gw_redis_verified)) {
         hg_reply_problem(r, HG_E_UNAVAILABLE,
@@ -725,13 +739,19 @@ static void authorize(hg_req *r, const char *integration_id, unsigned scope,
 void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
                   void (*next)(hg_req *r))
 {
-    authorize(r, integration_id, scope, false, next);
+    authorize(r, integration_id, scope, false, true, next);
 }
 
 void gw_authorize_existing(hg_req *r, const char *integration_id,
                            unsigned scope, void (*next)(hg_req *r))
 {
-    authorize(r, integration_id, scope, true, next);
+    authorize(r, integration_id, scope, true, true, next);
+}
+
+void gw_authorize_for_error(hg_req *r, const char *integration_id,
+                            unsigned scope, void (*next)(hg_req *r))
+{
+    authorize(r, integration_id, scope, false, false, next);
 }
 
 bool gw_check_integration_param(hg_req *r, const char *id)

@@ -128,10 +128,16 @@ void gw_thread_free(gw_thread *t);
 
 /* Authenticates the request, then checks that the caller may act on
  * integration_id (NULL: admin only) with scope, and applies the rate
- * limits. On success sets r->auth_* and the RateLimit headers and calls
- * next(r); otherwise sends 401, 403, 429 or 503 itself. */
+ * limits. On success sets r->auth_* and the RateLimit headers, evaluates
+ * If-Match (hg_req_preconditions_hold) and calls next(r); otherwise sends
+ * 401, 403, 412, 429 or 503 itself. */
 void gw_authorize(hg_req *r, const char *integration_id, unsigned scope,
                   void (*next)(hg_req *r));
+/* gw_authorize() without If-Match, for a next step that only sends a
+ * client error: a request that fails anyway ignores its preconditions
+ * (RFC 9110, section 13.2.1). */
+void gw_authorize_for_error(hg_req *r, const char *integration_id,
+                            unsigned scope, void (*next)(hg_req *r));
 /* Reads the credential of a publish (an event or a test event); sends 401
  * (or TOKEN_EXPIRED) and returns false when it is missing or invalid.
  * Inspector sessions and support tokens get 403 FORBIDDEN unless

@@ -433,7 +433,8 @@ static void resolve(hg_req *r, const char *token, bool from_cookie,
 static void authorized(hg_req *r, auth_step *a)
 {
     apply_identity(r, &a->id);
-    a->next(r);
+    if (hg_req_preconditions_hold(r))
+        a->next(r);
 }
 
 bool insp_read_token(const hg_req *r, char *token, size_t cap,

@@ -583,3 +583,41 @@ test('basic auth still works', async () => {
   });
   assert.equal(res.status, 200, `Basic: ${res.describe()}`);
 });
+
+test('If-Match tag fails after auth', { timeout: scaled(30000) }, async () => {
+  const id = uniqueId('ifmatch');
+  const integration = await api.createIntegration(id);
+  const key = integration.api_key;
+  const endpoint = (await api.request('POST', `${base(id)}/endpoints`, { key, json: { url: PUBLIC_URL, event_types: ['*'] } })).json();
+  const ep = `${base(id)}/endpoints/${endpoint.id}`;
+  const ifMatch = { 'If-Match': '"v1"' };
+  const changes = [
+    ['PATCH', base(id), { name: 'x' }],
+    ['PATCH', ep, { description: 'x' }],
+    ['POST', `${ep}/rotate-secret`, {}],
+    ['POST', `${ep}/disable`, undefined],
+    ['POST', `${ep}/test`, undefined],
+    ['POST', `${base(id)}/keys`, { scopes: ['read'] }],
+    ['POST', `${base(id)}/oauth-clients`, { scopes: ['read'] }],
+    ['PUT', `${base(id)}/alert-rules`, { rules: [] }],
+    ['POST', `${base(id)}/events`, { type: 'ifmatch.test' }],
+    ['DELETE', ep, undefined],
+  ];
+  for (const [method, path, json] of changes) {
+    const label = `${method} ${path.replace(base(id), '')}`;
+    const res = await api.request(method, path, { key, json, headers: ifMatch });
+    assertProblem(res, 412, 'PRECONDITION_FAILED', label);
+    const anonymous = await api.request(method, path, { json, headers: ifMatch });
+    assert.equal(anonymous.status, 401, `${label} without a credential: ${anonymous.describe()}`);
+  }
+  const admin = await api.request('POST', '/api/v1/status/incidents', { key: ADMIN_KEY, json: {}, headers: ifMatch });
+  assertProblem(admin, 412, 'PRECONDITION_FAILED', 'admin route');
+  // The resource is looked up by the same script that changes it, after
+  // the precondition, so a missing one gets 412 too.
+  const missing = await api.request('DELETE', `${base(id)}/endpoints/${MISSING_ENDPOINT}`, { key, headers: ifMatch });
+  assert.equal(missing.status, 412, `missing endpoint: ${missing.describe()}`);
+  const stars = Object.fromEntries([['If-Match', Array(9).fill('*')]]);
+  const starred = await api.request('PATCH', ep, { key, json: { description: 'stars' }, headers: stars });
+  assert.equal(starred.status, 200, `nine If-Match: * lines: ${starred.describe()}`);
+  assert.equal((await api.request('GET', ep, { key })).json().description, 'stars', 'only the starred change was made');
+});

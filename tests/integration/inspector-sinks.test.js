@@ -893,3 +893,17 @@ test('invalid configs are rejected with the field', { timeout: scaled(30000) }, 
   assertProblem(await inspector.request('GET', `/api/v1/sinks/${sinkId}`, { key: ADMIN_KEY }), 404, 'NOT_FOUND', 'no sink');
   assert.equal((await sendToSink(sinkId)).status, 404, 'the sink does not answer');
 });
+
+test('If-Match applies to the API only', { timeout: scaled(20000) }, async () => {
+  const integration = await newIntegration('ifmatch');
+  const sinkId = uniqueId('ifmatch-sink');
+  const ifMatch = { 'If-Match': '"v1"' };
+  await putSink(sinkId, integration.apiKey, { status: 201 });
+  const put = await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, { key: integration.apiKey, json: { status: 202 }, headers: ifMatch });
+  assertProblem(put, 412, 'PRECONDITION_FAILED', 'PUT of a sink with an If-Match tag');
+  const anonymous = await inspector.request('PUT', `/api/v1/sinks/${sinkId}`, { json: { status: 202 }, headers: ifMatch });
+  assert.equal(anonymous.status, 401, `the credential is checked first: ${anonymous.describe()}`);
+  // A sink records whatever a sender sends, preconditions included.
+  const received = await sendToSink(sinkId, { body: Buffer.from('{}'), headers: { ...ifMatch, 'Content-Type': 'application/json' } });
+  assert.equal(received.status, 201, 'the sink answers as configured');
+});
