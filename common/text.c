@@ -141,8 +141,11 @@ long hg_percent_decode(const char *src, size_t len, char *dst, size_t cap,
         }
         n++;
     }
-    if (dst != NULL)
+    if (dst != NULL) {
+        if (n >= cap)
+            return -1;
         dst[n] = '\0';
+    }
     return (long)n;
 }
 

@@ -377,8 +377,10 @@ static void list_authorized(hg_req *r)
     r->data_free = free_list_state;
     if (!gw_query_limit(r, PAGE_DEFAULT, PAGE_MAX, &s->limit))
         return;
+    /* The query splitter decoded the value already. */
     if (cursor != NULL &&
-        (gw_query_decode(cursor, s->cursor, sizeof(s->cursor)) != 0 ||
+        (snprintf(s->cursor, sizeof(s->cursor), "%s", cursor) >=
+             (int)sizeof(s->cursor) ||
          !hg_integration_id_valid(s->cursor))) {
         hg_reply_problem(r, HG_E_VALIDATION_ERROR,
                          "\"cursor\" must be the next_cursor of a previous "

@@ -1232,9 +1232,20 @@ static void hub_read(struct feed_hub *hub)
     }
     snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
     snprintf(count, sizeof(count), "%d", READ_BATCH);
-    const char *argv[] = {
-        "XREAD", "COUNT", count, "BLOCK", block, "STREAMS", HG_KEY_ACTIVITY,
-        insp_stream_id_format(hub->last, from, sizeof(from))};
+    insp_stream_id_format(hub->last, from, sizeof(from));
+    /* After failed reads the first one does not block, so the clients
+     * hear that Redis is back without waiting for a new entry. */
+    if (hub->redis_down) {
+        const char *argv[] = {"XREAD", "COUNT", count, "STREAMS",
+                              HG_KEY_ACTIVITY, from};
+
+        hg_redis_command_argv(hub->in->feed_redis,
+                              hub->in->cfg->redis_timeout_ms, on_hub_read,
+                              hub, 6, argv, NULL);
+        return;
+    }
+    const char *argv[] = {"XREAD", "COUNT",   count,           "BLOCK",
+                          block,   "STREAMS", HG_KEY_ACTIVITY, from};
     hg_redis_command_argv(hub->in->feed_redis,
                           READ_BLOCK_MS + hub->in->cfg->redis_timeout_ms,
                           on_hub_read, hub, 8, argv, NULL);

@@ -42,7 +42,7 @@
 local delivery = redis.call('HMGET', KEYS[1], 'id', 'event_id',
                             'endpoint_id', 'status', 'next_attempt_at',
                             'attempt_count', 'last_attempt_id',
-                            'retry_index', 'lane')
+                            'retry_index', 'lane', 'late_attempt_id')
 
 -- Returns true when a consumer group created again after a loss would only
 -- skip this work entry: the delivery ended through a scheduled attempt.
@@ -59,7 +59,8 @@ if not delivery[1] or
 end
 if delivery[7] == ARGV[15] then
   hg_ack(KEYS[3], ARGV[13], ARGV[1], settled(delivery[4]))
-  return {tonumber(delivery[6]), delivery[4]}
+  return {tonumber(delivery[6]), delivery[4], '',
+          delivery[10] == ARGV[15] and '1' or ''}
 end
 
 local integration = ARGV[12]
@@ -86,6 +87,10 @@ local function set(...)
   for _, v in ipairs({...}) do
     fields[#fields + 1] = v
   end
+end
+if late then
+  -- So that a retry of this script after a timeout reports it late too.
+  set('late_attempt_id', ARGV[15])
 end
 
 if outcome == 'succeeded' then

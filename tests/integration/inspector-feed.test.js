@@ -851,6 +851,10 @@ test('Redis pause sends status messages', { timeout: scaled(60000) }, async () =
   assert.deepEqual(client.statuses[0].data, { redis: 'unavailable' }, 'the reader reports Redis unavailable');
   assert.equal(client.ended, false, 'the stream stays open');
 
+  // The first read after the pause does not block, so "ok" comes without
+  // a new entry.
+  await client.waitFor((c) => c.statuses.length > 1, 'the status after the pause', 8000);
+  assert.deepEqual(client.statuses[1].data, { redis: 'ok' }, 'the reader reports Redis back');
   // The gateway may still be reconnecting to Redis after the pause.
   const eventId = await waitFor(
     async () => {

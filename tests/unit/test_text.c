@@ -78,6 +78,9 @@ START_TEST(percent_capacity_counts_the_nul)
     ck_assert_int_eq(decode("%41%42%43", 0, out, 3), -1);
     ck_assert_int_eq(decode("", 0, out, 1), 0);
     ck_assert_str_eq(out, "");
+    out[0] = 'x';
+    ck_assert_int_eq(hg_percent_decode("", 0, out, 0, 0), -1);
+    ck_assert_int_eq(out[0], 'x');
 }
 END_TEST
 
