@@ -35,12 +35,38 @@ static int query_int(const hg_req *r, const char *name, int fallback, int lo,
 
 /* ---- activity ----------------------------------------------------------- */
 
+/* The shared stream's last generated id, read just before the records. */
+typedef struct activity_read {
+    char last_id[48];
+} activity_read;
+
+static void on_stream_info(hg_redis_status status, redisReply *reply,
+                           void *arg)
+{
+    hg_req *r = arg;
+    activity_read *a = r->data;
+
+    /* A missing stream is an error reply; the feed then starts at 0-0. */
+    for (size_t i = 0; status == HG_REDIS_OK &&
+                       reply->type == REDIS_REPLY_ARRAY &&
+                       i + 1 < reply->elements;
+         i += 2) {
+        const char *name = hg_reply_str(reply, i, NULL);
+        const char *value = hg_reply_str(reply, i + 1, NULL);
+
+        if (name != NULL && value != NULL &&
+            strcmp(name, "last-generated-id") == 0)
+            snprintf(a->last_id, sizeof(a->last_id), "%s", value);
+    }
+    hg_req_release(r);
+}
+
 static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
 {
     hg_req *r = arg;
+    activity_read *a = r->data;
     int limit = query_int(r, "limit", ACTIVITY_DEFAULT, 1, ACTIVITY_MAX);
     json_t *entries = json_array();
-    const char *newest = NULL;
 
     if (insp_redis_failed(r, status, reply)) {
         json_decref(entries);
@@ -54,8 +80,6 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
         const char *integration = NULL, *sink = NULL, *json = NULL;
         size_t json_len = 0;
 
-        if (newest == NULL)
-            newest = id;
         for (size_t k = 0; fields && k + 1 < fields->elements; k += 2) {
             const char *name = hg_reply_str(fields, k, NULL);
             size_t len;
@@ -88,10 +112,16 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
         if ((int)json_array_size(entries) >= limit)
             break;
     }
-    /* last_id is where a live feed opened now must start (?since=). */
+    /* last_id is where a live feed opened now must start (?since=): the
+     * newest id the shared stream generated, also when its newest entries
+     * were deleted with an integration or belong to an integration the
+     * caller cannot see. An id of a visible record, or of the caller's own
+     * stream, could be older than an XDEL, and the feed would answer every
+     * open from it with a reset. */
     hg_reply_json(r, 200,
                   json_pack("{s:o, s:o}", "entries", entries, "last_id",
-                            newest ? json_string(newest) : json_null()));
+                            a->last_id[0] ? json_string(a->last_id)
+                                          : json_null()));
     hg_req_release(r);
 }
 
@@ -102,9 +132,22 @@ static void activity_authorized(hg_req *r)
 {
     int limit = query_int(r, "limit", ACTIVITY_DEFAULT, 1, ACTIVITY_MAX);
     char count[16], own[HG_KEY_MAX];
+    activity_read *a = calloc(1, sizeof(*a));
 
+    if (a == NULL) {
+        hg_reply_problem(r, HG_E_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    r->data = a;
+    r->data_free = free;
     snprintf(count, sizeof(count), "%d", limit);
     hg_req_async(r, insp->cfg->redis_timeout_ms + 1000);
+    /* Read first, so no record added in between is missed: the list may
+     * then end after last_id, and the feed repeats those records, which
+     * the page merges by id. */
+    hg_req_hold(r);
+    hg_redis_command(insp->redis, 0, on_stream_info, r, "XINFO STREAM %s",
+                     HG_KEY_ACTIVITY);
     hg_redis_command(insp->redis, 0, on_activity, r,
                      "XREVRANGE %s + - COUNT %s",
                      insp_may_see_all(r)

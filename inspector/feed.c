@@ -1023,6 +1023,8 @@ static void reject_catch_up_busy(struct feed_hub *hub, hg_req *r)
                      CATCH_UP_CLIENTS_MAX, CATCH_UP_RETRY_AFTER);
 }
 
+static void send_ping(feed_client *c);
+
 static void start_stream(hg_req *r)
 {
     struct feed_hub *hub = insp->feed;
@@ -1088,8 +1090,10 @@ static void start_stream(hg_req *r)
     hg_reply_header(r, "X-Accel-Buffering", "no");
     hg_stream_start(r, 200, "text/event-stream");
     client_send(c, hello, sizeof(hello) - 1);
-    if (hub->redis_down)
-        client_send(c, STATUS_DOWN, sizeof(STATUS_DOWN) - 1);
+    /* The interval comes at once, so a client does not judge silence by
+     * a default shorter than the configured interval. The Redis status is
+     * not sent here: opening the stream just read Redis. */
+    send_ping(c);
     if (resume) {
         c->last = since;
         c->catching_up = true;
@@ -1312,19 +1316,25 @@ static int feed_client_limit(const hg_config *cfg)
 /* Sends the keep-alive: a comment, which keeps proxies from closing the
  * idle connection, and a "ping" message with the interval, which lets a
  * page notice a connection that stopped carrying anything. */
-static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+static void send_ping(feed_client *c)
 {
-    struct feed_hub *hub = arg;
     char ping[96];
     int len = snprintf(ping, sizeof(ping),
                        ": keepalive\nevent: ping\ndata: {\"every_s\":%d}\n\n",
-                       hub->in->cfg->feed_keepalive_s);
+                       c->hub->in->cfg->feed_keepalive_s);
+
+    client_send(c, ping, (size_t)len);
+}
+
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    struct feed_hub *hub = arg;
     feed_client *c, *tmp;
 
     (void)fd;
     (void)what;
     TAILQ_FOREACH_SAFE(c, &hub->clients, link, tmp)
-        client_send(c, ping, (size_t)len);
+        send_ping(c);
 }
 
 struct feed_hub *feed_hub_new(inspector *in)
