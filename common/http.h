@@ -210,9 +210,11 @@ const char *hg_req_header(const hg_req *r, const char *name);
  * tags, so no current representation matches a listed tag, and ignoring
  * the header would let a client that relies on it lose updates. */
 bool hg_req_if_match_fails(const hg_req *r);
-/* Replies 412 and returns false when hg_req_if_match_fails(). Routes call
- * it once the request is authorized and would otherwise succeed, because a
- * precondition must not replace a 401 or a 404. */
+/* Replies 412 and returns false when hg_req_if_match_fails(). The
+ * authorization steps call it after the credential check, so a caller
+ * without valid credentials still gets 401 (RFC 9110, section 13.2.1).
+ * NOTE: most routes look the resource up in the script that changes it,
+ * after this check, so a missing resource gets 412 rather than 404. */
 bool hg_req_preconditions_hold(hg_req *r);
 #define HG_IF_MATCH_DETAIL                                                    \
     "If-Match lists an entity tag, but hookgate sends none, so no tag "     \

@@ -191,9 +191,13 @@ export function formatDuration(ms) {
 // Bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066
 // to U+2069) and invisible characters (U+00AD, U+200B to U+200D, U+2060,
 // U+FEFF). They reorder or hide the text around them, so that
-// "bk_<U+202E>gnp.exe" reads as "bk_exe.png".
-const HIDDEN_CHAR = /[\u00AD\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/;
-const HIDDEN_CHARS = new RegExp(HIDDEN_CHAR.source, 'g');
+// "bk_<U+202E>gnp.exe" reads as "bk_exe.png". Also the other
+// default-ignorable and blank-looking characters that can hide text: U+034F, U+115F, U+1160, U+17B4, U+17B5, U+180B to U+180F,
+// U+2061 to U+2064, U+3164, U+FFA0, U+FFF9 to U+FFFB and the tag
+// characters U+E0000 to U+E007F.
+const HIDDEN_CHAR =
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E007F}]/u;
+const HIDDEN_CHARS = new RegExp(HIDDEN_CHAR.source, 'gu');
 
 /**
  * Returns text with each bidirectional control or invisible character
@@ -209,12 +213,22 @@ export function visibleText(text) {
   let start = 0;
   for (const match of text.matchAll(HIDDEN_CHARS)) {
     fragment.append(text.slice(start, match.index));
-    const hex = match[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    const hex = match[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
     fragment.append(h('span', { class: 'hidden-char', title: `U+${hex}: invisible or text direction character`, dataset: { char: hex } }, `\\u${hex}`));
-    start = match.index + 1;
+    start = match.index + match[0].length;
   }
   fragment.append(text.slice(start));
   return fragment;
+}
+
+/** Returns text with each character that visibleText() marks written as \uXXXX, for attributes. */
+export function escapeHidden(text) {
+  return String(text).replace(HIDDEN_CHARS, (c) => `\\u${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+/** Creates code() for text from a request, with hidden characters marked as visibleText() does. */
+export function visibleCode(text, extraClass = '') {
+  return h('code', { class: `mono ${extraClass}`.trim(), title: escapeHidden(text) }, visibleText(String(text)));
 }
 
 /** Creates a monospace identifier with its full value in the title, for cut-off ids. */

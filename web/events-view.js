@@ -215,9 +215,11 @@ export class EventsView {
         counts[row.dataset.status]++;
       }
     }
+    // The list holds what the page loaded (recent activity, live events
+    // and older pages), not every event there is, so the count says so.
     const total = this.rows.size;
     const noun = total === 1 ? 'event' : 'events';
-    const parts = [visibleCount === total ? `${total} ${noun}` : `${visibleCount} of ${total} ${noun}`];
+    const parts = [visibleCount === total ? `${total} ${noun} loaded` : `${visibleCount} of ${total} loaded ${noun}`];
     if (counts.failed > 0) {
       parts.push(`${counts.failed} retrying`);
     }

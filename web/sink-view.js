@@ -4,7 +4,7 @@
 // so the view reloads the captures when one arrives.
 
 import { api } from './api.js';
-import { code, copyButton, formatBytes, h, httpStatusClass, replaceChildren, timeElement, visibleText } from './dom.js';
+import { code, copyButton, formatBytes, h, httpStatusClass, replaceChildren, timeElement, visibleCode, visibleText } from './dom.js';
 import { actionError, announce, confirmAction } from './dialog.js';
 import { prettyElement } from './json.js';
 
@@ -94,6 +94,7 @@ export class SinkView {
       sinks = (body?.sinks || body?.data || []).map((sink) => ({ ...sink, id: sink.sink_id || sink.id }));
     } catch (err) {
       if (err.status !== 404 || err.code) {
+        this.listLoaded = false;
         replaceChildren(this.list, h('li', { class: 'notice notice-error', role: 'alert' }, `Loading the sinks failed: ${err.message}`));
         return;
       }
@@ -102,6 +103,7 @@ export class SinkView {
       sinks = [{ id: this.session?.integration_id || 'sandbox', legacy: true }];
     }
     this.sinks = new Map(sinks.map((sink) => [sink.id, sink]));
+    this.listLoaded = true;
     this.count.textContent = sinks.length === 1 ? '1 sink' : `${sinks.length} sinks`;
     if (sinks.length === 0) {
       replaceChildren(this.list, h('li', { class: 'empty-state small' }, 'No sink is configured. Open one by its id to create it.'));
@@ -194,19 +196,28 @@ export class SinkView {
       );
       return box;
     } else if (!this.sinks.has(this.sinkId)) {
-      // Only configured sinks and those named after an integration exist,
-      // and the list contains every one that this session may see.
+      // Only configured sinks and those named after an integration exist.
+      // The list has every one this session may see, so only a session
+      // that sees all of them (no integration of its own) can say that a
+      // sink is missing, and only once the list loaded.
+      const seesAll = !this.session?.integration_id;
+      let text;
+      if (!this.listLoaded) {
+        text = ['The sink list did not load, so whether ', code(url), ' exists is not known.'];
+      } else if (seesAll) {
+        text = ['No such sink: requests to ', code(url), ' get 404.'];
+      } else {
+        text = ['No sink of this integration has this id. Another integration may own it.'];
+      }
       body.append(
         h(
           'p',
           { class: 'muted note', id: 'sink-missing' },
-          'No such sink: requests to ',
-          code(url),
-          ' get 404.',
-          this.mayChange() ? ' Saving answers below creates the sink.' : '',
+          ...text,
+          this.mayChange() && this.listLoaded ? ' Saving answers below creates the sink if the id is free.' : '',
         ),
       );
-      if (!this.mayChange()) {
+      if (!this.mayChange() || !this.listLoaded) {
         return box;
       }
     } else {
@@ -409,14 +420,18 @@ export class SinkView {
         'summary',
         null,
         h('span', { class: 'method mono' }, capture.method),
-        h('span', { class: 'capture-main' }, webhookId ? code(webhookId, 'capture-webhook-id') : code(path || '/')),
+        h('span', { class: 'capture-main' }, webhookId ? visibleCode(webhookId, 'capture-webhook-id') : visibleCode(path || '/')),
         h(
           'span',
           { class: 'capture-meta' },
           answerTag(capture.answer),
           signatureTag(capture.signature),
           // body_bytes is the size received, and the stored body may be shorter.
-          h('span', { class: 'muted capture-size' }, formatBytes(typeof capture.body_bytes === 'number' ? capture.body_bytes : body.bytes?.length)),
+          h(
+            'span',
+            { class: 'muted capture-size', title: `${typeof capture.body_bytes === 'number' ? capture.body_bytes : body.bytes?.length} bytes received` },
+            formatBytes(typeof capture.body_bytes === 'number' ? capture.body_bytes : body.bytes?.length),
+          ),
           capture.body_truncated ? truncatedTag() : null,
           timeElement(received),
         ),

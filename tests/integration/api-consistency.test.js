@@ -591,6 +591,7 @@ test('If-Match tag fails after auth', { timeout: scaled(30000) }, async () => {
   const endpoint = (await api.request('POST', `${base(id)}/endpoints`, { key, json: { url: PUBLIC_URL, event_types: ['*'] } })).json();
   const ep = `${base(id)}/endpoints/${endpoint.id}`;
   const ifMatch = { 'If-Match': '"v1"' };
+
   const changes = [
     ['PATCH', base(id), { name: 'x' }],
     ['PATCH', ep, { description: 'x' }],
@@ -610,12 +611,14 @@ test('If-Match tag fails after auth', { timeout: scaled(30000) }, async () => {
     const anonymous = await api.request(method, path, { json, headers: ifMatch });
     assert.equal(anonymous.status, 401, `${label} without a credential: ${anonymous.describe()}`);
   }
+
   const admin = await api.request('POST', '/api/v1/status/incidents', { key: ADMIN_KEY, json: {}, headers: ifMatch });
   assertProblem(admin, 412, 'PRECONDITION_FAILED', 'admin route');
-  // The resource is looked up by the same script that changes it, after
+  // Most routes look the resource up in the script that changes it, after
   // the precondition, so a missing one gets 412 too.
   const missing = await api.request('DELETE', `${base(id)}/endpoints/${MISSING_ENDPOINT}`, { key, headers: ifMatch });
   assert.equal(missing.status, 412, `missing endpoint: ${missing.describe()}`);
+
   const stars = Object.fromEntries([['If-Match', Array(9).fill('*')]]);
   const starred = await api.request('PATCH', ep, { key, json: { description: 'stars' }, headers: stars });
   assert.equal(starred.status, 200, `nine If-Match: * lines: ${starred.describe()}`);

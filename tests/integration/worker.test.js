@@ -122,8 +122,8 @@ test('SIGTERM finishes deliveries in flight', { timeout: scaled(60000) }, async 
 test('stalled worker late failures ignored', { timeout: scaled(90000) }, async () => {
   // Only the worker stopped below takes the entries.
   await harness.stop(takeoverWorker);
-  // Two failures would open the breaker, which then holds deliveries for
-  // the 30 s probe.
+  // Two failures would open the breaker, which then defers deliveries
+  // until the 30 s probe.
   const env = { ...WORKER_ENV, HOOKGATE_BREAKER_FAILURES: '2' };
   const stalled = await harness.startWorker(env);
   const { id, apiKey } = await createIntegrationWithEndpoint(api, 'stall', receiver.url('/stall'), ['*']);
@@ -134,7 +134,7 @@ test('stalled worker late failures ignored', { timeout: scaled(90000) }, async (
   }
   await receiver.waitForRequests(eventIds.length, { timeoutMs: 10000, filter: onPath });
 
-  // The receiver answers while the worker is stopped, and the worker's
+  // The receiver responds while the worker is stopped, and the worker's
   // 2 s timeout passes, so after SIGCONT it records each attempt late:
   // another worker took the entries over and delivered them meanwhile.
   process.kill(stalled.pid, 'SIGSTOP');
