@@ -1091,9 +1091,12 @@ static void start_stream(hg_req *r)
     hg_stream_start(r, 200, "text/event-stream");
     client_send(c, hello, sizeof(hello) - 1);
     /* The interval comes at once, so a client does not judge silence by
-     * a default shorter than the configured interval. The Redis status is
-     * not sent here: opening the stream just read Redis. */
+     * a default shorter than the configured interval. Opening the stream
+     * read Redis for every credential but the admin key, so only that one
+     * hears of an outage the reader reported before. */
     send_ping(c);
+    if (hub->redis_down && fc->cred.kind == INSP_CRED_ADMIN)
+        client_send(c, STATUS_DOWN, sizeof(STATUS_DOWN) - 1);
     if (resume) {
         c->last = since;
         c->catching_up = true;

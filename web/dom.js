@@ -193,10 +193,10 @@ export function formatDuration(ms) {
 // U+FEFF). They reorder or hide the text around them, so that
 // "bk_<U+202E>gnp.exe" reads as "bk_exe.png". Also the other
 // default-ignorable and blank-looking characters that can hide text: U+034F, U+115F, U+1160, U+17B4, U+17B5, U+180B to U+180F,
-// U+2061 to U+2064, U+3164, U+FFA0, U+FFF9 to U+FFFB and the tag
+// U+2061 to U+2064, U+2800, U+3164, U+FFA0, U+FFF9 to U+FFFB and the tag
 // characters U+E0000 to U+E007F.
 const HIDDEN_CHAR =
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E007F}]/u;
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u2800\u3164\uFEFF\uFFA0\uFFF9-\uFFFB\u{E0000}-\u{E007F}]/u;
 const HIDDEN_CHARS = new RegExp(HIDDEN_CHAR.source, 'gu');
 
 /**
@@ -214,16 +214,26 @@ export function visibleText(text) {
   for (const match of text.matchAll(HIDDEN_CHARS)) {
     fragment.append(text.slice(start, match.index));
     const hex = match[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
-    fragment.append(h('span', { class: 'hidden-char', title: `U+${hex}: invisible or text direction character`, dataset: { char: hex } }, `\\u${hex}`));
+    fragment.append(h('span', { class: 'hidden-char', title: `U+${hex}: invisible or text direction character`, dataset: { char: hex } }, escapeOf(match[0])));
     start = match.index + match[0].length;
   }
   fragment.append(text.slice(start));
   return fragment;
 }
 
-/** Returns text with each character that visibleText() marks written as \uXXXX, for attributes. */
+/**
+ * Returns the JavaScript escape of one character: \uXXXX, or \u{XXXXX}
+ * above U+FFFF, where four digits would read as another character and a
+ * digit.
+ */
+function escapeOf(character) {
+  const hex = character.codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+  return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex}`;
+}
+
+/** Returns text with each character that visibleText() marks escaped, for attributes. */
 export function escapeHidden(text) {
-  return String(text).replace(HIDDEN_CHARS, (c) => `\\u${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return String(text).replace(HIDDEN_CHARS, escapeOf);
 }
 
 /** Creates code() for text from a request, with hidden characters marked as visibleText() does. */

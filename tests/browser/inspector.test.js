@@ -468,7 +468,7 @@ test('sink capture of a cut body', { timeout: scaled(30000) }, async () => {
     headers: {
       'Content-Type': 'text/plain; charset=utf-8',
       'X-File': Buffer.from(BIDI_NAME).toString('latin1'),
-      'webhook-id': Buffer.from(`msg_${BIDI_NAME}`).toString('latin1'),
+      'webhook-id': Buffer.from(`msg_${BIDI_NAME}\u{E0041}`).toString('latin1'),
     },
   });
   assert.equal(sent.status, 200, `sink request: ${sent.describe()}`);
@@ -482,8 +482,9 @@ test('sink capture of a cut body', { timeout: scaled(30000) }, async () => {
   assert.match(await meta.textContent(), /293\.0 KiB/, 'the size is body_bytes, not the stored size');
   assert.equal(await meta.locator('.tag', { hasText: 'truncated' }).count(), 1, 'a truncated tag');
   const main = capture.locator('summary .capture-main code');
-  assert.equal(await main.textContent(), `msg_${BIDI_SHOWN}`, 'the summary shows the webhook-id with escapes');
-  assert.equal(await main.getAttribute('title'), `msg_${BIDI_SHOWN}`, 'and so does its title');
+  // A tag character above U+FFFF needs the \u{...} form.
+  assert.equal(await main.textContent(), `msg_${BIDI_SHOWN}\\u{E0041}`, 'the summary shows the webhook-id with escapes');
+  assert.equal(await main.getAttribute('title'), `msg_${BIDI_SHOWN}\\u{E0041}`, 'and so does its title');
   await capture.locator('summary').click();
   assert.equal(await capture.getByText(/not UTF-8/).count(), 0, 'the body is not called binary');
   assert.equal(await capture.locator('.capture-body pre').last().textContent(), 'a'.repeat(SINK_BODY_MAX - 1), 'the text before the cut character');

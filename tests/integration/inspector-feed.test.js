@@ -866,11 +866,18 @@ test('Redis pause sends status messages', { timeout: scaled(60000) }, async () =
   // The shared reader blocks 5 s per XREAD; with the 300 ms deadline a
   // read fails at most 5.3 s into the pause.
   process.kill(harness.redis.pid, 'SIGSTOP');
+  let late;
   try {
     await client.waitFor((c) => c.statuses.length > 0, 'a status message during the pause', 8000);
+    // The admin key opens a stream without Redis, so it hears of the
+    // outage at connect.
+    late = await openConnected(paused.port);
+    await late.waitFor((c) => c.statuses.length > 0, 'the status for a stream opened during the pause', 3000);
   } finally {
     process.kill(harness.redis.pid, 'SIGCONT');
   }
+  assert.deepEqual(late.statuses[0].data, { redis: 'unavailable' }, 'a stream opened during the pause is told at once');
+  late.close();
   assert.deepEqual(client.statuses[0].data, { redis: 'unavailable' }, 'the reader reports Redis unavailable');
   assert.equal(client.ended, false, 'the stream stays open');
 
