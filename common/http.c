@@ -1072,10 +1072,7 @@ bool hg_req_if_match_fails(const hg_req *r)
 
         if (kv->key == NULL || strcasecmp(kv->key, "If-Match") != 0)
             continue;
-        v = kv->val != NULL ? kv->val + strspn(kv->val, " \t") : "";
-        len = strlen(v);
-        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-            len--;
+        v = hg_http_trim_ows(kv->val != NULL ? kv->val : "", &len);
         if (len != 1 || v[0] != '*')
             return true;
     }

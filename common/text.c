@@ -149,6 +149,18 @@ long hg_percent_decode(const char *src, size_t len, char *dst, size_t cap,
     return (long)n;
 }
 
+const char *hg_http_trim_ows(const char *value, size_t *len)
+{
+    size_t n;
+
+    value += strspn(value, " \t");
+    n = strlen(value);
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return value;
+}
+
 bool hg_http_tchar(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

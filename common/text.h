@@ -46,6 +46,12 @@ enum {
 long hg_percent_decode(const char *src, size_t len, char *dst, size_t cap,
                        unsigned flags);
 
+/* Returns the first character of value that is not a space or tab, and
+ * stores in *len the length without trailing spaces and tabs: the field
+ * value without the optional whitespace around it (RFC 9110, section
+ * 5.5). */
+const char *hg_http_trim_ows(const char *value, size_t *len);
+
 /* Returns true for an RFC 9110 token character (section 5.6.2). */
 bool hg_http_tchar(int c);
 /* Returns true when s is 1 to max bytes of token characters, as a header

@@ -18,6 +18,7 @@
 #include "common/redact.h"
 #include "common/scripts.h"
 #include "common/secretbox.h"
+#include "common/text.h"
 #include "gateway/auth.h"
 #include "gateway/gateway.h"
 #include "gateway/validate.h"
@@ -168,14 +169,10 @@ static gw_validate_result read_headers(hg_req *r, json_t *headers,
     stored = json_deep_copy(headers);
     json_object_foreach(stored, name, value) {
         char aad[HG_KEY_MAX + 160], sealed[HG_HEADER_SEALED_MAX];
-        const char *text_value = json_string_value(value);
         size_t len;
+        const char *text_value =
+            hg_http_trim_ows(json_string_value(value), &len);
 
-        text_value += strspn(text_value, " \t");
-        len = strlen(text_value);
-        while (len > 0 &&
-               (text_value[len - 1] == ' ' || text_value[len - 1] == '\t'))
-            len--;
         value = json_stringn(text_value, len);
         json_object_set_new(stored, name, value);
         if (!hg_redact_header_name(name))

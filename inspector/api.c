@@ -116,8 +116,8 @@ static void on_activity(hg_redis_status status, redisReply *reply, void *arg)
      * newest id the shared stream generated, also when its newest entries
      * were deleted with an integration or belong to an integration the
      * caller cannot see. An id of a visible record, or of the caller's own
-     * stream, could be older than an XDEL, and the feed would answer every
-     * open from it with a reset. */
+     * stream, could be older than an XDEL, and the feed would then send a
+     * reset for every open from it. */
     hg_reply_json(r, 200,
                   json_pack("{s:o, s:o}", "entries", entries, "last_id",
                             a->last_id[0] ? json_string(a->last_id)

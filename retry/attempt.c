@@ -36,21 +36,6 @@ static int sign_with(const char *secret, const char *msg_id, long long ts,
     return 0;
 }
 
-/* Returns the length of value without its leading and trailing spaces and
- * tabs, which are not part of a field value (RFC 9110, section 5.5), and
- * sets *start to its first other character. */
-static int field_value_span(const char *value, const char **start)
-{
-    size_t end;
-
-    value += strspn(value, " \t");
-    end = strlen(value);
-    while (end > 0 && (value[end - 1] == ' ' || value[end - 1] == '\t'))
-        end--;
-    *start = value;
-    return (int)end;
-}
-
 /* Adds one request header line. libcurl reads "Name:" with nothing but
  * spaces or tabs after the colon as "do not send Name", and sends an empty
  * header only when it is written "Name;". */
@@ -58,8 +43,9 @@ static void add_line(attempt_request *req, const char *name,
                      const char *value)
 {
     char *line = NULL;
-    const char *start;
-    int len = field_value_span(value, &start);
+    size_t span;
+    const char *start = hg_http_trim_ows(value, &span);
+    int len = (int)span;
     int n = len == 0 ? asprintf(&line, "%s;", name)
                      : asprintf(&line, "%s: %.*s", name, len, start);
 
@@ -323,11 +309,11 @@ static json_t *request_headers(const attempt_request *req)
         /* The value as it went out, without surrounding whitespace (see
          * add_line). */
         if (json_is_string(value)) {
-            const char *start;
-            int len = field_value_span(json_string_value(value), &start);
+            size_t len;
+            const char *start =
+                hg_http_trim_ows(json_string_value(value), &len);
 
-            json_object_set_new(out, lower,
-                                json_stringn(start, (size_t)len));
+            json_object_set_new(out, lower, json_stringn(start, len));
         } else {
             json_object_set(out, lower, value);
         }

@@ -215,8 +215,9 @@ export class EventsView {
         counts[row.dataset.status]++;
       }
     }
-    // The list holds what the page loaded (recent activity, live events
-    // and older pages), not every event there is, so the count says so.
+    // The list contains what the page loaded (recent activity, live
+    // events and older pages), not every event, so the count says
+    // "loaded".
     const total = this.rows.size;
     const noun = total === 1 ? 'event' : 'events';
     const parts = [visibleCount === total ? `${total} ${noun} loaded` : `${visibleCount} of ${total} loaded ${noun}`];

@@ -12,8 +12,8 @@
 // example behind a proxy that stalls it. The server sends a "ping" message
 // every few seconds (its interval in `every_s`), so a feed that hears
 // nothing for two intervals and a margin reopens the stream. A "status"
-// message says whether the server can read Redis, which an open but idle
-// stream cannot show.
+// message reports whether the server can read Redis, which an open but
+// idle stream cannot show.
 
 import { api } from './api.js';
 
@@ -32,6 +32,15 @@ export const FeedState = Object.freeze({
   RECONNECTING: 'reconnecting',
   OFFLINE: 'offline',
 });
+
+/** Returns the JSON data of a named message, or null when it is not JSON. */
+function parseData(message) {
+  try {
+    return JSON.parse(message.data);
+  } catch {
+    return null;
+  }
+}
 
 export class Feed {
   /**
@@ -126,24 +135,14 @@ export class Feed {
     });
     source.addEventListener('ping', (message) => {
       this.heard();
-      let everyS;
-      try {
-        everyS = JSON.parse(message.data).every_s;
-      } catch {
-        everyS = undefined;
-      }
+      const everyS = parseData(message)?.every_s;
       if (Number.isInteger(everyS) && everyS > 0) {
         this.silenceLimitMs = 2 * everyS * 1000 + SILENCE_MARGIN_MS;
       }
     });
     source.addEventListener('status', (message) => {
       this.heard();
-      let redis;
-      try {
-        redis = JSON.parse(message.data).redis;
-      } catch {
-        redis = undefined;
-      }
+      const redis = parseData(message)?.redis;
       if (redis === 'unavailable') {
         this.setState(FeedState.STALLED);
       } else if (redis === 'ok' && this.state === FeedState.STALLED) {

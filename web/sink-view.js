@@ -197,9 +197,9 @@ export class SinkView {
       return box;
     } else if (!this.sinks.has(this.sinkId)) {
       // Only configured sinks and those named after an integration exist.
-      // The list has every one this session may see, so only a session
-      // that sees all of them (no integration of its own) can say that a
-      // sink is missing, and only once the list loaded.
+      // The list contains every one this session may see, so only a
+      // session with access to all of them (no integration of its own) can
+      // tell that a sink is missing, and only once the list loaded.
       const seesAll = !this.session?.integration_id;
       let text;
       if (!this.listLoaded) {

@@ -979,7 +979,7 @@ test('sandbox reset is announced', { timeout: scaled(30000) }, async () => {
 });
 
 test('dashboard reports the gateway down', { timeout: scaled(45000) }, async () => {
-  // The inspector answers 503 while the gateway is down, which the browser
+  // The inspector returns 503 while the gateway is down, which the browser
   // logs as console errors.
   inspectorDown = true;
   try {
